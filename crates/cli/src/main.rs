@@ -1,0 +1,79 @@
+//! The `schemaforge` binary: argument parsing, file IO and exit codes around the pure core.
+
+mod commands;
+mod report;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Declarative schemas in, validated models, Drizzle code and drizzle-kit migrations out.
+#[derive(Debug, Parser)]
+#[command(name = "schemaforge", version, about, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a definition and report every problem (exit 1 when there is one).
+    Validate {
+        /// The definition file (JSON).
+        file: std::path::PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Write the initial drizzle-kit migration folder and schema.ts for a definition.
+    Generate {
+        /// The definition file (JSON).
+        #[arg(long)]
+        schema: std::path::PathBuf,
+        /// The migrations folder (drizzle-kit's `out`); created if missing, must not hold migrations yet.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Migration name: `0000_<name>.sql`.
+        #[arg(long, default_value = "init")]
+        name: String,
+        /// Where to write the Drizzle schema (default: `<out>/schema.ts`).
+        #[arg(long)]
+        ts: Option<std::path::PathBuf>,
+        /// Join statements with `--> statement-breakpoint` (drizzle-kit's default).
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        breakpoints: bool,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Print the JSON Schema of the definition format.
+    SchemaJson,
+    /// Explain a diagnostic code, or list them all.
+    Explain {
+        /// A code such as `unknown-type`; omit to list every code.
+        code: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate { file, format } => commands::validate(&file, format),
+        Command::Generate { schema, out, name, ts, breakpoints, format } => {
+            commands::generate(&commands::GenerateArgs { schema, out, name, ts, breakpoints, format })
+        }
+        Command::SchemaJson => commands::schema_json(),
+        Command::Explain { code } => commands::explain(code.as_deref()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! The CLI's contract: exit codes, output formats, and nothing written on error.
+
+mod common;
+
+use common::{schemaforge, text};
+use schemaforge_testkit::{repo_root, scratch_dir};
+
+fn write(dir: &std::path::Path, name: &str, contents: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).expect("writable");
+    path.to_string_lossy().into_owned()
+}
+
+const INVALID: &str = r#"{
+  "tables": [
+    {
+      "name": "users",
+      "columns": [
+        { "name": "id", "type": "serial", "primaryKey": true },
+        { "name": "email", "type": "varchr", "nullable": true }
+      ]
+    }
+  ]
+}"#;
+
+#[test]
+fn validate_reports_every_error_for_people() {
+    let dir = scratch_dir("cli-human");
+    let file = write(&dir, "schema.json", INVALID);
+    let output = schemaforge(&["validate", &file]);
+    assert_eq!(output.status.code(), Some(1));
+    insta::assert_snapshot!(text(&output.stderr).replace(&file, "schema.json"));
+}
+
+#[test]
+fn validate_reports_every_error_for_programs() {
+    let dir = scratch_dir("cli-json");
+    let file = write(&dir, "schema.json", INVALID);
+    let output = schemaforge(&["validate", &file, "--format", "json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    insta::assert_json_snapshot!(report);
+}
+
+#[test]
+fn validate_accepts_the_seed_example() {
+    let seed = repo_root().join("fixtures/examples/seed-basic.json");
+    let output = schemaforge(&["validate", &seed.to_string_lossy(), "--format", "json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout).trim(), "{\n  \"errors\": []\n}");
+}
+
+#[test]
+fn invalid_json_names_line_and_column() {
+    let dir = scratch_dir("cli-badjson");
+    let file = write(&dir, "schema.json", "{\n  \"tables\": [\n    { \"name\": \"t\" \"columns\": [] }\n  ]\n}");
+    let output = schemaforge(&["validate", &file]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains(&format!("{file}:3:19")), "{}", text(&output.stderr));
+}
+
+#[test]
+fn generate_writes_nothing_for_an_invalid_definition() {
+    let dir = scratch_dir("cli-gen-invalid");
+    let file = write(&dir, "schema.json", INVALID);
+    let out = dir.join("drizzle");
+    let output = schemaforge(&["generate", "--schema", &file, "--out", &out.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(!out.exists(), "generate created {} for an invalid definition", out.display());
+}
+
+#[test]
+fn generate_refuses_a_folder_that_already_holds_migrations() {
+    let dir = scratch_dir("cli-gen-twice");
+    let seed = repo_root().join("fixtures/examples/seed-basic.json");
+    let out = dir.join("drizzle");
+    common::generate(&seed, &out);
+    let before = std::fs::read(out.join("0000_init.sql")).expect("first run wrote");
+    let output = schemaforge(&["generate", "--schema", &seed.to_string_lossy(), "--out", &out.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("already holds migrations"), "{}", text(&output.stderr));
+    assert_eq!(std::fs::read(out.join("0000_init.sql")).expect("still there"), before);
+}
+
+#[test]
+fn generate_rejects_unsafe_migration_names() {
+    let dir = scratch_dir("cli-gen-name");
+    let seed = repo_root().join("fixtures/examples/seed-basic.json");
+    let out = dir.join("drizzle");
+    let output = schemaforge(&["generate", "--schema", &seed.to_string_lossy(), "--out", &out.to_string_lossy(), "--name", "../evil"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!out.exists());
+}
+
+#[test]
+fn schema_json_is_the_format_schema() {
+    let output = schemaforge(&["schema-json"]);
+    assert!(output.status.success());
+    let schema: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(schema["title"], "schemaforge definition (v1)");
+    assert!(schema["$defs"]["ColumnDef"]["properties"]["references"].is_object());
+    assert_eq!(schema["additionalProperties"], false);
+}
+
+#[test]
+fn explain_lists_and_explains_codes() {
+    let output = schemaforge(&["explain", "unknown-type"]);
+    assert!(output.status.success());
+    assert!(text(&output.stdout).starts_with("unknown-type: "));
+    let output = schemaforge(&["explain", "unknown-typ"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("did you mean `unknown-type`?"));
+}

@@ -1,0 +1,110 @@
+//! Parses user-supplied SQL fragments and proves each one is exactly what its slot allows.
+//!
+//! A definition carries SQL in a handful of places: column defaults, checks,
+//! index expressions and predicates, policy `USING` / `WITH CHECK`, generated
+//! columns, custom type names, and the `sql.before` / `sql.after` scripts. Each is
+//! spliced into DDL verbatim, so each must be checked with the dialect's real
+//! grammar before anything is rendered: an expression must be exactly one
+//! expression (never `0); DROP TABLE users; --`), and must also parse in the
+//! very position the renderer puts it (PostgreSQL's `DEFAULT` accepts fewer
+//! operators than `CHECK`, index expressions need parentheses unless they are
+//! function calls).
+
+mod postgres;
+
+use schemaforge_model::Dialect;
+
+/// Where a SQL expression goes; decides the context it must parse in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpressionSlot {
+    ColumnDefault,
+    Check,
+    IndexExpression,
+    IndexPredicate,
+    PolicyUsing,
+    PolicyWithCheck,
+    GeneratedColumn,
+}
+
+impl ExpressionSlot {
+    /// How the slot is described to a user in error messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ExpressionSlot::ColumnDefault => "a column default",
+            ExpressionSlot::Check => "a check constraint",
+            ExpressionSlot::IndexExpression => "an index expression",
+            ExpressionSlot::IndexPredicate => "an index `where` predicate",
+            ExpressionSlot::PolicyUsing => "a policy `using` clause",
+            ExpressionSlot::PolicyWithCheck => "a policy `withCheck` clause",
+            ExpressionSlot::GeneratedColumn => "a generated column expression",
+        }
+    }
+}
+
+/// Longest fragment accepted, in bytes. Real expressions are far shorter; the
+/// cap keeps hostile input from reaching the parser at all.
+pub const MAX_FRAGMENT_BYTES: usize = 64 * 1024;
+
+/// Longest `sql.before` / `sql.after` script accepted, in bytes.
+pub const MAX_SCRIPT_BYTES: usize = 1024 * 1024;
+
+/// Why a fragment was refused. Messages say what to change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FragmentError {
+    #[error("the SQL is empty")]
+    Empty,
+    #[error("the SQL is {len} bytes long; the limit is {max} bytes")]
+    TooLong { len: usize, max: usize },
+    #[error("the SQL contains a NUL character")]
+    NulCharacter,
+    #[error("comments are not allowed in SQL fragments: remove the `--` or `/* */` comment")]
+    Comment,
+    #[error("`;` is not allowed: a fragment must be exactly one expression, not statements")]
+    Semicolon,
+    #[error("the SQL does not parse: {message}")]
+    Syntax { message: String },
+    #[error("expected exactly one SQL expression, found {found}")]
+    NotOneExpression { found: String },
+    #[error("PostgreSQL does not accept this as {slot}: {message}")]
+    NotAcceptedHere { slot: &'static str, message: String },
+    #[error("expected exactly one type name, found {found}")]
+    NotOneTypeName { found: String },
+}
+
+/// Checks that `sql` is exactly one expression that `dialect` accepts in `slot`.
+pub fn check_expression(dialect: Dialect, slot: ExpressionSlot, sql: &str) -> Result<(), FragmentError> {
+    check_size(sql, MAX_FRAGMENT_BYTES)?;
+    match dialect {
+        Dialect::Postgresql => postgres::check_expression(slot, sql),
+    }
+}
+
+/// Checks that `sql` is exactly one type name (`tsvector`, `numeric(10, 2)[]`).
+pub fn check_type_name(dialect: Dialect, sql: &str) -> Result<(), FragmentError> {
+    check_size(sql, MAX_FRAGMENT_BYTES)?;
+    match dialect {
+        Dialect::Postgresql => postgres::check_type_name(sql),
+    }
+}
+
+/// Parses a script of complete statements and returns each statement's text,
+/// trimmed and without its terminating `;`.
+pub fn split_script(dialect: Dialect, sql: &str) -> Result<Vec<String>, FragmentError> {
+    check_size(sql, MAX_SCRIPT_BYTES)?;
+    match dialect {
+        Dialect::Postgresql => postgres::split_script(sql),
+    }
+}
+
+fn check_size(sql: &str, max: usize) -> Result<(), FragmentError> {
+    if sql.len() > max {
+        return Err(FragmentError::TooLong { len: sql.len(), max });
+    }
+    if sql.contains('\0') {
+        return Err(FragmentError::NulCharacter);
+    }
+    if sql.trim().is_empty() {
+        return Err(FragmentError::Empty);
+    }
+    Ok(())
+}

@@ -1,0 +1,303 @@
+//! `meta/NNNN_snapshot.json` for PostgreSQL (drizzle-kit snapshot version 7).
+//!
+//! The snapshot is what drizzle-kit's serializer computes from our `schema.ts`,
+//! field for field and in drizzle-kit's key order (`JSON.stringify` keeps
+//! insertion order). Tables, enums, schemas and roles appear in the order of
+//! their export names, sorted the way esbuild lists a module's exports, because
+//! that is the order drizzle-kit walks them in.
+
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use schemaforge_model::{ColumnType, IdentityKind, IndexKey, NullsOrder, ScalarType, Schema, SortOrder, Table};
+
+use crate::defaults::drizzle_default;
+use crate::names::DrizzleNames;
+
+/// `prevId` of the first snapshot in a folder.
+pub const ORIGIN_ID: &str = "00000000-0000-0000-0000-000000000000";
+
+/// The snapshot of `schema`, chained to `prev_id`. Its `id` is derived from its
+/// content and parent, so the same schema after the same parent always gets
+/// the same id (drizzle-kit uses a random UUID; any UUID-shaped string works).
+pub fn snapshot(schema: &Schema, names: &DrizzleNames, prev_id: &str) -> Value {
+    let mut body = Map::new();
+    body.insert("version".into(), json!("7"));
+    body.insert("dialect".into(), json!("postgresql"));
+    body.insert("tables".into(), Value::Object(tables(schema, names)));
+    body.insert("enums".into(), Value::Object(enums(schema, names)));
+    body.insert("schemas".into(), Value::Object(schemas(schema, names)));
+    body.insert("sequences".into(), json!({}));
+    body.insert("roles".into(), Value::Object(roles(schema, names)));
+    body.insert("policies".into(), json!({}));
+    body.insert("views".into(), json!({}));
+    body.insert("_meta".into(), json!({"columns": {}, "schemas": {}, "tables": {}}));
+    let body = Value::Object(body);
+
+    let id = content_id(prev_id, &body);
+    let mut out = Map::new();
+    out.insert("id".into(), Value::String(id));
+    out.insert("prevId".into(), Value::String(prev_id.to_string()));
+    if let Value::Object(fields) = body {
+        out.extend(fields);
+    }
+    Value::Object(out)
+}
+
+/// `JSON.stringify(value, null, 2)`: what drizzle-kit writes, without a trailing newline.
+pub fn to_json_text(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+fn content_id(prev_id: &str, body: &Value) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(prev_id.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(body.to_string().as_bytes());
+    let digest = hasher.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    // Shape it as a version-4, RFC 4122 variant UUID, like crypto.randomUUID().
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
+/// esbuild lists a module's exports sorted by name (byte order); drizzle-kit
+/// visits them in that order.
+fn by_export<'a, T>(items: impl Iterator<Item = (&'a str, T)>) -> Vec<T> {
+    let mut items: Vec<(&str, T)> = items.collect();
+    items.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    items.into_iter().map(|(_, t)| t).collect()
+}
+
+fn schemas(schema: &Schema, names: &DrizzleNames) -> Map<String, Value> {
+    by_export(schema.namespaces.iter().map(|n| (names.schemas[n].as_str(), n)))
+        .into_iter()
+        .map(|n| (n.clone(), Value::String(n.clone())))
+        .collect()
+}
+
+fn roles(schema: &Schema, names: &DrizzleNames) -> Map<String, Value> {
+    by_export(schema.roles.iter().map(|r| (names.roles[&r.name].as_str(), r)))
+        .into_iter()
+        .filter(|r| !r.existing)
+        .map(|r| (r.name.clone(), json!({"name": r.name, "createDb": r.create_db, "createRole": r.create_role, "inherit": r.inherit})))
+        .collect()
+}
+
+fn enums(schema: &Schema, names: &DrizzleNames) -> Map<String, Value> {
+    by_export(schema.enums.iter().map(|e| (names.enums[&e.name].as_str(), e)))
+        .into_iter()
+        .map(|e| {
+            let ns = e.name.namespace();
+            (format!("{ns}.{}", e.name.name), json!({"name": e.name.name, "schema": ns, "values": e.values}))
+        })
+        .collect()
+}
+
+fn tables(schema: &Schema, names: &DrizzleNames) -> Map<String, Value> {
+    by_export(schema.tables.iter().map(|t| (names.table(&t.name).export.as_str(), t)))
+        .into_iter()
+        .map(|t| (format!("{}.{}", t.name.namespace(), t.name.name), table(t)))
+        .collect()
+}
+
+fn table(table: &Table) -> Value {
+    let mut out = Map::new();
+    out.insert("name".into(), json!(table.name.name));
+    out.insert("schema".into(), json!(table.name.schema.clone().unwrap_or_default()));
+    let inline_pk = table.primary_key_is_inline();
+    let mut columns = Map::new();
+    for column in &table.columns {
+        let mut c = Map::new();
+        c.insert("name".into(), json!(column.name));
+        c.insert("type".into(), json!(drizzle_type(&column.ty)));
+        if let ScalarType::Enum(name) = &column.ty.scalar {
+            c.insert("typeSchema".into(), json!(name.namespace()));
+        }
+        let is_pk = inline_pk && table.primary_key.as_ref().is_some_and(|pk| pk.columns[0] == column.name);
+        c.insert("primaryKey".into(), json!(is_pk));
+        c.insert("notNull".into(), json!(column.not_null));
+        if let Some(generated) = &column.generated {
+            c.insert("generated".into(), json!({"as": generated.sql, "type": "stored"}));
+        }
+        if let Some(identity) = &column.identity {
+            c.insert(
+                "identity".into(),
+                json!({
+                    "type": match identity.kind { IdentityKind::Always => "always", IdentityKind::ByDefault => "byDefault" },
+                    "name": identity.sequence_name,
+                    "schema": table.name.namespace(),
+                    "increment": identity.increment.to_string(),
+                    "startWith": identity.start_with.to_string(),
+                    "minValue": identity.min_value.to_string(),
+                    "maxValue": identity.max_value.to_string(),
+                    "cache": identity.cache.to_string(),
+                    "cycle": identity.cycle,
+                }),
+            );
+        }
+        if let Some(default) = drizzle_default(column) {
+            c.insert("default".into(), default.snapshot_value());
+        }
+        columns.insert(column.name.clone(), Value::Object(c));
+    }
+    out.insert("columns".into(), Value::Object(columns));
+
+    let mut indexes = Map::new();
+    for index in &table.indexes {
+        let elements: Vec<Value> = index
+            .elements
+            .iter()
+            .map(|e| match &e.key {
+                IndexKey::Column(name) => {
+                    let mut m = Map::new();
+                    m.insert("expression".into(), json!(name));
+                    m.insert("isExpression".into(), json!(false));
+                    m.insert("asc".into(), json!(e.order == SortOrder::Asc));
+                    m.insert("nulls".into(), json!(nulls(e.nulls)));
+                    if let Some(opclass) = &e.opclass {
+                        m.insert("opclass".into(), json!(opclass));
+                    }
+                    Value::Object(m)
+                }
+                IndexKey::Expression(_) => json!({
+                    "expression": index_expression_text(e),
+                    "asc": true,
+                    "isExpression": true,
+                    "nulls": "last",
+                }),
+            })
+            .collect();
+        let mut m = Map::new();
+        m.insert("name".into(), json!(index.name));
+        m.insert("columns".into(), Value::Array(elements));
+        m.insert("isUnique".into(), json!(index.unique));
+        if let Some(predicate) = &index.predicate {
+            m.insert("where".into(), json!(predicate));
+        }
+        m.insert("concurrently".into(), json!(false));
+        m.insert("method".into(), json!(index.method));
+        m.insert("with".into(), json!({}));
+        indexes.insert(index.name.clone(), Value::Object(m));
+    }
+    out.insert("indexes".into(), Value::Object(indexes));
+
+    let mut foreign_keys = Map::new();
+    for fk in &table.foreign_keys {
+        let mut m = Map::new();
+        m.insert("name".into(), json!(fk.name));
+        m.insert("tableFrom".into(), json!(table.name.name));
+        m.insert("tableTo".into(), json!(fk.referenced_table.name));
+        if let Some(schema) = &fk.referenced_table.schema {
+            m.insert("schemaTo".into(), json!(schema));
+        }
+        m.insert("columnsFrom".into(), json!(fk.columns));
+        m.insert("columnsTo".into(), json!(fk.referenced_columns));
+        m.insert("onDelete".into(), json!(fk.on_delete.as_sql()));
+        m.insert("onUpdate".into(), json!(fk.on_update.as_sql()));
+        foreign_keys.insert(fk.name.clone(), Value::Object(m));
+    }
+    out.insert("foreignKeys".into(), Value::Object(foreign_keys));
+
+    let mut primary_keys = Map::new();
+    if let Some(pk) = table.primary_key.as_ref().filter(|_| !inline_pk) {
+        primary_keys.insert(pk.name.clone(), json!({"name": pk.name, "columns": pk.columns}));
+    }
+    out.insert("compositePrimaryKeys".into(), Value::Object(primary_keys));
+
+    let mut uniques = Map::new();
+    for unique in ordered_uniques(table) {
+        uniques.insert(
+            unique.name.clone(),
+            json!({"name": unique.name, "nullsNotDistinct": unique.nulls_not_distinct, "columns": unique.columns}),
+        );
+    }
+    out.insert("uniqueConstraints".into(), Value::Object(uniques));
+
+    let mut policies = Map::new();
+    for policy in &table.policies {
+        let mut m = Map::new();
+        m.insert("name".into(), json!(policy.name));
+        m.insert("as".into(), json!(policy.kind.as_sql()));
+        m.insert("for".into(), json!(policy.command.as_sql()));
+        m.insert("to".into(), json!(policy.roles));
+        if let Some(using) = &policy.using {
+            m.insert("using".into(), json!(using));
+        }
+        if let Some(check) = &policy.with_check {
+            m.insert("withCheck".into(), json!(check));
+        }
+        policies.insert(policy.name.clone(), Value::Object(m));
+    }
+    out.insert("policies".into(), Value::Object(policies));
+
+    let mut checks = Map::new();
+    for check in &table.checks {
+        checks.insert(check.name.clone(), json!({"name": check.name, "value": check.expression}));
+    }
+    out.insert("checkConstraints".into(), Value::Object(checks));
+    out.insert("isRLSEnabled".into(), json!(table.rls));
+    Value::Object(out)
+}
+
+fn nulls(n: NullsOrder) -> &'static str {
+    match n {
+        NullsOrder::First => "first",
+        NullsOrder::Last => "last",
+    }
+}
+
+/// An expression index element as one SQL string: drizzle has no `.desc()` on
+/// `sql` elements, so order, nulls and operator class travel inside it.
+pub fn index_expression_text(element: &schemaforge_model::IndexElement) -> String {
+    let IndexKey::Expression(expression) = &element.key else { return String::new() };
+    let mut text = expression.clone();
+    if let Some(opclass) = &element.opclass {
+        text.push(' ');
+        text.push_str(opclass);
+    }
+    if element.order == SortOrder::Desc {
+        text.push_str(" DESC");
+    }
+    let default_nulls = if element.order == SortOrder::Desc { NullsOrder::First } else { NullsOrder::Last };
+    if element.nulls != default_nulls {
+        text.push_str(if element.nulls == NullsOrder::First { " NULLS FIRST" } else { " NULLS LAST" });
+    }
+    text
+}
+
+/// Whether a unique constraint is written as `.unique()` on its column in
+/// `schema.ts` (drizzle-kit lists those first, in column order).
+pub fn unique_is_column_style(table: &Table, unique: &schemaforge_model::Unique) -> bool {
+    unique.columns.len() == 1 && !unique.nulls_not_distinct && unique.name == format!("{}_{}_unique", table.name.name, unique.columns[0])
+}
+
+/// Unique constraints in the order drizzle-kit serialises them.
+pub fn ordered_uniques(table: &Table) -> Vec<&schemaforge_model::Unique> {
+    let mut out: Vec<&schemaforge_model::Unique> = Vec::new();
+    for column in &table.columns {
+        out.extend(table.uniques.iter().filter(|u| unique_is_column_style(table, u) && u.columns[0] == column.name));
+    }
+    out.extend(table.uniques.iter().filter(|u| !unique_is_column_style(table, u)));
+    out
+}
+
+/// drizzle-orm's `getSQLType()` for the column builder `schema.ts` uses.
+pub fn drizzle_type(ty: &ColumnType) -> String {
+    let mut out = match &ty.scalar {
+        ScalarType::Enum(name) => name.name.clone(),
+        ScalarType::Interval { precision } => match precision {
+            Some(p) if *p > 0 => format!("interval({p})"),
+            _ => "interval".to_string(),
+        },
+        ScalarType::Custom { sql } => sql.clone(),
+        other => schemaforge_sql::postgres::type_sql(&ColumnType::scalar(other.clone())),
+    };
+    for _ in 0..ty.array_dimensions {
+        out.push_str("[]");
+    }
+    out
+}

@@ -1,0 +1,76 @@
+//! The schemaforge definition format: reading, validating and lowering definitions.
+//!
+//! `parse_definition` is the one entry point: JSON text in, a `model::Schema`
+//! out, or every problem found, each with a JSON pointer, a stable code, a
+//! message and usually a hint. Reading happens in three layers, each reporting
+//! all of its problems before the next runs:
+//!
+//! 1. `json`: strict JSON (size and depth limits, duplicate keys refused);
+//! 2. `shape`: the value against the format's JSON Schema (unknown fields,
+//!    wrong types, unknown type names), generated from `document`;
+//! 3. `lower`: meaning (names resolve, defaults fit, SQL parses, keys hold).
+
+pub mod diagnostic;
+pub mod document;
+pub mod json;
+mod lower;
+mod shape;
+pub mod suggest;
+
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+
+use schemaforge_model::Schema;
+use serde_json::Value;
+
+pub use diagnostic::{Code, Diagnostic, Pointer, Position};
+pub use document::Definition;
+pub use lower::SQL_KEYWORD_DEFAULTS;
+
+/// The JSON Schema of the definition format, generated from `document`.
+pub fn json_schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let mut schema = schemars::schema_for!(Definition).to_value();
+        if let Value::Object(object) = &mut schema {
+            object.insert("$id".into(), Value::String("https://schemaforge.dev/schema/definition-v1.json".into()));
+        }
+        schema
+    })
+}
+
+/// Parses and validates a definition, returning the model or every diagnostic.
+/// Diagnostics carry line/column positions in `text`.
+pub fn parse_definition(text: &str) -> Result<Schema, Vec<Diagnostic>> {
+    let value = json::parse_strict(text).map_err(|d| vec![d])?;
+    validate_value(&value).map_err(|diagnostics| with_positions(text, diagnostics))
+}
+
+/// Validates an already-parsed JSON value (as the HTTP API receives it).
+pub fn validate_value(value: &Value) -> Result<Schema, Vec<Diagnostic>> {
+    let definition = read_definition(value)?;
+    lower::lower(&definition)
+}
+
+/// Checks only the shape of `value` and deserialises it.
+pub fn read_definition(value: &Value) -> Result<Definition, Vec<Diagnostic>> {
+    let problems = shape::check(json_schema(), value);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    // The shape check accepts exactly what serde accepts; this fallback keeps a
+    // disagreement between the two a reported error rather than a panic.
+    serde_json::from_value::<Definition>(value.clone())
+        .map_err(|error| vec![Diagnostic::new("", Code::InvalidValue, format!("the definition does not deserialize: {error}"))])
+}
+
+fn with_positions(text: &str, mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let wanted: BTreeSet<String> = diagnostics.iter().map(|d| d.path.clone()).collect();
+    let found = json::locate(text, &wanted);
+    for diagnostic in &mut diagnostics {
+        if diagnostic.position.is_none() {
+            diagnostic.position = found.get(&diagnostic.path).copied();
+        }
+    }
+    diagnostics
+}

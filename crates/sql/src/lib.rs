@@ -1,0 +1,42 @@
+//! SQL rendering: each dialect turns `Step`s into statements.
+//!
+//! Conventions shared by every dialect module:
+//! - a renderer never adds the terminating `;`: how statements are separated is
+//!   a property of the output format (the drizzle-kit folder joins them with
+//!   `;--> statement-breakpoint`), not of the statement;
+//! - identifiers go through the dialect's one quoting function, literals
+//!   through its one literal function;
+//! - every `Step` variant is matched explicitly, so a new step fails to compile
+//!   until every dialect renders it.
+
+pub mod js;
+pub mod postgres;
+
+use schemaforge_diff::Step;
+use schemaforge_model::{Dialect, Schema};
+
+/// One SQL statement and the step it implements.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub step: Step,
+    /// The statement text, without a terminating `;`.
+    pub sql: String,
+}
+
+/// Why a plan could not be rendered. A plan made by `schemaforge-diff` from a
+/// validated schema always renders; these errors mean the plan and the schema
+/// it is rendered against disagree.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("the plan refers to {0}, which the schema does not contain; re-plan from the same schema")]
+    MissingObject(String),
+    #[error("custom SQL no longer parses: {0}")]
+    CustomSql(String),
+}
+
+/// Renders `steps` (planned against `schema`) as statements of `schema.dialect`.
+pub fn render(schema: &Schema, steps: &[Step]) -> Result<Vec<Statement>, RenderError> {
+    match schema.dialect {
+        Dialect::Postgresql => postgres::render(schema, steps),
+    }
+}

@@ -1,0 +1,84 @@
+//! Test support shared by the integration tests: fixture paths, throw-away
+//! PostgreSQL databases, and the pinned Node toolchain (drizzle-kit,
+//! drizzle-orm, TypeScript) that judges our output.
+//!
+//! Nothing here skips silently: a missing server or toolchain fails the test
+//! with the command that fixes it, because CI must run these checks.
+
+pub mod node;
+pub mod postgres;
+
+use std::path::{Path, PathBuf};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+}
+
+/// `fixtures/examples/*.json`, sorted by name.
+pub fn examples() -> Vec<PathBuf> {
+    let dir = repo_root().join("fixtures/examples");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// The examples this version supports (all but the collections front end).
+pub fn supported_examples() -> Vec<PathBuf> {
+    examples().into_iter().filter(|p| p.file_name().is_none_or(|n| n != "collections-cms.json")).collect()
+}
+
+/// The file stem of a fixture: `blog.v1` for `blog.v1.json`.
+pub fn stem(path: &Path) -> String {
+    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// A fresh, empty directory under `target/` for one test's files.
+pub fn scratch_dir(label: &str) -> PathBuf {
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = repo_root().join("target/test-scratch").join(format!("{label}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    dir
+}
+
+/// `schema` without what needs the pgvector extension (the extension itself,
+/// `vector` columns and indexes on them), and a description of what was removed:
+/// for servers without pgvector, so the rest of a definition is still checked.
+pub fn without_vector(schema: &schemaforge_model::Schema) -> (schemaforge_model::Schema, Vec<String>) {
+    use schemaforge_model::{IndexKey, ScalarType};
+    let mut schema = schema.clone();
+    let mut removed = Vec::new();
+    schema.extensions.retain(|e| {
+        let keep = e.name != "vector";
+        if !keep {
+            removed.push("extension vector".to_string());
+        }
+        keep
+    });
+    for table in &mut schema.tables {
+        let vector_columns: Vec<String> =
+            table.columns.iter().filter(|c| matches!(c.ty.scalar, ScalarType::Vector { .. })).map(|c| c.name.clone()).collect();
+        if vector_columns.is_empty() {
+            continue;
+        }
+        table.columns.retain(|c| !vector_columns.contains(&c.name));
+        table.indexes.retain(|i| {
+            let keep = !i.elements.iter().any(|e| matches!(&e.key, IndexKey::Column(c) if vector_columns.contains(c)));
+            if !keep {
+                removed.push(format!("index {}", i.name));
+            }
+            keep
+        });
+        removed.extend(vector_columns.iter().map(|c| format!("column {}.{c}", table.name)));
+    }
+    (schema, removed)
+}
