@@ -111,3 +111,14 @@ fn explain_lists_and_explains_codes() {
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("did you mean `unknown-type`?"));
 }
+
+#[test]
+fn the_published_json_schema_is_current() {
+    let output = schemaforge(&["schema-json"]);
+    let published = std::fs::read_to_string(repo_root().join("schema/definition-v1.json")).expect("schema/definition-v1.json");
+    assert_eq!(
+        text(&output.stdout),
+        published,
+        "schema/definition-v1.json is stale: run `cargo run -p schemaforge -- schema-json > schema/definition-v1.json`"
+    );
+}

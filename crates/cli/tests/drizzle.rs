@@ -8,7 +8,8 @@
 //!   snapshot byte for byte (ids aside) and the same statements as ours,
 //!   apart from what drizzle-kit has no notion of (extensions, comments,
 //!   `sql.before`/`sql.after`);
-//! - drizzle-orm's `migrate()` applies our folder to a fresh database.
+//! - drizzle-orm's `migrate()` applies our folder to a fresh database, and its
+//!   relational query API follows every generated relation there.
 
 mod common;
 
@@ -16,8 +17,8 @@ use std::collections::BTreeMap;
 
 use schemaforge_diff::Step;
 use schemaforge_testkit::node::{self, drizzle_kit, oracle_dir, require_toolchain, work_dir};
-use schemaforge_testkit::postgres::{TestDatabase, ensure_roles, extension_available};
-use schemaforge_testkit::{stem, supported_examples, without_vector};
+use schemaforge_testkit::postgres::{TestDatabase, drop_roles, ensure_roles, extension_available, unique_suffix};
+use schemaforge_testkit::{isolate_roles, stem, supported_examples, without_vector};
 
 #[test]
 fn typescript_accepts_every_schema_ts() {
@@ -70,7 +71,9 @@ fn drizzle_kit_sees_no_changes_and_agrees_on_the_snapshot() {
             "{name}: snapshots differ"
         );
 
-        let theirs: Vec<String> = common::split_breakpoints(&read("theirs/0000_init.sql")).iter().map(|s| unquote_type_names(s)).collect();
+        let schema = common::load(&definition);
+        let theirs: Vec<String> =
+            common::split_breakpoints(&read("theirs/0000_init.sql")).iter().map(|s| unquote_type_names(&schema, s)).collect();
         let ours = common::split_breakpoints(&read("ours/0000_init.sql"));
         let count = |statements: &[String]| -> BTreeMap<String, usize> {
             let mut m = BTreeMap::new();
@@ -84,7 +87,6 @@ fn drizzle_kit_sees_no_changes_and_agrees_on_the_snapshot() {
             assert_eq!(ours_count.get(statement), Some(n), "{name}: drizzle-kit writes a statement we do not:\n{statement}");
         }
         // What we write beyond drizzle-kit is exactly what it has no notion of.
-        let schema = common::load(&definition);
         let statements = schemaforge_sql::render(&schema, &schemaforge_diff::plan_create(&schema)).expect("renders");
         let mut extras: BTreeMap<String, usize> = BTreeMap::new();
         for statement in statements.iter().filter(|s| {
@@ -116,6 +118,8 @@ async fn drizzle_orm_migrate_applies_our_folder() {
     for definition in supported_examples() {
         let name = stem(&definition);
         let mut schema = common::load(&definition);
+        let (isolated, created_roles) = isolate_roles(&schema, &unique_suffix());
+        schema = isolated;
         let db = TestDatabase::create(&format!("mig_{name}")).await;
         let mut conn = db.connect().await;
         let existing: Vec<&str> = schema.roles.iter().filter(|r| r.existing).map(|r| r.name.as_str()).collect();
@@ -140,14 +144,38 @@ async fn drizzle_orm_migrate_applies_our_folder() {
         .await
         .expect("count tables");
         assert_eq!(tables as usize, schema.tables.iter().filter(|t| t.name.schema.is_none()).count(), "{name}: tables after migrate()");
+
+        // The generated relations work in drizzle-orm's query API.
+        let tsx = oracle_dir().join("node_modules/tsx/dist/cli.mjs");
+        let query = node::node(&oracle_dir(), &tsx, &["query.ts", &db.url, &dir.join("schema.ts").to_string_lossy()], &[]);
+        assert!(query.success, "{name}: querying through the generated relations failed:\n{}", query.combined());
+        let report: serde_json::Value =
+            serde_json::from_str(query.stdout.trim()).unwrap_or_else(|e| panic!("{name}: query output: {e}\n{}", query.stdout));
+        let fks: usize = schema.tables.iter().map(|t| t.foreign_keys.len()).sum();
+        let relations: usize = report.as_object().map(|m| m.values().filter_map(|v| v.as_array()).map(Vec::len).sum()).unwrap_or(0);
+        assert_eq!(report.as_object().map(|m| m.len()), Some(schema.tables.len()), "{name}: tables in the query API");
+        assert_eq!(relations, 2 * fks, "{name}: every foreign key should give a relation on both sides");
+        drop(conn);
+        drop(db);
+        drop_roles(&created_roles).await;
     }
 }
 
 /// drizzle-kit quotes column types it does not list as native (`"inet"`,
-/// `"cidr"`, `"macaddr"`): valid SQL for the same type, which we write unquoted.
-fn unquote_type_names(statement: &str) -> String {
+/// `"cidr"`, `"macaddr"`, `smallserial`, `bytea` and custom types): valid SQL for the same
+/// type, which we write unquoted.
+fn unquote_type_names(schema: &schemaforge_model::Schema, statement: &str) -> String {
+    use schemaforge_model::ScalarType;
+    let mut names: Vec<String> = ["inet", "cidr", "macaddr", "bytea", "smallserial"].map(String::from).to_vec();
+    for table in &schema.tables {
+        for column in &table.columns {
+            if let ScalarType::Custom { sql } = &column.ty.scalar {
+                names.push(sql.clone());
+            }
+        }
+    }
     let mut out = statement.to_string();
-    for ty in ["inet", "cidr", "macaddr"] {
+    for ty in names {
         out = out.replace(&format!(" \"{ty}\""), &format!(" {ty}"));
     }
     out

@@ -4,8 +4,8 @@
 
 mod common;
 
-use schemaforge_testkit::postgres::{TestDatabase, ensure_roles, extension_available};
-use schemaforge_testkit::{scratch_dir, stem, supported_examples, without_vector};
+use schemaforge_testkit::postgres::{TestDatabase, drop_roles, ensure_roles, extension_available, unique_suffix};
+use schemaforge_testkit::{isolate_roles, scratch_dir, stem, supported_examples, without_vector};
 use sqlx::{Connection, Executor, Row};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -13,6 +13,8 @@ async fn every_example_applies_to_a_fresh_database() {
     for definition in supported_examples() {
         let name = stem(&definition);
         let mut schema = common::load(&definition);
+        let (isolated, created_roles) = isolate_roles(&schema, &unique_suffix());
+        schema = isolated;
         let db = TestDatabase::create(&name).await;
         let mut conn = db.connect().await;
 
@@ -72,6 +74,8 @@ async fn every_example_applies_to_a_fresh_database() {
         .expect("count rls");
         assert_eq!(rls as usize, schema.tables.iter().filter(|t| t.rls_enabled()).count(), "{name}: row-level security");
         conn.close().await.ok();
+        drop(db);
+        drop_roles(&created_roles).await;
     }
 }
 

@@ -259,11 +259,11 @@ impl Generator<'_> {
                 b.push_str(&format!(
                     ".{method}({{ name: {}, startWith: {}, increment: {}, minValue: {}, maxValue: {}, cache: {}{} }})",
                     string(&identity.sequence_name),
-                    identity.start_with,
-                    identity.increment,
-                    identity.min_value,
-                    identity.max_value,
-                    identity.cache,
+                    sequence_number(identity.start_with),
+                    sequence_number(identity.increment),
+                    sequence_number(identity.min_value),
+                    sequence_number(identity.max_value),
+                    sequence_number(identity.cache),
                     if identity.cycle { ", cycle: true" } else { "" }
                 ));
             }
@@ -442,9 +442,13 @@ fn table_relations(schema: &Schema, names: &DrizzleNames, table: &Table) -> Vec<
         taken.insert(candidate.clone());
         candidate
     };
-    let pair_count = |from: &QualifiedName, to: &QualifiedName| -> usize {
+    // drizzle pairs a `many` with the `one` pointing back at it by looking at
+    // every relation between the two tables, in both directions: more than one
+    // foreign key between them, whichever way, needs relation names.
+    let one_way = |from: &QualifiedName, to: &QualifiedName| -> usize {
         schema.table(from).map(|t| t.foreign_keys.iter().filter(|f| &f.referenced_table == to).count()).unwrap_or(0)
     };
+    let pair_count = |a: &QualifiedName, b: &QualifiedName| -> usize { if a == b { one_way(a, a) } else { one_way(a, b) + one_way(b, a) } };
     let mut out = Vec::new();
     for fk in &table.foreign_keys {
         let target = names.table(&fk.referenced_table);
@@ -548,6 +552,13 @@ fn cyclic_references(schema: &Schema) -> BTreeSet<(QualifiedName, String)> {
         }
     }
     out
+}
+
+/// A sequence option: a number while JavaScript holds it exactly, else a
+/// string (drizzle accepts both and keeps strings verbatim).
+fn sequence_number(value: i64) -> String {
+    const MAX_SAFE: i64 = (1 << 53) - 1;
+    if (-MAX_SAFE..=MAX_SAFE).contains(&value) { value.to_string() } else { string(&value.to_string()) }
 }
 
 fn options(pairs: &[(&str, Option<String>)]) -> String {

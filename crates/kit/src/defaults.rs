@@ -46,7 +46,7 @@ pub fn drizzle_default(column: &Column) -> Option<DrizzleDefault> {
         {
             return as_sql();
         }
-        return Some(DrizzleDefault::Literal { ts: js::stringify(value), snapshot: Value::String(ours) });
+        return Some(DrizzleDefault::Literal { ts: js::literal(value), snapshot: Value::String(ours) });
     }
     match (ty.scalar.family(), value) {
         (TypeFamily::Json, v) => {
@@ -54,7 +54,7 @@ pub fn drizzle_default(column: &Column) -> Option<DrizzleDefault> {
             if text.contains('\'') {
                 return as_sql();
             }
-            Some(DrizzleDefault::Literal { ts: text, snapshot: Value::String(ours) })
+            Some(DrizzleDefault::Literal { ts: js::literal(v), snapshot: Value::String(ours) })
         }
         (TypeFamily::Integer, Value::Number(n)) if js::is_safe_integer(n) => {
             Some(DrizzleDefault::Literal { ts: js::number(n), snapshot: Value::Number(n.clone()) })

@@ -168,7 +168,10 @@ impl DrizzleNames {
             };
             let export = values.take(&base);
             let relations = values.take(&format!("{export}Relations"));
-            let singular = pascal(&singularize(&export));
+            let singular = match &table.name.schema {
+                Some(s) => format!("{}In{}", pascal(&singularize(&table.name.name)), pascal(s)),
+                None => pascal(&singularize(&table.name.name)),
+            };
             let select_type = types.take(&singular);
             let insert_type = types.take(&format!("New{singular}"));
             let mut keys = Allocator::new(std::iter::empty());
@@ -242,6 +245,15 @@ pub fn pascal(name: &str) -> String {
 /// never mangles a name (`status` stays `status`).
 pub fn singularize(word: &str) -> String {
     let lower = word.to_ascii_lowercase();
+    for (plural, singular) in [("people", "person"), ("children", "child"), ("men", "man"), ("women", "woman"), ("mice", "mouse")] {
+        if lower.ends_with(plural) {
+            let stem = &word[..word.len() - plural.len()];
+            // Keep the case of the first letter of the replaced word.
+            let replaced = &word[word.len() - plural.len()..];
+            let singular = if replaced.starts_with(|c: char| c.is_ascii_uppercase()) { pascal(singular) } else { singular.to_string() };
+            return format!("{stem}{singular}");
+        }
+    }
     if lower.ends_with("ies") && word.len() > 4 {
         return format!("{}y", &word[..word.len() - 3]);
     }
@@ -276,6 +288,9 @@ mod tests {
         assert_eq!(singularize("addresses"), "address");
         assert_eq!(singularize("status"), "status");
         assert_eq!(singularize("boxes"), "box");
+        assert_eq!(singularize("people"), "person");
+        assert_eq!(singularize("salesPeople"), "salesPerson");
+        assert_eq!(singularize("invoice_lines"), "invoice_line");
     }
 
     #[test]

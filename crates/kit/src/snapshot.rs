@@ -209,7 +209,7 @@ fn table(table: &Table) -> Value {
     out.insert("compositePrimaryKeys".into(), Value::Object(primary_keys));
 
     let mut uniques = Map::new();
-    for unique in ordered_uniques(table) {
+    for unique in &table.uniques {
         uniques.insert(
             unique.name.clone(),
             json!({"name": unique.name, "nullsNotDistinct": unique.nulls_not_distinct, "columns": unique.columns}),
@@ -253,36 +253,13 @@ fn nulls(n: NullsOrder) -> &'static str {
 /// An expression index element as one SQL string: drizzle has no `.desc()` on
 /// `sql` elements, so order, nulls and operator class travel inside it.
 pub fn index_expression_text(element: &schemaforge_model::IndexElement) -> String {
-    let IndexKey::Expression(expression) = &element.key else { return String::new() };
-    let mut text = expression.clone();
-    if let Some(opclass) = &element.opclass {
-        text.push(' ');
-        text.push_str(opclass);
-    }
-    if element.order == SortOrder::Desc {
-        text.push_str(" DESC");
-    }
-    let default_nulls = if element.order == SortOrder::Desc { NullsOrder::First } else { NullsOrder::Last };
-    if element.nulls != default_nulls {
-        text.push_str(if element.nulls == NullsOrder::First { " NULLS FIRST" } else { " NULLS LAST" });
-    }
-    text
+    schemaforge_sql::postgres::index_element_sql(element)
 }
 
 /// Whether a unique constraint is written as `.unique()` on its column in
 /// `schema.ts` (drizzle-kit lists those first, in column order).
 pub fn unique_is_column_style(table: &Table, unique: &schemaforge_model::Unique) -> bool {
     unique.columns.len() == 1 && !unique.nulls_not_distinct && unique.name == format!("{}_{}_unique", table.name.name, unique.columns[0])
-}
-
-/// Unique constraints in the order drizzle-kit serialises them.
-pub fn ordered_uniques(table: &Table) -> Vec<&schemaforge_model::Unique> {
-    let mut out: Vec<&schemaforge_model::Unique> = Vec::new();
-    for column in &table.columns {
-        out.extend(table.uniques.iter().filter(|u| unique_is_column_style(table, u) && u.columns[0] == column.name));
-    }
-    out.extend(table.uniques.iter().filter(|u| !unique_is_column_style(table, u)));
-    out
 }
 
 /// drizzle-orm's `getSQLType()` for the column builder `schema.ts` uses.

@@ -31,11 +31,20 @@ pub use lower::SQL_KEYWORD_DEFAULTS;
 pub fn json_schema() -> &'static Value {
     static SCHEMA: OnceLock<Value> = OnceLock::new();
     SCHEMA.get_or_init(|| {
-        let mut schema = schemars::schema_for!(Definition).to_value();
-        if let Value::Object(object) = &mut schema {
-            object.insert("$id".into(), Value::String("https://schemaforge.dev/schema/definition-v1.json".into()));
+        let generated = schemars::schema_for!(Definition).to_value();
+        // Identification first, then the body, for people reading the file.
+        let mut ordered = serde_json::Map::new();
+        if let Value::Object(mut object) = generated {
+            for key in ["$schema", "$id", "title", "description"] {
+                if key == "$id" {
+                    ordered.insert(key.into(), Value::String("https://schemaforge.dev/schema/definition-v1.json".into()));
+                } else if let Some(value) = object.remove(key) {
+                    ordered.insert(key.into(), value);
+                }
+            }
+            ordered.extend(object);
         }
-        schema
+        Value::Object(ordered)
     })
 }
 

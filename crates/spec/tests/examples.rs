@@ -23,6 +23,13 @@ fn every_example_validates() {
         checked += 1;
     }
     assert_eq!(checked, 6, "expected six accepted examples");
+    for entry in std::fs::read_dir(examples_dir().join("../features")).expect("fixtures/features exists") {
+        let path = entry.expect("readable directory entry").path();
+        let text = std::fs::read_to_string(&path).expect("readable fixture");
+        if let Err(diagnostics) = schemaforge_spec::parse_definition(&text) {
+            panic!("{} is rejected: {diagnostics:#?}", path.display());
+        }
+    }
 }
 
 #[test]

@@ -43,6 +43,28 @@ fn write_value(out: &mut String, value: &Value) {
     }
 }
 
+/// A JSON value as a TypeScript literal, formatted the way Prettier would:
+/// `["a", "b"]`, `{ theme: "dark", beta: false }`.
+pub fn literal(value: &Value) -> String {
+    match value {
+        Value::Array(items) => format!("[{}]", items.iter().map(literal).collect::<Vec<_>>().join(", ")),
+        Value::Object(map) if map.is_empty() => "{}".to_string(),
+        Value::Object(map) => {
+            let fields: Vec<String> = map
+                .iter()
+                .map(|(key, item)| {
+                    let identifier = key.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+                        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+                    let key = if identifier { key.clone() } else { Value::String(key.clone()).to_string() };
+                    format!("{key}: {}", literal(item))
+                })
+                .collect();
+            format!("{{ {} }}", fields.join(", "))
+        }
+        other => stringify(other),
+    }
+}
+
 /// A JSON number as JavaScript prints it: integral floats lose their `.0`.
 pub fn number(n: &serde_json::Number) -> String {
     if let Some(i) = n.as_i64() {
@@ -64,6 +86,12 @@ pub fn is_safe_integer(n: &serde_json::Number) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literals_read_like_prettier() {
+        let v: Value = serde_json::from_str(r#"{"a": [1, 2], "b-c": {}, "d": {"e": null}}"#).unwrap();
+        assert_eq!(literal(&v), r#"{ a: [1, 2], "b-c": {}, d: { e: null } }"#);
+    }
 
     #[test]
     fn stringify_matches_javascript() {

@@ -12,8 +12,8 @@ use std::fmt::Write;
 use schemaforge_diff::Step;
 use schemaforge_fragment as fragment;
 use schemaforge_model::{
-    Column, ColumnDefault, ColumnType, Dialect, Enum, Extension, ForeignKey, IdentityKind, Index, IndexKey, NullsOrder, Policy,
-    QualifiedName, Role, ScalarType, Schema, SortOrder, Table,
+    Column, ColumnDefault, ColumnType, Dialect, Enum, Extension, ForeignKey, IdentityKind, Index, IndexElement, IndexKey, NullsOrder,
+    Policy, QualifiedName, Role, ScalarType, Schema, SortOrder, Table,
 };
 use serde_json::Value;
 
@@ -355,33 +355,35 @@ fn add_foreign_key(table: &Table, fk: &ForeignKey) -> String {
     )
 }
 
+/// An index element as written inside `CREATE INDEX … (…)`.
+///
+/// Columns follow drizzle-kit: `DESC` is always followed by its `NULLS`
+/// placement. An expression is followed only by what differs from the
+/// default, which is also how `schema.ts` spells it (inside `sql`), so the
+/// snapshot and the SQL hold one string.
+pub fn index_element_sql(element: &IndexElement) -> String {
+    let default_nulls = if element.order == SortOrder::Desc { NullsOrder::First } else { NullsOrder::Last };
+    let (mut sql, spell_out_nulls) = match &element.key {
+        IndexKey::Column(name) => (quote_ident(name), element.order == SortOrder::Desc && element.opclass.is_none()),
+        IndexKey::Expression(expression) => (expression.clone(), false),
+    };
+    if let Some(opclass) = &element.opclass {
+        let _ = write!(sql, " {opclass}");
+    }
+    if element.order == SortOrder::Desc {
+        sql.push_str(" DESC");
+    }
+    if element.nulls != default_nulls || spell_out_nulls {
+        sql.push_str(match element.nulls {
+            NullsOrder::First => " NULLS FIRST",
+            NullsOrder::Last => " NULLS LAST",
+        });
+    }
+    sql
+}
+
 fn create_index(table: &Table, index: &Index) -> String {
-    let elements: Vec<String> = index
-        .elements
-        .iter()
-        .map(|element| {
-            let mut sql = match &element.key {
-                IndexKey::Column(name) => quote_ident(name),
-                IndexKey::Expression(expression) => expression.clone(),
-            };
-            if let Some(opclass) = &element.opclass {
-                let _ = write!(sql, " {opclass}");
-            }
-            if element.order == SortOrder::Desc {
-                sql.push_str(" DESC");
-            }
-            let default_nulls = if element.order == SortOrder::Desc { NullsOrder::First } else { NullsOrder::Last };
-            // drizzle-kit writes NULLS only for non-default placement, except that
-            // descending with nulls first is spelled out (its own rendering rule).
-            if element.nulls != default_nulls || (element.order == SortOrder::Desc && element.opclass.is_none()) {
-                sql.push_str(match element.nulls {
-                    NullsOrder::First => " NULLS FIRST",
-                    NullsOrder::Last => " NULLS LAST",
-                });
-            }
-            sql
-        })
-        .collect();
+    let elements: Vec<String> = index.elements.iter().map(index_element_sql).collect();
     let mut sql = format!(
         "CREATE {}INDEX {} ON {} USING {} ({})",
         if index.unique { "UNIQUE " } else { "" },

@@ -30,9 +30,20 @@ pub fn examples() -> Vec<PathBuf> {
     paths
 }
 
-/// The examples this version supports (all but the collections front end).
+/// The definitions this version generates for: the examples (all but the
+/// collections front end) and `fixtures/features/*.json`, which exercise every
+/// feature of the format.
 pub fn supported_examples() -> Vec<PathBuf> {
-    examples().into_iter().filter(|p| p.file_name().is_none_or(|n| n != "collections-cms.json")).collect()
+    let mut paths: Vec<PathBuf> = examples().into_iter().filter(|p| p.file_name().is_none_or(|n| n != "collections-cms.json")).collect();
+    let features = repo_root().join("fixtures/features");
+    let mut extra: Vec<PathBuf> = std::fs::read_dir(&features)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", features.display()))
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    extra.sort();
+    paths.extend(extra);
+    paths
 }
 
 /// The file stem of a fixture: `blog.v1` for `blog.v1.json`.
@@ -81,4 +92,28 @@ pub fn without_vector(schema: &schemaforge_model::Schema) -> (schemaforge_model:
         removed.extend(vector_columns.iter().map(|c| format!("column {}.{c}", table.name)));
     }
     (schema, removed)
+}
+
+/// `schema` with each role it creates renamed `<role>_<suffix>` (policies
+/// follow), and the new names. Roles are global to a PostgreSQL cluster, so
+/// tests that create them must not collide with each other or with old runs.
+pub fn isolate_roles(schema: &schemaforge_model::Schema, suffix: &str) -> (schemaforge_model::Schema, Vec<String>) {
+    let mut schema = schema.clone();
+    let mut renamed = std::collections::BTreeMap::new();
+    for role in schema.roles.iter_mut().filter(|r| !r.existing) {
+        let new = format!("{}_{suffix}", role.name);
+        renamed.insert(role.name.clone(), new.clone());
+        role.name = new;
+    }
+    for table in &mut schema.tables {
+        for policy in &mut table.policies {
+            for role in &mut policy.roles {
+                if let Some(new) = renamed.get(role) {
+                    *role = new.clone();
+                }
+            }
+            policy.roles.sort();
+        }
+    }
+    (schema, renamed.into_values().collect())
 }

@@ -106,6 +106,23 @@ pub async fn ensure_roles(conn: &mut PgConnection, roles: &[&str]) {
     }
 }
 
+/// Drops roles a test created (after its database is gone).
+pub async fn drop_roles(roles: &[String]) {
+    if roles.is_empty() {
+        return;
+    }
+    let mut admin = connect(&server_url()).await;
+    for role in roles {
+        let _ = admin.execute(sqlx::AssertSqlSafe(format!("DROP ROLE IF EXISTS \"{role}\""))).await;
+    }
+}
+
+/// A suffix unique to this process and call, for cluster-global names.
+pub fn unique_suffix() -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    format!("t{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst))
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database;

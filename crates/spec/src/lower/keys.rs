@@ -147,6 +147,22 @@ impl Lowerer {
             };
             self.add_unique(&unique_path, table, Unique { name, columns, nulls_not_distinct: unique.nulls_not_distinct });
         }
+        // Canonical order, whichever way a unique was declared: single-column
+        // uniques with their default name first, in column order, then the rest
+        // in declaration order. `"unique": true` on a column and the same
+        // constraint in `uniques` thus lower to the same model (and drizzle,
+        // which lists `.unique()` columns first, agrees).
+        let position = |u: &Unique| -> usize {
+            match u.columns.as_slice() {
+                [only] if u.name == format!("{}_{only}_unique", table.name.name) && !u.nulls_not_distinct => {
+                    table.columns.iter().position(|c| &c.name == only).unwrap_or(usize::MAX)
+                }
+                _ => usize::MAX,
+            }
+        };
+        let mut keyed: Vec<(usize, Unique)> = std::mem::take(&mut table.uniques).into_iter().map(|u| (position(&u), u)).collect();
+        keyed.sort_by_key(|(p, _)| *p);
+        table.uniques = keyed.into_iter().map(|(_, u)| u).collect();
     }
 
     fn add_unique(&mut self, path: &Pointer, table: &mut Table, unique: Unique) {
