@@ -69,7 +69,7 @@ pub fn read_definition(value: &Value) -> Result<Definition, Vec<Diagnostic>> {
     }
     // The shape check accepts exactly what serde accepts; this fallback keeps a
     // disagreement between the two a reported error rather than a panic.
-    serde_json::from_value::<Definition>(value.clone())
+    <Definition as serde::Deserialize>::deserialize(value)
         .map_err(|error| vec![Diagnostic::new("", Code::InvalidValue, format!("the definition does not deserialize: {error}"))])
 }
 

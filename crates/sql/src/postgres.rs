@@ -7,6 +7,7 @@
 //! wrong SQL (unescaped quotes in literals, an operator class that swallows
 //! `DESC`), we write the correct SQL instead.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use schemaforge_diff::Step;
@@ -176,6 +177,8 @@ fn quote_array_element(s: &str) -> String {
 }
 
 pub(crate) fn render(schema: &Schema, steps: &[Step]) -> Result<Vec<Statement>, RenderError> {
+    let tables: BTreeMap<&QualifiedName, &Table> = schema.tables.iter().map(|t| (&t.name, t)).collect();
+    let find_table = |name: &QualifiedName| tables.get(name).copied().ok_or_else(|| missing("table", &name.to_string()));
     let mut statements = Vec::with_capacity(steps.len());
     for step in steps {
         let mut push = |sql: String| statements.push(Statement { step: step.clone(), sql });
@@ -194,32 +197,32 @@ pub(crate) fn render(schema: &Schema, steps: &[Step]) -> Result<Vec<Statement>, 
             Step::CreateExtension { name } => push(create_extension(find_extension(schema, name)?)),
             Step::CreateEnum { name } => push(create_enum(find_enum(schema, name)?)),
             Step::CreateRole { name } => push(create_role(find_role(schema, name)?)),
-            Step::CreateTable { table } => push(create_table(find_table(schema, table)?)),
+            Step::CreateTable { table } => push(create_table(find_table(table)?)),
             Step::AddForeignKey { table, name } => {
-                let t = find_table(schema, table)?;
+                let t = find_table(table)?;
                 let fk = t.foreign_keys.iter().find(|f| &f.name == name).ok_or_else(|| missing("foreign key", name))?;
                 push(add_foreign_key(t, fk));
             }
             Step::CreateIndex { table, name } => {
-                let t = find_table(schema, table)?;
+                let t = find_table(table)?;
                 let index = t.indexes.iter().find(|i| &i.name == name).ok_or_else(|| missing("index", name))?;
                 push(create_index(t, index));
             }
             Step::EnableRowLevelSecurity { table } => {
-                push(format!("ALTER TABLE {} ENABLE ROW LEVEL SECURITY", relation(&find_table(schema, table)?.name)))
+                push(format!("ALTER TABLE {} ENABLE ROW LEVEL SECURITY", relation(&find_table(table)?.name)))
             }
             Step::CreatePolicy { table, name } => {
-                let t = find_table(schema, table)?;
+                let t = find_table(table)?;
                 let policy = t.policies.iter().find(|p| &p.name == name).ok_or_else(|| missing("policy", name))?;
                 push(create_policy(t, policy));
             }
             Step::CommentOnTable { table } => {
-                let t = find_table(schema, table)?;
+                let t = find_table(table)?;
                 let comment = t.comment.as_deref().ok_or_else(|| missing("comment on table", &t.name.to_string()))?;
                 push(format!("COMMENT ON TABLE {} IS {}", relation(&t.name), quote_literal(comment)));
             }
             Step::CommentOnColumn { table, column } => {
-                let t = find_table(schema, table)?;
+                let t = find_table(table)?;
                 let c = t.column(column).ok_or_else(|| missing("column", column))?;
                 let comment = c.comment.as_deref().ok_or_else(|| missing("comment on column", column))?;
                 push(format!("COMMENT ON COLUMN {}.{} IS {}", relation(&t.name), quote_ident(&c.name), quote_literal(comment)));
@@ -231,10 +234,6 @@ pub(crate) fn render(schema: &Schema, steps: &[Step]) -> Result<Vec<Statement>, 
 
 fn missing(what: &str, name: &str) -> RenderError {
     RenderError::MissingObject(format!("{what} `{name}`"))
-}
-
-fn find_table<'a>(schema: &'a Schema, name: &QualifiedName) -> Result<&'a Table, RenderError> {
-    schema.table(name).ok_or_else(|| missing("table", &name.to_string()))
 }
 
 fn find_enum<'a>(schema: &'a Schema, name: &QualifiedName) -> Result<&'a Enum, RenderError> {

@@ -1,5 +1,7 @@
 //! Keys: primary keys, unique constraints and foreign keys (resolved across tables).
 
+use std::collections::BTreeMap;
+
 use schemaforge_model::{ForeignKey, PrimaryKey, QualifiedName, ReferentialAction, ScalarType, Table, TypeFamily, Unique};
 
 use super::{Lowerer, PendingTable};
@@ -188,7 +190,7 @@ impl Lowerer {
     pub(super) fn foreign_keys(&mut self, pending: &mut [PendingTable<'_>], tables_path: &Pointer) {
         // Targets are read from a snapshot of the lowered tables, so a table may
         // reference itself or any other table regardless of order.
-        let targets: Vec<Table> = pending.iter().map(|p| p.table.clone()).collect();
+        let targets: BTreeMap<QualifiedName, Table> = pending.iter().map(|p| (p.table.name.clone(), p.table.clone())).collect();
         for p in pending.iter_mut() {
             let path = tables_path.index(p.index);
             let def = p.def;
@@ -261,7 +263,7 @@ impl Lowerer {
         }
     }
 
-    fn add_foreign_key(&mut self, table: &mut Table, targets: &[Table], fk: ForeignKey, paths: &FkPaths) {
+    fn add_foreign_key(&mut self, table: &mut Table, targets: &BTreeMap<QualifiedName, Table>, fk: ForeignKey, paths: &FkPaths) {
         let name_ok = match &paths.name {
             Some(name_path) => self.identifier(name_path, &fk.name, "foreign key name"),
             None => self.derived_name(
@@ -277,12 +279,12 @@ impl Lowerer {
         };
         // The table being lowered is compared with its own latest state, so a
         // self-reference sees the table's primary key and uniques.
-        let target = if fk.referenced_table == table.name { Some(&*table) } else { targets.iter().find(|t| t.name == fk.referenced_table) };
+        let target = if fk.referenced_table == table.name { Some(&*table) } else { targets.get(&fk.referenced_table) };
         let Some(target) = target else {
             if self.broken_tables.contains(&fk.referenced_table.name) {
                 return;
             }
-            let names: Vec<String> = targets.iter().map(|t| t.name.to_string()).collect();
+            let names: Vec<String> = targets.keys().map(ToString::to_string).collect();
             let hint = suggest::did_you_mean(&fk.referenced_table.to_string(), names.iter().map(String::as_str));
             self.push(
                 Diagnostic::new(
