@@ -14,6 +14,7 @@ pub mod diagnostic;
 pub mod document;
 pub mod json;
 mod lower;
+mod recover;
 mod shape;
 pub mod suggest;
 
@@ -56,9 +57,22 @@ pub fn parse_definition(text: &str) -> Result<Schema, Vec<Diagnostic>> {
 }
 
 /// Validates an already-parsed JSON value (as the HTTP API receives it).
+///
+/// Shape problems do not hide semantic ones: the value is repaired around its
+/// shape problems (see `recover`) and lowered anyway, so one run reports both.
 pub fn validate_value(value: &Value) -> Result<Schema, Vec<Diagnostic>> {
-    let definition = read_definition(value)?;
-    lower::lower(&definition)
+    let shape_problems = shape::check(json_schema(), value);
+    if shape_problems.is_empty() {
+        return lower::lower(&deserialize(value)?, &BTreeSet::new());
+    }
+    let mut diagnostics = shape_problems;
+    if let Some(repaired) = recover::repair(value, &diagnostics)
+        && let Ok(definition) = deserialize(&repaired.value)
+        && let Err(semantic) = lower::lower(&definition, &repaired.skipped)
+    {
+        diagnostics.extend(semantic);
+    }
+    Err(diagnostics)
 }
 
 /// Checks only the shape of `value` and deserialises it.
@@ -67,6 +81,10 @@ pub fn read_definition(value: &Value) -> Result<Definition, Vec<Diagnostic>> {
     if !problems.is_empty() {
         return Err(problems);
     }
+    deserialize(value)
+}
+
+fn deserialize(value: &Value) -> Result<Definition, Vec<Diagnostic>> {
     // The shape check accepts exactly what serde accepts; this fallback keeps a
     // disagreement between the two a reported error rather than a panic.
     <Definition as serde::Deserialize>::deserialize(value)

@@ -351,3 +351,25 @@ fn every_error_is_reported_at_once() {
     let diagnostics = parse_definition(text).unwrap_err();
     assert_eq!(diagnostics.len(), 4, "{diagnostics:#?}");
 }
+
+#[test]
+fn shape_problems_do_not_hide_semantic_ones() {
+    // `nullabel` is a shape problem; the FK to a missing table is semantic.
+    // Both come back from one run.
+    let text = r#"{"tables": [{"name": "posts", "columns": [
+        {"name": "id", "type": "serial", "primaryKey": true, "nullabel": true},
+        {"name": "author", "type": "integer", "references": {"table": "users", "column": "id"}}]}]}"#;
+    expect(text, &[("/tables/0/columns/0/nullabel", "unknown-field"), ("/tables/0/columns/1/references/table", "unknown-table")]);
+}
+
+#[test]
+fn broken_objects_cause_no_follow_on_errors() {
+    // `users.id` has an unknown type: the foreign key to it is not reported again.
+    let text = r#"{"tables": [
+        {"name": "users", "columns": [{"name": "id", "type": "int", "primaryKey": true}]},
+        {"name": "posts", "columns": [{"name": "author", "type": "integer", "references": {"table": "users", "column": "id"}}]}]}"#;
+    expect(text, &[("/tables/0/columns/0/type", "unknown-type")]);
+    // A broken enum is not reported as missing where it is used.
+    let text = r#"{"enums": [{"name": "s", "values": ["a", "a"]}], "tables": [{"name": "t", "columns": [{"name": "c", "type": "enum", "enum": "s"}]}]}"#;
+    expect(text, &[("/enums/0/values/1", "duplicate-enum-value")]);
+}

@@ -39,13 +39,6 @@ impl Lowerer {
             {
                 Some(ColumnDefault::Sql(s.to_ascii_uppercase()))
             }
-            DefaultDef::Value(Value::Null) => {
-                self.push(
-                    Diagnostic::new(path, Code::InvalidDefault, "a default of null is the same as no default")
-                        .with_hint("remove `default`"),
-                );
-                None
-            }
             DefaultDef::Value(value) => match literal_problem(ty, value, enum_values, 0) {
                 None => Some(ColumnDefault::Value(value.clone())),
                 Some((message, hint)) => {

@@ -16,6 +16,9 @@ impl Lowerer {
     pub(super) fn indexes(&mut self, path: &Pointer, def: &TableDef, table: &mut Table) {
         for (i, index_def) in def.indexes.iter().enumerate() {
             let index_path = path.key("indexes").index(i);
+            if self.skipped(&index_path) {
+                continue;
+            }
             let method = index_def.using.clone().unwrap_or_else(|| "btree".to_string());
             let mut ok = true;
             if index_def.using.is_some() {

@@ -129,6 +129,9 @@ impl Lowerer {
         }
         for (i, unique) in def.uniques.iter().enumerate() {
             let unique_path = path.key("uniques").index(i);
+            if self.skipped(&unique_path) {
+                continue;
+            }
             let Some(columns) = self.key_columns(&unique_path.key("columns"), table, &unique.columns, "the unique constraint") else {
                 continue;
             };
@@ -223,6 +226,9 @@ impl Lowerer {
             }
             for (i, fk_def) in def.foreign_keys.iter().enumerate() {
                 let fk_path = path.key("foreignKeys").index(i);
+                if self.skipped(&fk_path) {
+                    continue;
+                }
                 let Some(columns) = self.key_columns(&fk_path.key("columns"), &p.table, &fk_def.columns, "the foreign key") else {
                     continue;
                 };

@@ -28,8 +28,11 @@ use crate::suggest;
 pub use defaults::SQL_KEYWORD_DEFAULTS;
 
 /// Lowers a definition, returning the schema only when there is no diagnostic.
-pub fn lower(definition: &Definition) -> Result<Schema, Vec<Diagnostic>> {
-    let mut lowerer = Lowerer::default();
+/// Entities at the `skipped` pointers were already reported (they are
+/// placeholders from error recovery): they and references to them are skipped
+/// silently.
+pub fn lower(definition: &Definition, skipped: &BTreeSet<String>) -> Result<Schema, Vec<Diagnostic>> {
+    let mut lowerer = Lowerer { skipped: skipped.clone(), ..Lowerer::default() };
     let schema = lowerer.definition(definition);
     if lowerer.diagnostics.is_empty() { Ok(schema) } else { Err(lowerer.diagnostics) }
 }
@@ -44,6 +47,8 @@ pub(crate) struct Lowerer {
     /// to them are skipped silently instead of reported a second time.
     broken_tables: BTreeSet<String>,
     broken_columns: BTreeSet<(String, String)>,
+    broken_enums: BTreeSet<String>,
+    skipped: BTreeSet<String>,
 }
 
 /// A table lowered on its own, waiting for the cross-table pass.
@@ -54,6 +59,10 @@ struct PendingTable<'d> {
 }
 
 impl Lowerer {
+    fn skipped(&self, path: &Pointer) -> bool {
+        self.skipped.contains(path.as_str())
+    }
+
     fn push(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
     }
@@ -121,6 +130,10 @@ impl Lowerer {
         let mut seen_tables: BTreeMap<QualifiedName, usize> = BTreeMap::new();
         for (index, def) in definition.tables.iter().enumerate() {
             let path = tables_path.index(index);
+            if self.skipped(&path) {
+                self.broken_tables.insert(def.name.clone());
+                continue;
+            }
             let Some(table) = self.table(&path, def) else { continue };
             if let Some(first) = seen_tables.insert(table.name.clone(), index) {
                 self.push(
@@ -143,6 +156,9 @@ impl Lowerer {
         let mut namespaces = Vec::new();
         for (i, name) in definition.schemas.iter().enumerate() {
             let path = root.key("schemas").index(i);
+            if self.skipped(&path) {
+                continue;
+            }
             if !self.identifier(&path, name, "schema name") {
                 continue;
             }
@@ -171,6 +187,9 @@ impl Lowerer {
         let mut extensions: Vec<Extension> = Vec::new();
         for (i, def) in definition.extensions.iter().enumerate() {
             let path = root.key("extensions").index(i);
+            if self.skipped(&path) {
+                continue;
+            }
             let (name, schema, name_path) = match def {
                 ExtensionDef::Name(name) => (name, None, path.clone()),
                 ExtensionDef::Spec(spec) => (&spec.name, spec.schema.as_ref(), path.key("name")),
@@ -197,6 +216,11 @@ impl Lowerer {
         let mut roles = Vec::new();
         for (i, def) in definition.roles.iter().enumerate() {
             let path = root.key("roles").index(i);
+            if self.skipped(&path) {
+                // Policies naming it are not to be reported as unknown.
+                self.roles.insert(def.name.clone());
+                continue;
+            }
             if !self.identifier(&path.key("name"), &def.name, "role name") {
                 continue;
             }
@@ -236,7 +260,8 @@ impl Lowerer {
     fn enums(&mut self, definition: &Definition, root: &Pointer) {
         for (i, def) in definition.enums.iter().enumerate() {
             let path = root.key("enums").index(i);
-            if !self.identifier(&path.key("name"), &def.name, "enum name") {
+            if self.skipped(&path) || !self.identifier(&path.key("name"), &def.name, "enum name") {
+                self.broken_enums.insert(def.name.clone());
                 continue;
             }
             let Some(schema) = self.schema_of(&path.key("schema"), def.schema.as_deref()) else { continue };
@@ -246,6 +271,7 @@ impl Lowerer {
                 continue;
             }
             if def.values.is_empty() {
+                self.broken_enums.insert(def.name.clone());
                 self.push(
                     Diagnostic::new(path.key("values"), Code::InvalidValue, format!("enum `{name}` has no values"))
                         .with_hint("list at least one value"),
@@ -268,6 +294,8 @@ impl Lowerer {
             }
             if ok {
                 self.enums.push(Enum { name, values: def.values.clone() });
+            } else {
+                self.broken_enums.insert(def.name.clone());
             }
         }
     }
@@ -359,6 +387,10 @@ impl Lowerer {
         let mut first_index: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, column_def) in def.columns.iter().enumerate() {
             let path = table_path.key("columns").index(i);
+            if self.skipped(&path) {
+                self.broken_columns.insert((def.name.clone(), column_def.name.clone()));
+                continue;
+            }
             if let Some(first) = first_index.insert(&column_def.name, i) {
                 self.push(
                     Diagnostic::new(
@@ -589,6 +621,9 @@ impl Lowerer {
     fn checks(&mut self, path: &Pointer, def: &TableDef, table: &mut Table) {
         for (i, check) in def.checks.iter().enumerate() {
             let check_path = path.key("checks").index(i);
+            if self.skipped(&check_path) {
+                continue;
+            }
             let name_ok = self.identifier(&check_path.key("name"), &check.name, "check name");
             let expression = self.expression(&check_path.key("expression"), ExpressionSlot::Check, &check.expression);
             if name_ok && self.constraint_name_taken(table, &check.name) {

@@ -12,6 +12,9 @@ impl Lowerer {
     pub(super) fn policies(&mut self, path: &Pointer, def: &TableDef, table: &mut Table) {
         for (i, policy) in def.policies.iter().enumerate() {
             let policy_path = path.key("policies").index(i);
+            if self.skipped(&policy_path) {
+                continue;
+            }
             let mut ok = self.identifier(&policy_path.key("name"), &policy.name, "policy name");
             if table.policies.iter().any(|p| p.name == policy.name) {
                 ok = false;

@@ -136,6 +136,9 @@ impl Lowerer {
                     let qualified = QualifiedName::new(schema.map(String::from), bare);
                     if self.enums.iter().any(|e| e.name == qualified) {
                         ScalarType::Enum(qualified)
+                    } else if self.broken_enums.contains(bare) {
+                        // The enum itself is broken and already reported.
+                        return None;
                     } else {
                         let names: Vec<String> = self.enums.iter().map(|e| e.name.to_string()).collect();
                         let hint = suggest::did_you_mean(name, names.iter().map(String::as_str))
