@@ -163,6 +163,20 @@ impl fmt::Display for Code {
     }
 }
 
+/// A JSON value as it is named in messages: `the string "x"`, `an array`.
+pub(crate) fn describe_value(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) if s.chars().count() <= 40 => format!("the string \"{s}\""),
+        Value::String(_) => "a string".into(),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
 /// Builds JSON pointers (RFC 6901), escaping `~` and `/` in keys.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Pointer(String);

@@ -10,7 +10,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::diagnostic::{Code, Diagnostic, Pointer};
+use crate::diagnostic::{Code, Diagnostic, Pointer, describe_value};
 use crate::suggest;
 
 pub(crate) fn check(schema: &Value, instance: &Value) -> Vec<Diagnostic> {
@@ -282,17 +282,5 @@ fn article(type_name: &str) -> String {
         "null" => "null".into(),
         "boolean" => "true or false".into(),
         other => format!("a {other}"),
-    }
-}
-
-fn describe_value(value: &Value) -> String {
-    match value {
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => format!("the number {n}"),
-        Value::String(s) if s.len() <= 40 => format!("the string \"{s}\""),
-        Value::String(_) => "a string".into(),
-        Value::Array(_) => "an array".into(),
-        Value::Object(_) => "an object".into(),
     }
 }

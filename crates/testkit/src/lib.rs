@@ -53,9 +53,14 @@ pub fn stem(path: &Path) -> String {
 
 /// A fresh, empty directory under `target/` for one test's files.
 pub fn scratch_dir(label: &str) -> PathBuf {
+    fresh_dir(&repo_root().join("target/test-scratch"), label)
+}
+
+/// A fresh, empty directory `<parent>/<label>-<pid>-<n>`, unique per call.
+pub fn fresh_dir(parent: &Path, label: &str) -> PathBuf {
     static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let dir = repo_root().join("target/test-scratch").join(format!("{label}-{}-{n}", std::process::id()));
+    let dir = parent.join(format!("{label}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     dir

@@ -16,12 +16,7 @@ pub fn require_toolchain() {
 
 /// A fresh directory inside `oracle/`, so code there resolves `drizzle-orm`.
 pub fn work_dir(label: &str) -> PathBuf {
-    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let dir = oracle_dir().join("work").join(format!("{label}-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-    dir
+    crate::fresh_dir(&oracle_dir().join("work"), label)
 }
 
 /// Output of a finished command.

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::Lowerer;
 use super::types::fragment_code;
-use crate::diagnostic::{Code, Diagnostic, Pointer};
+use crate::diagnostic::{Code, Diagnostic, Pointer, describe_value};
 use crate::document::DefaultDef;
 use crate::suggest;
 
@@ -54,7 +54,10 @@ impl Lowerer {
 fn literal_problem(ty: &ColumnType, value: &Value, enum_values: Option<&[String]>, depth: u8) -> Option<(String, Option<String>)> {
     if depth < ty.array_dimensions {
         let Value::Array(items) = value else {
-            return Some((format!("the default of an array column must be a JSON array, found {}", kind(value)), Some("e.g. `[]`".into())));
+            return Some((
+                format!("the default of an array column must be a JSON array, found {}", describe_value(value)),
+                Some("e.g. `[]`".into()),
+            ));
         };
         return items.iter().find_map(|item| {
             if item.is_null() {
@@ -77,21 +80,24 @@ fn literal_problem(ty: &ColumnType, value: &Value, enum_values: Option<&[String]
             match value.as_i64() {
                 Some(v) if v >= low && v <= high => None,
                 Some(v) => Some((format!("{v} does not fit a {}", type_word(scalar)), Some(format!("the range is {low} to {high}")))),
-                None => Some((format!("expected a whole number for a {} column, found {}", type_word(scalar), kind(value)), sql_hint())),
+                None => Some((
+                    format!("expected a whole number for a {} column, found {}", type_word(scalar), describe_value(value)),
+                    sql_hint(),
+                )),
             }
         }
         TypeFamily::Decimal => match value {
             Value::Number(_) => None,
             Value::String(s) if is_decimal(s) => None,
-            _ => Some((format!("expected a number or a decimal string for a numeric column, found {}", kind(value)), None)),
+            _ => Some((format!("expected a number or a decimal string for a numeric column, found {}", describe_value(value)), None)),
         },
         TypeFamily::Float => match value {
             Value::Number(_) => None,
-            _ => Some((format!("expected a number, found {}", kind(value)), sql_hint())),
+            _ => Some((format!("expected a number, found {}", describe_value(value)), sql_hint())),
         },
         TypeFamily::Boolean => match value {
             Value::Bool(_) => None,
-            _ => Some((format!("expected true or false, found {}", kind(value)), None)),
+            _ => Some((format!("expected true or false, found {}", describe_value(value)), None)),
         },
         TypeFamily::String => match value {
             Value::String(s) => {
@@ -107,7 +113,7 @@ fn literal_problem(ty: &ColumnType, value: &Value, enum_values: Option<&[String]
                     _ => None,
                 }
             }
-            _ => Some((format!("expected a string, found {}", kind(value)), None)),
+            _ => Some((format!("expected a string, found {}", describe_value(value)), None)),
         },
         TypeFamily::Temporal => match (scalar, value) {
             (ScalarType::Date, Value::String(s)) if is_date(s) => None,
@@ -119,13 +125,13 @@ fn literal_problem(ty: &ColumnType, value: &Value, enum_values: Option<&[String]
             (ScalarType::Time { .. }, Value::String(s)) if is_time(s) => None,
             (ScalarType::Time { .. }, _) => Some(("expected a time string `HH:MM:SS`".into(), Some("or `CURRENT_TIME`".into()))),
             (ScalarType::Interval { .. }, Value::String(s)) if !s.trim().is_empty() => None,
-            _ => Some((format!("expected an interval string such as `1 day`, found {}", kind(value)), None)),
+            _ => Some((format!("expected an interval string such as `1 day`, found {}", describe_value(value)), None)),
         },
         TypeFamily::Json => None,
         TypeFamily::Uuid => match value {
             Value::String(s) if is_uuid(s) => None,
             _ => Some((
-                format!("expected a UUID string, found {}", kind(value)),
+                format!("expected a UUID string, found {}", describe_value(value)),
                 Some("use `{\"sql\": \"gen_random_uuid()\"}` for a random UUID".into()),
             )),
         },
@@ -156,11 +162,11 @@ fn literal_problem(ty: &ColumnType, value: &Value, enum_values: Option<&[String]
                     .or_else(|| Some(format!("values: {}", values.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")))),
             )),
             (Value::String(_), None) => None,
-            _ => Some((format!("expected one of the enum's values as a string, found {}", kind(value)), None)),
+            _ => Some((format!("expected one of the enum's values as a string, found {}", describe_value(value)), None)),
         },
         TypeFamily::Custom => match value {
             Value::String(_) | Value::Number(_) | Value::Bool(_) => None,
-            _ => Some((format!("a custom-type default must be a string, number or boolean, found {}", kind(value)), sql_hint())),
+            _ => Some((format!("a custom-type default must be a string, number or boolean, found {}", describe_value(value)), sql_hint())),
         },
     }
 }
@@ -170,18 +176,6 @@ fn type_word(scalar: &ScalarType) -> &'static str {
         ScalarType::SmallInt => "smallint",
         ScalarType::BigInt => "bigint",
         _ => "integer",
-    }
-}
-
-fn kind(value: &Value) -> String {
-    match value {
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => format!("the number {n}"),
-        Value::String(s) if s.len() <= 40 => format!("the string \"{s}\""),
-        Value::String(_) => "a string".into(),
-        Value::Array(_) => "an array".into(),
-        Value::Object(_) => "an object".into(),
     }
 }
 
