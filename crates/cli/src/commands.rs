@@ -88,14 +88,16 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     // never leaves a journal that names a missing file.
     targets.sort_by_key(|(path, _)| path.ends_with("_journal.json"));
     targets.insert(0, (ts_path, schema_ts.contents.as_str()));
+    let mut seen = std::collections::BTreeSet::new();
     for (path, _) in &targets {
+        if !seen.insert(path.clone()) {
+            bail!("two outputs would be written to {}; choose another --ts", path.display());
+        }
         if path.exists() {
             bail!("{} already exists; refusing to overwrite it", path.display());
         }
     }
-    for (path, contents) in &targets {
-        write_atomically(path, contents)?;
-    }
+    write_all(&targets)?;
     println!("Generated {} statements for {} tables:", statements.len(), schema.tables.len());
     for (path, _) in &targets {
         println!("  {}", path.display());
@@ -114,16 +116,36 @@ fn now_millis() -> anyhow::Result<u64> {
     Ok(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// Writes via a temporary file in the same directory and a rename, so a reader
-/// never sees half a file.
-fn write_atomically(path: &Path, contents: &str) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temporary = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let mut file = fs::File::create(&temporary).with_context(|| format!("cannot write {}", temporary.display()))?;
-    file.write_all(contents.as_bytes()).and_then(|()| file.sync_all()).with_context(|| format!("cannot write {}", temporary.display()))?;
-    fs::rename(&temporary, path).with_context(|| format!("cannot move {} into place", path.display()))?;
+/// Writes every file to a temporary name next to its target first, then
+/// renames them into place in order: a reader never sees half a file, and a
+/// failure while writing leaves nothing behind.
+fn write_all(targets: &[(PathBuf, &str)]) -> anyhow::Result<()> {
+    let stage = |path: &Path, contents: &str| -> anyhow::Result<PathBuf> {
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let temporary = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+        let mut file = fs::File::create(&temporary).with_context(|| format!("cannot write {}", temporary.display()))?;
+        file.write_all(contents.as_bytes())
+            .and_then(|()| file.sync_all())
+            .with_context(|| format!("cannot write {}", temporary.display()))?;
+        Ok(temporary)
+    };
+    let mut staged: Vec<(PathBuf, &Path)> = Vec::new();
+    for (path, contents) in targets {
+        match stage(path, contents) {
+            Ok(temporary) => staged.push((temporary, path)),
+            Err(error) => {
+                for (temporary, _) in &staged {
+                    let _ = fs::remove_file(temporary);
+                }
+                return Err(error);
+            }
+        }
+    }
+    for (temporary, path) in staged {
+        fs::rename(&temporary, path).with_context(|| format!("cannot move {} into place", path.display()))?;
+    }
     Ok(())
 }
 

@@ -122,3 +122,16 @@ fn the_published_json_schema_is_current() {
         "schema/definition-v1.json is stale: run `cargo run -p schemaforge -- schema-json > schema/definition-v1.json`"
     );
 }
+
+#[test]
+fn generate_refuses_two_outputs_at_one_path() {
+    let dir = scratch_dir("cli-gen-clash");
+    let seed = repo_root().join("fixtures/examples/seed-basic.json");
+    let out = dir.join("drizzle");
+    let ts = out.join("0000_init.sql");
+    let output =
+        schemaforge(&["generate", "--schema", &seed.to_string_lossy(), "--out", &out.to_string_lossy(), "--ts", &ts.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("two outputs"), "{}", text(&output.stderr));
+    assert!(!out.exists());
+}

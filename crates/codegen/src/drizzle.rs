@@ -11,11 +11,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use schemaforge_kit::defaults::{DrizzleDefault, drizzle_default};
 use schemaforge_kit::names::{DrizzleNames, TableNames};
-use schemaforge_kit::snapshot::{index_expression_text, unique_is_column_style};
+use schemaforge_kit::snapshot::unique_is_column_style;
 use schemaforge_model::{
     Column, IdentityKind, IndexKey, NullsOrder, PolicyCommand, PolicyKind, QualifiedName, ReferentialAction, ScalarType, Schema, SortOrder,
-    Table,
+    Table, names,
 };
+use schemaforge_sql::{js, postgres::index_element_sql};
 
 use crate::GeneratedFile;
 use crate::writer::Writer;
@@ -254,7 +255,7 @@ impl Generator<'_> {
                 IdentityKind::ByDefault => "generatedByDefaultAsIdentity",
             };
             let type_max = column.ty.scalar.integer_range().map_or(i64::MAX, |(_, max)| max);
-            let defaults = identity.sequence_name == format!("{}_{}_seq", table.name.name, column.name)
+            let defaults = identity.sequence_name == names::sequence(&table.name.name, &column.name)
                 && identity.increment == 1
                 && identity.min_value == 1
                 && identity.max_value == type_max
@@ -307,7 +308,7 @@ impl Generator<'_> {
         if let Some(pk) = table.primary_key.as_ref().filter(|_| !table.primary_key_is_inline()) {
             let f = self.pg("primaryKey");
             let columns: Vec<String> = pk.columns.iter().map(|c| key(c)).collect();
-            let default_name = format!("{}_{}_pk", table.name.name, pk.columns.join("_"));
+            let default_name = names::primary_key(&table.name.name, &pk.columns);
             let name = if pk.name == default_name { String::new() } else { format!("name: {}, ", string(&pk.name)) };
             extras.push(format!("{f}({{ {name}columns: [{}] }})", columns.join(", ")));
         }
@@ -354,7 +355,7 @@ impl Generator<'_> {
                         }
                         elements.push(e);
                     }
-                    IndexKey::Expression(_) => elements.push(self.sql(&index_expression_text(element))),
+                    IndexKey::Expression(_) => elements.push(self.sql(&index_element_sql(element))),
                 }
             }
             let mut s = if index.method == "btree" {
@@ -551,8 +552,7 @@ fn same_set(a: &[String], b: &[String]) -> bool {
 /// Whether a foreign key is written as `.references()` on its column: a
 /// single-column key with drizzle's default name.
 fn column_style_reference(table: &Table, fk: &schemaforge_model::ForeignKey) -> bool {
-    fk.columns.len() == 1
-        && fk.name == format!("{}_{}_{}_{}_fk", table.name.name, fk.columns[0], fk.referenced_table.name, fk.referenced_columns[0])
+    fk.columns.len() == 1 && fk.name == names::foreign_key(&table.name.name, &fk.columns, &fk.referenced_table.name, &fk.referenced_columns)
 }
 
 fn actions(on_delete: ReferentialAction, on_update: ReferentialAction) -> Vec<String> {
@@ -637,8 +637,7 @@ fn strongly_connected_components(edges: &[Vec<usize>]) -> Vec<usize> {
 /// A sequence option: a number while JavaScript holds it exactly, else a
 /// string (drizzle accepts both and keeps strings verbatim).
 fn sequence_number(value: i64) -> String {
-    const MAX_SAFE: i64 = (1 << 53) - 1;
-    if (-MAX_SAFE..=MAX_SAFE).contains(&value) { value.to_string() } else { string(&value.to_string()) }
+    if (-js::MAX_SAFE_INTEGER..=js::MAX_SAFE_INTEGER).contains(&value) { value.to_string() } else { string(&value.to_string()) }
 }
 
 fn options(pairs: &[(&str, Option<String>)]) -> String {
@@ -653,9 +652,7 @@ fn string(s: &str) -> String {
 
 /// An object key: bare when it is an identifier, quoted otherwise.
 fn property(key: &str) -> String {
-    let identifier = key.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
-    if identifier { key.to_string() } else { string(key) }
+    if js::is_identifier(key) { key.to_string() } else { string(key) }
 }
 
 /// Escapes text for a template literal so its cooked value is the text itself.

@@ -4,8 +4,8 @@
 //! the schema the step applies to, so a step is cheap, `Ord`, and renders the
 //! same way every time. The variant order of `Step` is the execution phase
 //! order: objects are created before anything that depends on them (schemas
-//! and types before tables, tables before the foreign keys, indexes and
-//! policies on them, custom `after` SQL last).
+//! and types before tables, tables before their indexes, indexes before the
+//! foreign keys that may rely on them, policies after, custom `after` SQL last).
 //!
 //! This version plans the creation of a whole schema (`plan_create`), which is
 //! what an initial migration is. Alterations and drops between two schemas are
@@ -34,12 +34,13 @@ pub enum Step {
     CreateTable {
         table: QualifiedName,
     },
-    /// Foreign keys come after every table exists, so cycles need no special case.
-    AddForeignKey {
+    /// Indexes before foreign keys: a foreign key may rely on a unique index.
+    CreateIndex {
         table: QualifiedName,
         name: String,
     },
-    CreateIndex {
+    /// Foreign keys come after every table exists, so cycles need no special case.
+    AddForeignKey {
         table: QualifiedName,
         name: String,
     },
@@ -64,7 +65,7 @@ pub enum Step {
 /// The steps that create `schema` from nothing, in execution order.
 pub fn plan_create(schema: &Schema) -> Vec<Step> {
     let mut steps = Vec::new();
-    if schema.custom_sql.before.is_some() {
+    if !schema.custom_sql.before.is_empty() {
         steps.push(Step::RunSqlBefore);
     }
     steps.extend(schema.namespaces.iter().map(|name| Step::CreateSchema { name: name.clone() }));
@@ -91,7 +92,7 @@ pub fn plan_create(schema: &Schema) -> Vec<Step> {
                 .map(|c| Step::CommentOnColumn { table: name.clone(), column: c.name.clone() }),
         );
     }
-    if schema.custom_sql.after.is_some() {
+    if !schema.custom_sql.after.is_empty() {
         steps.push(Step::RunSqlAfter);
     }
     // A stable sort by phase keeps the definition's order within a phase:
@@ -111,8 +112,8 @@ impl Step {
             Step::CreateEnum { .. } => 3,
             Step::CreateRole { .. } => 4,
             Step::CreateTable { .. } => 5,
-            Step::AddForeignKey { .. } => 6,
-            Step::CreateIndex { .. } => 7,
+            Step::CreateIndex { .. } => 6,
+            Step::AddForeignKey { .. } => 7,
             Step::EnableRowLevelSecurity { .. } => 8,
             Step::CreatePolicy { .. } => 9,
             Step::CommentOnTable { .. } => 10,

@@ -71,8 +71,21 @@ pub enum FragmentError {
     NotOneTypeName { found: String },
 }
 
-/// Checks that `sql` is exactly one expression that `dialect` accepts in `slot`.
-pub fn check_expression(dialect: Dialect, slot: ExpressionSlot, sql: &str) -> Result<(), FragmentError> {
+/// What an accepted expression refers to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExpressionFacts {
+    /// Every column reference, as its dotted parts (`["t", "b"]` for `t.b`),
+    /// in the server's case folding (unquoted names lower-cased).
+    pub column_references: Vec<Vec<String>>,
+    /// The expression contains a subquery.
+    pub subquery: bool,
+    /// The expression is `<x> COLLATE <c>` at its top level.
+    pub collates: bool,
+}
+
+/// Checks that `sql` is exactly one expression that `dialect` accepts in
+/// `slot`, and returns what it refers to.
+pub fn check_expression(dialect: Dialect, slot: ExpressionSlot, sql: &str) -> Result<ExpressionFacts, FragmentError> {
     check_size(sql, MAX_FRAGMENT_BYTES)?;
     match dialect {
         Dialect::Postgresql => postgres::check_expression(slot, sql),
@@ -84,6 +97,15 @@ pub fn check_type_name(dialect: Dialect, sql: &str) -> Result<(), FragmentError>
     check_size(sql, MAX_FRAGMENT_BYTES)?;
     match dialect {
         Dialect::Postgresql => postgres::check_type_name(sql),
+    }
+}
+
+/// Whether `name` can be written unquoted and mean itself: a lower-case
+/// identifier that is not a reserved keyword (`gin`, `vector_cosine_ops`; not
+/// `select`, not `My_Ops`, which the server would fold to `my_ops`).
+pub fn is_plain_identifier(dialect: Dialect, name: &str) -> bool {
+    match dialect {
+        Dialect::Postgresql => postgres::is_plain_identifier(name),
     }
 }
 

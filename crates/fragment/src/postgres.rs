@@ -3,9 +3,9 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::{self, Token};
 
-use crate::{ExpressionSlot, FragmentError};
+use crate::{ExpressionFacts, ExpressionSlot, FragmentError};
 
-pub(crate) fn check_expression(slot: ExpressionSlot, sql: &str) -> Result<(), FragmentError> {
+pub(crate) fn check_expression(slot: ExpressionSlot, sql: &str) -> Result<ExpressionFacts, FragmentError> {
     reject_comments_and_semicolons(sql)?;
 
     // First prove it is one expression: as the only target of a bare SELECT.
@@ -20,11 +20,13 @@ pub(crate) fn check_expression(slot: ExpressionSlot, sql: &str) -> Result<(), Fr
     if select.target_list.len() != 1 {
         return Err(FragmentError::NotOneExpression { found: format!("{} comma-separated expressions", select.target_list.len()) });
     }
-    if let Some(NodeEnum::ResTarget(target)) = select.target_list[0].node.as_ref()
-        && !target.name.is_empty()
-    {
+    let Some(NodeEnum::ResTarget(target)) = select.target_list[0].node.as_ref() else {
+        return Err(FragmentError::NotOneExpression { found: "something other than an expression".into() });
+    };
+    if !target.name.is_empty() {
         return Err(FragmentError::NotOneExpression { found: format!("an expression with the alias `{}`", target.name) });
     }
+    let facts = target.val.as_deref().map(facts_of).unwrap_or_default();
 
     // Then prove the server accepts it exactly where the renderer will put it.
     let in_context = match slot {
@@ -44,10 +46,47 @@ pub(crate) fn check_expression(slot: ExpressionSlot, sql: &str) -> Result<(), Fr
         _ => "",
     };
     match pg_query::parse(&in_context, 0) {
-        Ok(result) if result.protobuf.stmts.len() == 1 => Ok(()),
+        Ok(result) if result.protobuf.stmts.len() == 1 => Ok(facts),
         Ok(result) => Err(FragmentError::NotOneExpression { found: format!("{} statements", result.protobuf.stmts.len()) }),
         Err(error) => Err(FragmentError::NotAcceptedHere { slot: slot.describe(), message: format!("{}{hint}", message_of(error)) }),
     }
+}
+
+/// What an expression refers to, read off its parse tree.
+fn facts_of(expression: &pg_query::protobuf::Node) -> ExpressionFacts {
+    let mut facts = ExpressionFacts::default();
+    let Ok(tree) = serde_json::to_value(expression) else { return facts };
+    if tree.pointer("/node/CollateClause").is_some() {
+        facts.collates = true;
+    }
+    // An explicit stack: expression trees can be deep.
+    let mut stack = vec![&tree];
+    while let Some(value) = stack.pop() {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(serde_json::Value::Object(column)) = map.get("ColumnRef") {
+                    let fields: Vec<String> = column
+                        .get("fields")
+                        .and_then(serde_json::Value::as_array)
+                        .map(|fields| {
+                            fields
+                                .iter()
+                                .map(|f| f.pointer("/node/String/sval").and_then(serde_json::Value::as_str).unwrap_or("*").to_string())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    facts.column_references.push(fields);
+                }
+                if map.contains_key("SubLink") {
+                    facts.subquery = true;
+                }
+                stack.extend(map.values());
+            }
+            serde_json::Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    facts
 }
 
 pub(crate) fn check_type_name(sql: &str) -> Result<(), FragmentError> {
@@ -62,6 +101,25 @@ pub(crate) fn check_type_name(sql: &str) -> Result<(), FragmentError> {
         [NodeEnum::ColumnDef(column)] if column.constraints.is_empty() && column.coll_clause.is_none() => Ok(()),
         [NodeEnum::ColumnDef(_)] => Err(FragmentError::NotOneTypeName { found: "a type followed by constraints".into() }),
         other => Err(FragmentError::NotOneTypeName { found: format!("{} table elements", other.len()) }),
+    }
+}
+
+pub(crate) fn is_plain_identifier(name: &str) -> bool {
+    let shape = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !shape {
+        return false;
+    }
+    // One token, and an identifier or a keyword usable as a name.
+    match pg_query::scan(name) {
+        Ok(result) => match result.tokens.as_slice() {
+            [token] => {
+                Token::try_from(token.token) == Ok(Token::Ident)
+                    || protobuf::KeywordKind::try_from(token.keyword_kind) == Ok(protobuf::KeywordKind::UnreservedKeyword)
+            }
+            _ => false,
+        },
+        Err(_) => false,
     }
 }
 
@@ -167,7 +225,7 @@ fn describe_node(node: &NodeEnum) -> String {
 mod tests {
     use super::*;
 
-    fn expr(slot: ExpressionSlot, sql: &str) -> Result<(), FragmentError> {
+    fn expr(slot: ExpressionSlot, sql: &str) -> Result<crate::ExpressionFacts, FragmentError> {
         crate::check_expression(schemaforge_model::Dialect::Postgresql, slot, sql)
     }
 
@@ -186,28 +244,40 @@ mod tests {
             (ExpressionSlot::PolicyWithCheck, "(SELECT auth.uid()) = id"),
             (ExpressionSlot::GeneratedColumn, "price * quantity"),
         ] {
-            assert_eq!(expr(slot, sql), Ok(()), "{slot:?} {sql}");
+            assert!(expr(slot, sql).is_ok(), "{slot:?} {sql}");
         }
     }
 
     #[test]
     fn rejects_injection_and_non_expressions() {
-        assert_eq!(expr(ExpressionSlot::ColumnDefault, "0); DROP TABLE users; --"), Err(FragmentError::Semicolon));
-        assert_eq!(expr(ExpressionSlot::ColumnDefault, "0 -- , x int"), Err(FragmentError::Comment));
+        assert_eq!(expr(ExpressionSlot::ColumnDefault, "0); DROP TABLE users; --").err(), Some(FragmentError::Semicolon));
+        assert_eq!(expr(ExpressionSlot::ColumnDefault, "0 -- , x int").err(), Some(FragmentError::Comment));
         assert_eq!(expr(ExpressionSlot::Check, "0); DROP TABLE users"), Err(FragmentError::Semicolon));
         assert!(matches!(expr(ExpressionSlot::Check, "1 FROM users"), Err(FragmentError::NotOneExpression { .. })));
         assert!(matches!(expr(ExpressionSlot::Check, "1, 2"), Err(FragmentError::NotOneExpression { .. })));
         assert!(matches!(expr(ExpressionSlot::Check, "1 AS x"), Err(FragmentError::NotOneExpression { .. })));
         assert!(matches!(expr(ExpressionSlot::Check, "1 UNION SELECT 2"), Err(FragmentError::NotOneExpression { .. })));
         assert!(matches!(expr(ExpressionSlot::Check, "x >"), Err(FragmentError::Syntax { .. })));
-        assert_eq!(expr(ExpressionSlot::Check, "   "), Err(FragmentError::Empty));
-        assert_eq!(expr(ExpressionSlot::Check, "1 /* hi */"), Err(FragmentError::Comment));
+        assert_eq!(expr(ExpressionSlot::Check, "   ").err(), Some(FragmentError::Empty));
+        assert_eq!(expr(ExpressionSlot::Check, "1 /* hi */").err(), Some(FragmentError::Comment));
     }
 
     #[test]
     fn rejects_expressions_the_slot_does_not_accept() {
         assert!(matches!(expr(ExpressionSlot::IndexExpression, "a + b"), Err(FragmentError::NotAcceptedHere { .. })));
         assert!(matches!(expr(ExpressionSlot::ColumnDefault, "true AND false"), Err(FragmentError::NotAcceptedHere { .. })));
+    }
+
+    #[test]
+    fn facts_name_columns_subqueries_and_collation() {
+        let facts = expr(ExpressionSlot::Check, "coalesce(a, t.b) > CASE WHEN \"C\" THEN 1 END").unwrap();
+        let mut references = facts.column_references.clone();
+        references.sort();
+        assert_eq!(references, [vec!["C"], vec!["a"], vec!["t", "b"]]);
+        assert!(!facts.subquery);
+        assert!(expr(ExpressionSlot::PolicyUsing, "EXISTS (SELECT 1)").unwrap().subquery);
+        assert!(expr(ExpressionSlot::ColumnDefault, "'x' COLLATE \"C\"").unwrap().collates);
+        assert!(!expr(ExpressionSlot::ColumnDefault, "lower('x' COLLATE \"C\")").unwrap().collates);
     }
 
     #[test]
@@ -225,6 +295,16 @@ mod tests {
         assert!(ty("int NOT NULL").is_err());
         assert!(ty("int, d int").is_err());
         assert!(ty("int); DROP TABLE x").is_err());
+    }
+
+    #[test]
+    fn plain_identifiers() {
+        assert!(is_plain_identifier("gin"));
+        assert!(is_plain_identifier("vector_cosine_ops"));
+        assert!(is_plain_identifier("hash")); // an unreserved keyword
+        assert!(!is_plain_identifier("select"));
+        assert!(!is_plain_identifier("My_Ops"));
+        assert!(!is_plain_identifier("a b"));
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub fn drizzle_default(column: &Column) -> Option<DrizzleDefault> {
     match (ty.scalar.family(), value) {
         (TypeFamily::Json, v) => {
             let text = js::stringify(v);
-            if text.contains('\'') {
+            if text.contains('\'') || js::reorders(v) {
                 return as_sql();
             }
             Some(DrizzleDefault::Literal { ts: js::literal(v), snapshot: Value::String(ours) })

@@ -63,7 +63,7 @@ pub fn initial_migration(schema: &Schema, statements: &[Statement], migration: &
     let snapshot = snapshot::snapshot(schema, &names, ORIGIN_ID);
     let journal = json!({
         "version": JOURNAL_VERSION,
-        "dialect": dialect_name(schema.dialect),
+        "dialect": schema.dialect.as_str(),
         "entries": [journal_entry(0, schema.dialect, migration, &tag)],
     });
     Ok(vec![
@@ -81,12 +81,6 @@ fn journal_entry(idx: u32, dialect: Dialect, migration: &Migration<'_>, tag: &st
         "tag": tag,
         "breakpoints": migration.breakpoints,
     })
-}
-
-fn dialect_name(dialect: Dialect) -> &'static str {
-    match dialect {
-        Dialect::Postgresql => "postgresql",
-    }
 }
 
 fn snapshot_version(dialect: Dialect) -> &'static str {

@@ -48,7 +48,10 @@ pub const IMPORTED: &[&str] = &[
     "check",
     "primaryKey",
     "foreignKey",
-    "bytea",
+    // Parameters of the callbacks schema.ts writes: `(t) => [...]`, `({ one, many }) => …`.
+    "t",
+    "one",
+    "many",
 ];
 
 const JS_RESERVED: &[&str] = &[
@@ -130,8 +133,12 @@ pub struct TableNames {
 
 impl DrizzleNames {
     pub fn assign(schema: &Schema) -> Self {
-        let mut values = Allocator::new(IMPORTED.iter().chain(JS_RESERVED).copied());
-        let mut types = Allocator::new(JS_RESERVED.iter().copied().chain(["Date", "Buffer", "Record", "Array"]));
+        let mut values = Allocator::new(IMPORTED.iter().chain(JS_RESERVED).copied(), Some("Table"));
+        // Types the file itself names: a declaration of the same name would shadow them.
+        let mut types = Allocator::new(
+            JS_RESERVED.iter().copied().chain(["Date", "Buffer", "Record", "Array", "AnyPgColumn", "Uint8Array"]),
+            Some("Row"),
+        );
         let mut names = DrizzleNames::default();
         for namespace in &schema.namespaces {
             let name = values.take(&format!("{}Schema", camel(namespace)));
@@ -174,7 +181,8 @@ impl DrizzleNames {
             };
             let select_type = types.take(&singular);
             let insert_type = types.take(&format!("New{singular}"));
-            let mut keys = Allocator::new(std::iter::empty());
+            // Properties drizzle's table object has itself (`enableRLS()`).
+            let mut keys = Allocator::new(["enableRLS", "_"].into_iter(), None);
             let columns = table.columns.iter().map(|c| (c.name.clone(), keys.take(&camel(&c.name)))).collect();
             names.tables.insert(table.name.clone(), TableNames { export, relations, select_type, insert_type, columns });
         }
@@ -187,20 +195,24 @@ impl DrizzleNames {
     }
 }
 
-/// Hands out unique identifiers, suffixing `_2`, `_3`, … on collision.
+/// Hands out unique identifiers: on a collision, first `<name><word>` (when a
+/// word is given, e.g. `textTable`), then `<name>2`, `<name>3`, ….
 struct Allocator {
     taken: BTreeSet<String>,
+    word: Option<&'static str>,
 }
 
 impl Allocator {
-    fn new<'a>(reserved: impl Iterator<Item = &'a str>) -> Self {
-        Allocator { taken: reserved.map(String::from).collect() }
+    fn new<'a>(reserved: impl Iterator<Item = &'a str>, word: Option<&'static str>) -> Self {
+        Allocator { taken: reserved.map(String::from).collect(), word }
     }
 
     fn take(&mut self, wanted: &str) -> String {
         let mut candidate = wanted.to_string();
-        if self.taken.contains(&candidate) {
-            candidate = format!("{wanted}Table");
+        if let Some(word) = self.word
+            && self.taken.contains(&candidate)
+        {
+            candidate = format!("{wanted}{word}");
         }
         let mut n = 2;
         while self.taken.contains(&candidate) {
@@ -295,7 +307,7 @@ mod tests {
 
     #[test]
     fn allocations_avoid_imports_and_collisions() {
-        let mut a = Allocator::new(IMPORTED.iter().copied());
+        let mut a = Allocator::new(IMPORTED.iter().copied(), Some("Table"));
         assert_eq!(a.take("text"), "textTable");
         assert_eq!(a.take("users"), "users");
         assert_eq!(a.take("users"), "usersTable");

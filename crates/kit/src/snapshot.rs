@@ -163,8 +163,10 @@ fn table(table: &Table) -> Value {
                     }
                     Value::Object(m)
                 }
+                // drizzle has no `.desc()` on `sql` elements, so order, nulls
+                // and operator class travel inside the expression text.
                 IndexKey::Expression(_) => json!({
-                    "expression": index_expression_text(e),
+                    "expression": schemaforge_sql::postgres::index_element_sql(e),
                     "asc": true,
                     "isExpression": true,
                     "nulls": "last",
@@ -250,16 +252,12 @@ fn nulls(n: NullsOrder) -> &'static str {
     }
 }
 
-/// An expression index element as one SQL string: drizzle has no `.desc()` on
-/// `sql` elements, so order, nulls and operator class travel inside it.
-pub fn index_expression_text(element: &schemaforge_model::IndexElement) -> String {
-    schemaforge_sql::postgres::index_element_sql(element)
-}
-
 /// Whether a unique constraint is written as `.unique()` on its column in
 /// `schema.ts` (drizzle-kit lists those first, in column order).
 pub fn unique_is_column_style(table: &Table, unique: &schemaforge_model::Unique) -> bool {
-    unique.columns.len() == 1 && !unique.nulls_not_distinct && unique.name == format!("{}_{}_unique", table.name.name, unique.columns[0])
+    unique.columns.len() == 1
+        && !unique.nulls_not_distinct
+        && unique.name == schemaforge_model::names::unique(&table.name.name, &unique.columns)
 }
 
 /// drizzle-orm's `getSQLType()` for the column builder `schema.ts` uses.

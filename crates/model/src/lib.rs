@@ -6,6 +6,7 @@
 //! on each type (names resolved, defaults filled in, references pointing at
 //! existing tables) instead of re-checking them.
 
+pub mod names;
 mod types;
 
 pub use types::{ColumnType, ScalarType, TypeFamily};
@@ -126,12 +127,13 @@ pub struct Enum {
     pub values: Vec<String>,
 }
 
-/// SQL run verbatim around a migration: `before` first, `after` last. Each is a
-/// script that parsed as one or more complete statements.
+/// SQL run verbatim around a migration: `before` first, `after` last. Each is
+/// the list of complete statements the definition's script parsed into (text
+/// without the terminating `;`); empty when the definition has none.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CustomSql {
-    pub before: Option<String>,
-    pub after: Option<String>,
+    pub before: Vec<String>,
+    pub after: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,18 +161,13 @@ impl Table {
     /// True when the primary key was declared on a single column with the
     /// server's default name (`<table>_pkey`), i.e. `PRIMARY KEY` inline.
     pub fn primary_key_is_inline(&self) -> bool {
-        self.primary_key.as_ref().is_some_and(|pk| pk.columns.len() == 1 && pk.name == default_inline_primary_key_name(&self.name.name))
+        self.primary_key.as_ref().is_some_and(|pk| pk.columns.len() == 1 && pk.name == names::inline_primary_key(&self.name.name))
     }
 
     /// Whether row-level security ends up enabled on the table.
     pub fn rls_enabled(&self) -> bool {
         self.rls || !self.policies.is_empty()
     }
-}
-
-/// PostgreSQL's own name for a primary key declared inline on a column.
-pub fn default_inline_primary_key_name(table: &str) -> String {
-    format!("{table}_pkey")
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -153,6 +153,8 @@ codes! {
     InvalidSql = "invalid-sql",
     /// An SQL fragment is not exactly one expression (several statements, a trailing clause, a comment, …).
     NotAnExpression = "not-an-expression",
+    /// An SQL expression refers to something its position does not allow (a column in a default, an unknown column, a subquery in a check, …).
+    InvalidExpression = "invalid-expression",
     /// A rename declaration cannot be applied (renames to itself, clashes with an existing name).
     InvalidRename = "invalid-rename",
 }

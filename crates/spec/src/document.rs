@@ -220,13 +220,29 @@ pub enum TypeName {
     Custom,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum DefaultDef {
     /// An SQL expression, e.g. `{"sql": "gen_random_uuid()"}`.
     Sql(SqlDefault),
     /// A literal of the column's type.
     Value(serde_json::Value),
+}
+
+// Written by hand: serde's untagged derive would also read a one-element
+// array `["x"]` as `{"sql": "x"}` (structs accept sequences), turning an
+// array literal into SQL. Only an object with exactly a string `sql` is SQL.
+impl<'de> Deserialize<'de> for DefaultDef {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        match &value {
+            serde_json::Value::Object(map) if map.len() == 1 => match map.get("sql") {
+                Some(serde_json::Value::String(sql)) => Ok(DefaultDef::Sql(SqlDefault { sql: sql.clone() })),
+                _ => Ok(DefaultDef::Value(value)),
+            },
+            _ => Ok(DefaultDef::Value(value)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]

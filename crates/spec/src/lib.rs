@@ -26,7 +26,6 @@ use serde_json::Value;
 
 pub use diagnostic::{Code, Diagnostic, Pointer, Position};
 pub use document::Definition;
-pub use lower::SQL_KEYWORD_DEFAULTS;
 
 /// The JSON Schema of the definition format, generated from `document`.
 pub fn json_schema() -> &'static Value {
@@ -73,15 +72,6 @@ pub fn validate_value(value: &Value) -> Result<Schema, Vec<Diagnostic>> {
         diagnostics.extend(semantic);
     }
     Err(diagnostics)
-}
-
-/// Checks only the shape of `value` and deserialises it.
-pub fn read_definition(value: &Value) -> Result<Definition, Vec<Diagnostic>> {
-    let problems = shape::check(json_schema(), value);
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    deserialize(value)
 }
 
 fn deserialize(value: &Value) -> Result<Definition, Vec<Diagnostic>> {

@@ -1,12 +1,25 @@
 //! "Did you mean …?" hints: edit distance over the candidates, plus known aliases.
 
+/// Longest input worth suggesting for: names are at most 63 bytes, and the
+/// edit distance costs input × candidate length.
+const MAX_SUGGESTION_INPUT: usize = 64;
+
 /// The candidate closest to `input`, if it is close enough to be a plausible typo.
 pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let input_length = input.chars().count();
+    if input_length > MAX_SUGGESTION_INPUT {
+        return None;
+    }
     let lowered = input.to_ascii_lowercase();
     let mut best: Option<(usize, &str)> = None;
     for candidate in candidates {
+        let candidate_length = candidate.chars().count();
+        let limit = (candidate_length.max(input_length) / 3).max(1);
+        // The distance is at least the difference in length: skip hopeless candidates cheaply.
+        if candidate_length.abs_diff(input_length) > limit || candidate_length > MAX_SUGGESTION_INPUT {
+            continue;
+        }
         let distance = levenshtein(&lowered, &candidate.to_ascii_lowercase());
-        let limit = (candidate.chars().count().max(input.chars().count()) / 3).max(1);
         if distance <= limit && best.is_none_or(|(d, _)| distance < d) {
             best = Some((distance, candidate));
         }

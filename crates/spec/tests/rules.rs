@@ -373,3 +373,146 @@ fn broken_objects_cause_no_follow_on_errors() {
     let text = r#"{"enums": [{"name": "s", "values": ["a", "a"]}], "tables": [{"name": "t", "columns": [{"name": "c", "type": "enum", "enum": "s"}]}]}"#;
     expect(text, &[("/enums/0/values/1", "duplicate-enum-value")]);
 }
+
+#[test]
+fn a_one_element_array_default_is_a_literal_not_sql() {
+    // `["x"]` is an array literal; on a text column it does not fit.
+    expect(&table(r#"{"name": "a", "type": "text", "default": ["current_user"]}"#), &[("/tables/0/columns/0/default", "invalid-default")]);
+    assert!(parse_definition(&table(r#"{"name": "a", "type": "text", "array": true, "default": ["now()"]}"#)).is_ok());
+}
+
+#[test]
+fn expressions_may_only_name_what_their_position_allows() {
+    let text = r#"{"tables": [{"name": "t", "columns": [
+        {"name": "a", "type": "integer", "default": {"sql": "b + 1"}},
+        {"name": "b", "type": "integer"},
+        {"name": "c", "type": "integer", "generated": {"sql": "d * 2"}},
+        {"name": "d", "type": "integer", "generated": {"sql": "b * 2"}},
+        {"name": "Email", "type": "text"}],
+      "checks": [{"name": "k1", "expression": "missing > 0"}, {"name": "k2", "expression": "b IN (SELECT 1)"}, {"name": "k3", "expression": "email <> ''"}],
+      "indexes": [{"name": "i", "columns": [{"expression": "lower(nope)"}]}]}]}"#;
+    expect(
+        text,
+        &[
+            ("/tables/0/columns/0/default/sql", "invalid-expression"),
+            ("/tables/0/columns/2/generated/sql", "invalid-expression"),
+            ("/tables/0/indexes/0/columns/0/expression", "invalid-expression"),
+            ("/tables/0/checks/0/expression", "invalid-expression"),
+            ("/tables/0/checks/1/expression", "invalid-expression"),
+            ("/tables/0/checks/2/expression", "invalid-expression"),
+        ],
+    );
+    assert!(hint_of(r#"{"tables": [{"name": "t", "columns": [{"name": "Email", "type": "text"}], "checks": [{"name": "k", "expression": "email <> ''"}]}]}"#).contains("\"Email\""));
+    // A top-level COLLATE would bind to the column, not the default.
+    expect(
+        &table(r#"{"name": "a", "type": "text", "default": {"sql": "'x' COLLATE \"C\""}}"#),
+        &[("/tables/0/columns/0/default/sql", "invalid-expression")],
+    );
+}
+
+#[test]
+fn text_reaching_sql_holds_no_nul_and_no_breakpoint() {
+    expect(&table(r#"{"name": "a", "type": "text", "default": "x\u0000y"}"#), &[("/tables/0/columns/0/default", "invalid-value")]);
+    expect(
+        &table(r#"{"name": "a", "type": "text", "comment": "see --> statement-breakpoint"}"#),
+        &[("/tables/0/columns/0/comment", "invalid-value")],
+    );
+    expect(r#"{"sql": {"after": "SELECT 1; --> statement-breakpoint\nSELECT 2;"}, "tables": []}"#, &[("/sql/after", "invalid-value")]);
+    expect(
+        r#"{"enums": [{"name": "e", "values": ["a--> statement-breakpoint"]}], "tables": []}"#,
+        &[("/enums/0/values/0", "invalid-value")],
+    );
+}
+
+#[test]
+fn sequences_share_the_relation_and_type_namespaces() {
+    expect(
+        r#"{"tables": [{"name": "users", "columns": [{"name": "id", "type": "serial", "primaryKey": true}]},
+                      {"name": "users_id_seq", "columns": [{"name": "x", "type": "text"}]}]}"#,
+        &[("/tables/0/columns/0", "duplicate-name")],
+    );
+    expect(
+        r#"{"enums": [{"name": "users_id_seq", "values": ["a"]}], "tables": [{"name": "users", "columns": [{"name": "id", "type": "serial", "primaryKey": true}]}]}"#,
+        &[("/enums/0/name", "duplicate-enum")],
+    );
+}
+
+#[test]
+fn names_postgresql_refuses() {
+    expect(&table(r#"{"name": "xmin", "type": "integer"}"#), &[("/tables/0/columns/0/name", "invalid-identifier")]);
+    expect(r#"{"roles": [{"name": "none"}], "tables": []}"#, &[("/roles/0/name", "invalid-identifier")]);
+    expect(
+        r#"{"tables": [{"name": "t", "columns": [{"name": "a", "type": "text"}], "indexes": [{"name": "i", "using": "select", "columns": ["a"]}]}]}"#,
+        &[("/tables/0/indexes/0/using", "invalid-index")],
+    );
+    expect(
+        r#"{"tables": [{"name": "t", "columns": [{"name": "a", "type": "text"}], "indexes": [{"name": "i", "columns": [{"column": "a", "opclass": "My_Ops"}]}]}]}"#,
+        &[("/tables/0/indexes/0/columns/0/opclass", "invalid-index")],
+    );
+}
+
+#[test]
+fn policies_cannot_mix_public_with_roles() {
+    expect(
+        r#"{"roles": [{"name": "app", "existing": true}], "tables": [{"name": "t", "columns": [{"name": "a", "type": "text"}], "policies": [{"name": "p", "to": ["public", "app"], "using": "true"}]}]}"#,
+        &[("/tables/0/policies/0/to", "invalid-policy")],
+    );
+}
+
+#[test]
+fn literal_values_are_checked_not_just_their_shape() {
+    let text = r#"{"tables": [{"name": "t", "columns": [
+        {"name": "a", "type": "date", "default": "2024-13-45"},
+        {"name": "b", "type": "timestamp", "default": "2024-01-01 99:99:99"},
+        {"name": "c", "type": "interval", "default": "banana"},
+        {"name": "d", "type": "cidr", "default": "10.0.0.1/8"},
+        {"name": "e", "type": "timestamp", "default": "CURRENT_TIME"},
+        {"name": "f", "type": "numeric", "precision": 5, "scale": 2, "default": 123456},
+        {"name": "g", "type": "numeric", "default": 12345678901234567890.123},
+        {"name": "h", "type": "real", "default": 1e300},
+        {"name": "i", "type": "interval", "precision": 0}]}]}"#;
+    expect(
+        text,
+        &[
+            ("/tables/0/columns/0/default", "invalid-default"),
+            ("/tables/0/columns/1/default", "invalid-default"),
+            ("/tables/0/columns/2/default", "invalid-default"),
+            ("/tables/0/columns/3/default", "invalid-default"),
+            ("/tables/0/columns/4/default", "invalid-default"),
+            ("/tables/0/columns/5/default", "invalid-default"),
+            ("/tables/0/columns/6/default", "invalid-default"),
+            ("/tables/0/columns/7/default", "invalid-default"),
+            ("/tables/0/columns/8/precision", "invalid-type-parameter"),
+        ],
+    );
+}
+
+#[test]
+fn referential_actions_that_cannot_apply() {
+    let text = r#"{"tables": [{"name": "users", "columns": [{"name": "id", "type": "serial", "primaryKey": true}]},
+        {"name": "posts", "columns": [
+          {"name": "author", "type": "integer", "notNull": true, "references": {"table": "users", "column": "id", "onUpdate": "set null"}},
+          {"name": "n", "type": "integer"},
+          {"name": "g", "type": "integer", "generated": {"sql": "n + 1"}, "references": {"table": "users", "column": "id", "onDelete": "set null"}}]}]}"#;
+    expect(text, &[("/tables/1/columns/0/references", "invalid-foreign-key"), ("/tables/1/columns/2/references", "invalid-foreign-key")]);
+    // serial and generated do not mix.
+    expect(&table(r#"{"name": "a", "type": "serial", "generated": {"sql": "1"}}"#), &[("/tables/0/columns/0", "conflicting-options")]);
+}
+
+#[test]
+fn a_foreign_key_may_target_a_unique_index() {
+    let text = r#"{"tables": [
+        {"name": "teams", "columns": [{"name": "code", "type": "text"}], "indexes": [{"name": "teams_code_uidx", "unique": true, "columns": ["code"]}]},
+        {"name": "members", "columns": [{"name": "team", "type": "text", "references": {"table": "teams", "column": "code"}}]}]}"#;
+    assert!(parse_definition(text).is_ok());
+}
+
+#[test]
+fn duplicates_point_at_their_own_declaration() {
+    // The first table is broken; the duplicate index is still reported at the second declaration.
+    let text = r#"{"tables": [
+        {"name": "bad-name", "columns": [{"name": "a", "type": "text"}]},
+        {"name": "a", "columns": [{"name": "x", "type": "text"}], "indexes": [{"name": "dup_idx", "columns": ["x"]}]},
+        {"name": "b", "columns": [{"name": "x", "type": "text"}], "indexes": [{"name": "dup_idx", "columns": ["x"]}]}]}"#;
+    expect(text, &[("/tables/0/name", "invalid-identifier"), ("/tables/2/indexes/0/name", "duplicate-index")]);
+}

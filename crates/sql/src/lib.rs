@@ -30,8 +30,6 @@ pub struct Statement {
 pub enum RenderError {
     #[error("the plan refers to {0}, which the schema does not contain; re-plan from the same schema")]
     MissingObject(String),
-    #[error("custom SQL no longer parses: {0}")]
-    CustomSql(String),
 }
 
 /// Renders `steps` (planned against `schema`) as statements of `schema.dialect`.

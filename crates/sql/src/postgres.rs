@@ -11,10 +11,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use schemaforge_diff::Step;
-use schemaforge_fragment as fragment;
 use schemaforge_model::{
-    Column, ColumnDefault, ColumnType, Dialect, Enum, Extension, ForeignKey, IdentityKind, Index, IndexElement, IndexKey, NullsOrder,
-    Policy, QualifiedName, Role, ScalarType, Schema, SortOrder, Table,
+    Column, ColumnDefault, ColumnType, Enum, Extension, ForeignKey, IdentityKind, Index, IndexElement, IndexKey, NullsOrder, Policy,
+    QualifiedName, Role, ScalarType, Schema, SortOrder, Table,
 };
 use serde_json::Value;
 
@@ -134,7 +133,18 @@ pub fn default_sql(column: &Column) -> Option<String> {
 /// A JSON literal of type `ty` as a PostgreSQL literal.
 pub fn literal_sql(ty: &ColumnType, value: &Value) -> String {
     if ty.is_array() {
-        return quote_literal(&array_literal(value));
+        let literal = match &ty.scalar {
+            // A json element is a whole JSON document, arrays included: one
+            // quoted element each, never a nested dimension.
+            ScalarType::Json | ScalarType::Jsonb => match value {
+                Value::Array(items) => {
+                    format!("{{{}}}", items.iter().map(|item| quote_array_element(&js::stringify(item))).collect::<Vec<_>>().join(","))
+                }
+                other => array_literal(other),
+            },
+            _ => array_literal(value),
+        };
+        return quote_literal(&literal);
     }
     match (&ty.scalar, value) {
         (ScalarType::Json | ScalarType::Jsonb, v) => {
@@ -184,13 +194,13 @@ pub(crate) fn render(schema: &Schema, steps: &[Step]) -> Result<Vec<Statement>, 
         let mut push = |sql: String| statements.push(Statement { step: step.clone(), sql });
         match step {
             Step::RunSqlBefore => {
-                for sql in script(schema.custom_sql.before.as_deref())? {
-                    push(sql);
+                for sql in &schema.custom_sql.before {
+                    push(sql.clone());
                 }
             }
             Step::RunSqlAfter => {
-                for sql in script(schema.custom_sql.after.as_deref())? {
-                    push(sql);
+                for sql in &schema.custom_sql.after {
+                    push(sql.clone());
                 }
             }
             Step::CreateSchema { name } => push(format!("CREATE SCHEMA {}", quote_ident(name))),
@@ -246,13 +256,6 @@ fn find_role<'a>(schema: &'a Schema, name: &str) -> Result<&'a Role, RenderError
 
 fn find_extension<'a>(schema: &'a Schema, name: &str) -> Result<&'a Extension, RenderError> {
     schema.extensions.iter().find(|e| e.name == name).ok_or_else(|| missing("extension", name))
-}
-
-fn script(sql: Option<&str>) -> Result<Vec<String>, RenderError> {
-    match sql {
-        None => Ok(Vec::new()),
-        Some(sql) => fragment::split_script(Dialect::Postgresql, sql).map_err(|e| RenderError::CustomSql(e.to_string())),
-    }
 }
 
 fn create_extension(extension: &Extension) -> String {

@@ -1,9 +1,12 @@
 //! Indexes: columns or expressions, order, nulls, operator classes, method, predicate.
 
-use schemaforge_fragment::ExpressionSlot;
-use schemaforge_model::{Index, IndexElement, IndexKey, NullsOrder, ScalarType, SortOrder, Table};
+use std::collections::BTreeSet;
+
+use schemaforge_fragment::{self as fragment, ExpressionSlot};
+use schemaforge_model::{Dialect, Index, IndexElement, IndexKey, NullsOrder, ScalarType, SortOrder, Table};
 
 use super::Lowerer;
+use super::expressions::Scope;
 use crate::diagnostic::{Code, Diagnostic, Pointer};
 use crate::document::{IndexColumnDef, IndexColumnSpec, NullsOrderName, SortOrderName, TableDef};
 use crate::suggest;
@@ -23,8 +26,12 @@ impl Lowerer {
             let mut ok = true;
             if index_def.using.is_some() {
                 let method_path = index_path.key("using");
-                if !self.identifier(&method_path, &method, "index method") {
+                if !fragment::is_plain_identifier(Dialect::Postgresql, &method) {
                     ok = false;
+                    self.push(
+                        Diagnostic::new(&method_path, Code::InvalidIndex, format!("`{method}` is not an index method name"))
+                            .with_hint("methods are lower-case names such as `btree`, `gin`, `gist`, `hnsw`"),
+                    );
                 } else if !KNOWN_METHODS.contains(&method.as_str())
                     && let Some(hint) = suggest::did_you_mean(&method, KNOWN_METHODS)
                 {
@@ -49,22 +56,29 @@ impl Lowerer {
                 ok = false;
                 self.push(Diagnostic::new(index_path.key("columns"), Code::InvalidIndex, "the index lists no columns"));
             }
+            let columns: BTreeSet<String> = table.columns.iter().map(|c| c.name.clone()).collect();
             let mut elements = Vec::new();
             for (j, column_def) in index_def.columns.iter().enumerate() {
                 let element_path = index_path.key("columns").index(j);
-                match self.index_element(&element_path, column_def, table, &method) {
+                match self.index_element(&element_path, column_def, table, &columns, &method) {
                     Some(element) => elements.push(element),
                     None => ok = false,
                 }
             }
             let predicate = match &index_def.predicate {
-                Some(sql) => match self.expression(&index_path.key("where"), ExpressionSlot::IndexPredicate, sql) {
-                    Some(p) => Some(p),
-                    None => {
-                        ok = false;
-                        None
+                Some(sql) => {
+                    let predicate_path = index_path.key("where");
+                    match self.expression(&predicate_path, ExpressionSlot::IndexPredicate, sql) {
+                        Some((predicate, facts)) => {
+                            ok &= self.references(&predicate_path, ExpressionSlot::IndexPredicate, &facts, &table_scope(table, &columns));
+                            Some(predicate)
+                        }
+                        None => {
+                            ok = false;
+                            None
+                        }
                     }
-                },
+                }
                 None => None,
             };
             let name = match &index_def.name {
@@ -82,7 +96,7 @@ impl Lowerer {
                         .collect();
                     match columns {
                         Some(columns) => {
-                            let derived = format!("{}_{}_index", def.name, columns.join("_"));
+                            let derived = schemaforge_model::names::index(&def.name, &columns);
                             ok &= self.derived_name(&index_path, &derived, "index name", "give the index a shorter `name`");
                             derived
                         }
@@ -98,12 +112,20 @@ impl Lowerer {
                 }
             };
             if ok {
+                self.declared_at.insert((table.name.clone(), name.clone()), index_path.key("name"));
                 table.indexes.push(Index { name, unique: index_def.unique, method, elements, predicate });
             }
         }
     }
 
-    fn index_element(&mut self, path: &Pointer, def: &IndexColumnDef, table: &Table, method: &str) -> Option<IndexElement> {
+    fn index_element(
+        &mut self,
+        path: &Pointer,
+        def: &IndexColumnDef,
+        table: &Table,
+        columns: &BTreeSet<String>,
+        method: &str,
+    ) -> Option<IndexElement> {
         let spec = match def {
             IndexColumnDef::Name(name) => {
                 &IndexColumnSpec { column: Some(name.clone()), expression: None, order: None, nulls: None, opclass: None }
@@ -121,7 +143,7 @@ impl Lowerer {
             }
             (Some(column), None) => {
                 let Some(found) = table.column(column) else {
-                    if self.is_broken(&table.name.name, column) {
+                    if self.is_broken(&table.name, column) {
                         return None;
                     }
                     let hint = suggest::did_you_mean(column, table.columns.iter().map(|c| c.name.as_str()));
@@ -147,7 +169,12 @@ impl Lowerer {
                 IndexKey::Column(column.clone())
             }
             (None, Some(expression)) => {
-                IndexKey::Expression(self.expression(&path.key("expression"), ExpressionSlot::IndexExpression, expression)?)
+                let expression_path = path.key("expression");
+                let (expression, facts) = self.expression(&expression_path, ExpressionSlot::IndexExpression, expression)?;
+                if !self.references(&expression_path, ExpressionSlot::IndexExpression, &facts, &table_scope(table, columns)) {
+                    return None;
+                }
+                IndexKey::Expression(expression)
             }
         };
         if (spec.order.is_some() || spec.nulls.is_some()) && method != "btree" {
@@ -158,14 +185,14 @@ impl Lowerer {
             return None;
         }
         if let Some(opclass) = &spec.opclass {
-            let (schema, bare) = super::split_qualified(opclass);
-            let opclass_path = path.key("opclass");
-            if let Some(schema) = schema
-                && !self.identifier(&opclass_path, schema, "operator class schema")
-            {
-                return None;
-            }
-            if !self.identifier(&opclass_path, bare, "operator class") {
+            // Rendered unquoted (as drizzle writes it), so each part must mean itself unquoted.
+            let plain =
+                opclass.split('.').count() <= 2 && opclass.split('.').all(|part| fragment::is_plain_identifier(Dialect::Postgresql, part));
+            if !plain {
+                self.push(
+                    Diagnostic::new(path.key("opclass"), Code::InvalidIndex, format!("`{opclass}` is not an operator class name"))
+                        .with_hint("operator classes are lower-case names such as `text_pattern_ops`, optionally schema-qualified"),
+                );
                 return None;
             }
         }
@@ -181,4 +208,10 @@ impl Lowerer {
         };
         Some(IndexElement { key, order, nulls, opclass: spec.opclass.clone() })
     }
+}
+
+/// Index expressions and predicates may name any column of their table.
+fn table_scope<'a>(table: &'a Table, columns: &'a BTreeSet<String>) -> Scope<'a> {
+    static NONE: BTreeSet<String> = BTreeSet::new();
+    Scope::Table { table: &table.name, columns, generated: &NONE, allow_generated: true }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use schemaforge_model::{ForeignKey, PrimaryKey, QualifiedName, ReferentialAction, ScalarType, Table, TypeFamily, Unique};
+use schemaforge_model::{ForeignKey, PrimaryKey, QualifiedName, ReferentialAction, ScalarType, Table, TypeFamily, Unique, names};
 
 use super::{Lowerer, PendingTable};
 use crate::diagnostic::{Code, Diagnostic, Pointer};
@@ -18,7 +18,7 @@ impl Lowerer {
         }
         let mut ok = true;
         for (i, name) in columns.iter().enumerate() {
-            if table.column(name).is_none() && self.is_broken(&table.name.name, name) {
+            if table.column(name).is_none() && self.is_broken(&table.name, name) {
                 ok = false;
             } else if table.column(name).is_none() {
                 ok = false;
@@ -32,6 +32,7 @@ impl Lowerer {
                     .with_hint_opt(hint),
                 );
             } else if columns[..i].contains(name) {
+                // Keys are short (PostgreSQL allows 32 columns), so this is cheap.
                 ok = false;
                 self.push(Diagnostic::new(path.index(i), Code::DuplicateName, format!("{what} lists column `{name}` twice")));
             }
@@ -65,14 +66,14 @@ impl Lowerer {
                         Code::MultiplePrimaryKeys,
                         format!("table `{}` declares a primary key here and on column `{column}`", def.name),
                     )
-                    .with_hint(format!("keep one: remove `primaryKey` from /tables/…/columns/{i} or from the table")),
+                    .with_hint(format!("keep one: remove `primaryKey` from {} or from the table", path.key("columns").index(*i).as_str())),
                 );
             }
-            (None, Some((_, column))) => {
-                table.primary_key = Some(PrimaryKey {
-                    name: schemaforge_model::default_inline_primary_key_name(&def.name),
-                    columns: vec![column.to_string()],
-                });
+            (None, Some((i, column))) => {
+                let name = names::inline_primary_key(&def.name);
+                if self.claim_constraint(&path.key("columns").index(*i).key("primaryKey"), &table.name, &name) {
+                    table.primary_key = Some(PrimaryKey { name, columns: vec![column.to_string()] });
+                }
             }
             (Some(pk), None) => {
                 let pk_path = path.key("primaryKey");
@@ -89,7 +90,7 @@ impl Lowerer {
                         n.clone()
                     }
                     None => {
-                        let derived = format!("{}_{}_pk", def.name, columns.join("_"));
+                        let derived = names::primary_key(&def.name, &columns);
                         if !self.derived_name(
                             &pk_path,
                             &derived,
@@ -101,6 +102,9 @@ impl Lowerer {
                         derived
                     }
                 };
+                if !self.claim_constraint(&pk_path, &table.name, &name) {
+                    return;
+                }
                 for column in &mut table.columns {
                     if columns.contains(&column.name) {
                         column.not_null = true;
@@ -115,7 +119,7 @@ impl Lowerer {
     pub(super) fn uniques(&mut self, path: &Pointer, def: &TableDef, table: &mut Table) {
         for (i, column) in def.columns.iter().enumerate() {
             if column.unique == Some(true) && table.column(&column.name).is_some() {
-                let name = format!("{}_{}_unique", def.name, column.name);
+                let name = names::unique(&def.name, std::slice::from_ref(&column.name));
                 let column_path = path.key("columns").index(i).key("unique");
                 if self.derived_name(
                     &column_path,
@@ -143,7 +147,7 @@ impl Lowerer {
                     n.clone()
                 }
                 None => {
-                    let derived = format!("{}_{}_unique", def.name, columns.join("_"));
+                    let derived = names::unique(&def.name, &columns);
                     if !self.derived_name(&unique_path, &derived, "unique constraint name", "give the constraint a shorter `name`") {
                         continue;
                     }
@@ -159,7 +163,7 @@ impl Lowerer {
         // which lists `.unique()` columns first, agrees).
         let position = |u: &Unique| -> usize {
             match u.columns.as_slice() {
-                [only] if u.name == format!("{}_{only}_unique", table.name.name) && !u.nulls_not_distinct => {
+                [only] if u.name == names::unique(&table.name.name, &u.columns) && !u.nulls_not_distinct => {
                     table.columns.iter().position(|c| &c.name == only).unwrap_or(usize::MAX)
                 }
                 _ => usize::MAX,
@@ -171,23 +175,9 @@ impl Lowerer {
     }
 
     fn add_unique(&mut self, path: &Pointer, table: &mut Table, unique: Unique) {
-        if self.constraint_name_taken(table, &unique.name) {
-            self.push(Diagnostic::new(
-                path,
-                Code::DuplicateConstraint,
-                format!("table `{}` already has a constraint named `{}`", table.name, unique.name),
-            ));
-            return;
+        if self.claim_constraint(path, &table.name, &unique.name) {
+            table.uniques.push(unique);
         }
-        table.uniques.push(unique);
-    }
-
-    /// Constraint names are unique per table in PostgreSQL.
-    pub(super) fn constraint_name_taken(&self, table: &Table, name: &str) -> bool {
-        table.primary_key.as_ref().is_some_and(|pk| pk.name == name)
-            || table.uniques.iter().any(|u| u.name == name)
-            || table.checks.iter().any(|c| c.name == name)
-            || table.foreign_keys.iter().any(|f| f.name == name)
     }
 
     pub(super) fn foreign_keys(&mut self, pending: &mut [PendingTable<'_>], tables_path: &Pointer) {
@@ -205,7 +195,12 @@ impl Lowerer {
                 let ref_path = path.key("columns").index(i).key("references");
                 let Some(target_schema) = self.schema_of(&ref_path.key("schema"), reference.schema.as_deref()) else { continue };
                 let target_name = QualifiedName::new(target_schema, reference.table.clone());
-                let name = format!("{}_{}_{}_{}_fk", def.name, column.name, reference.table, reference.column);
+                let name = names::foreign_key(
+                    &def.name,
+                    std::slice::from_ref(&column.name),
+                    &reference.table,
+                    std::slice::from_ref(&reference.column),
+                );
                 let fk = ForeignKey {
                     name,
                     columns: vec![column.name.clone()],
@@ -244,9 +239,10 @@ impl Lowerer {
                     ));
                     continue;
                 }
-                let name = fk_def.name.clone().unwrap_or_else(|| {
-                    format!("{}_{}_{}_{}_fk", def.name, columns.join("_"), fk_def.references.table, fk_def.references.columns.join("_"))
-                });
+                let name = fk_def
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| names::foreign_key(&def.name, &columns, &fk_def.references.table, &fk_def.references.columns));
                 let fk = ForeignKey {
                     name,
                     columns,
@@ -287,7 +283,7 @@ impl Lowerer {
         // self-reference sees the table's primary key and uniques.
         let target = if fk.referenced_table == table.name { Some(&*table) } else { targets.get(&fk.referenced_table) };
         let Some(target) = target else {
-            if self.broken_tables.contains(&fk.referenced_table.name) {
+            if self.broken_tables.contains(&fk.referenced_table) {
                 return;
             }
             let names: Vec<String> = targets.keys().map(ToString::to_string).collect();
@@ -306,7 +302,7 @@ impl Lowerer {
         for (i, (from, to)) in fk.columns.iter().zip(&fk.referenced_columns).enumerate() {
             let Some(to_column) = target.column(to) else {
                 ok = false;
-                if self.is_broken(&target.name.name, to) {
+                if self.is_broken(&target.name, to) {
                     continue;
                 }
                 let hint = suggest::did_you_mean(to, target.columns.iter().map(|c| c.name.as_str()));
@@ -334,15 +330,33 @@ impl Lowerer {
                     .with_hint(format!("make `{from}` {}", describe(&to_column.ty))),
                 );
             }
-            if from_column.not_null && fk.on_delete == ReferentialAction::SetNull {
+            for (field, action) in [("onDelete", fk.on_delete), ("onUpdate", fk.on_update)] {
+                if from_column.not_null && action == ReferentialAction::SetNull {
+                    ok = false;
+                    self.push(
+                        Diagnostic::new(
+                            &paths.object,
+                            Code::InvalidForeignKey,
+                            format!("`{field}: set null` can never succeed: column `{from}` is NOT NULL"),
+                        )
+                        .with_hint("make the column nullable or choose another action"),
+                    );
+                }
+            }
+            // A generated column cannot be written by a referential action.
+            let writes = |action: ReferentialAction| {
+                matches!(action, ReferentialAction::SetNull | ReferentialAction::SetDefault | ReferentialAction::Cascade)
+            };
+            let writes_column = matches!(fk.on_delete, ReferentialAction::SetNull | ReferentialAction::SetDefault) || writes(fk.on_update);
+            if from_column.generated.is_some() && writes_column {
                 ok = false;
                 self.push(
                     Diagnostic::new(
                         &paths.object,
                         Code::InvalidForeignKey,
-                        format!("`onDelete: set null` can never succeed: column `{from}` is NOT NULL"),
+                        format!("column `{from}` is generated, so a referential action cannot write to it"),
                     )
-                    .with_hint("make the column nullable or choose another action"),
+                    .with_hint("use `no action`, `restrict`, or `onDelete: cascade`"),
                 );
             }
         }
@@ -388,15 +402,10 @@ impl Lowerer {
             );
             return;
         }
-        if self.constraint_name_taken(table, &fk.name) {
-            self.push(Diagnostic::new(
-                &paths.object,
-                Code::DuplicateConstraint,
-                format!("table `{}` already has a constraint named `{}`", table.name, fk.name),
-            ));
-            return;
+        let name_path = paths.name.clone().unwrap_or_else(|| paths.object.clone());
+        if self.claim_constraint(&name_path, &table.name, &fk.name) {
+            table.foreign_keys.push(fk);
         }
-        table.foreign_keys.push(fk);
     }
 }
 

@@ -60,6 +60,17 @@ impl Lowerer {
             }
             roles.sort();
             roles.dedup();
+            if roles.len() > 1 && roles.iter().any(|r| r == "public") {
+                ok = false;
+                self.push(
+                    Diagnostic::new(
+                        policy_path.key("to"),
+                        Code::InvalidPolicy,
+                        "`public` already means every role; PostgreSQL ignores the others listed with it",
+                    )
+                    .with_hint("list `public` alone, or only the specific roles"),
+                );
+            }
             if policy.using.is_some() && command == PolicyCommand::Insert {
                 ok = false;
                 self.push(
@@ -80,7 +91,7 @@ impl Lowerer {
             }
             let using = match &policy.using {
                 Some(sql) => {
-                    let checked = self.expression(&policy_path.key("using"), ExpressionSlot::PolicyUsing, sql);
+                    let checked = self.expression(&policy_path.key("using"), ExpressionSlot::PolicyUsing, sql).map(|(text, _)| text);
                     ok &= checked.is_some();
                     checked
                 }
@@ -88,7 +99,8 @@ impl Lowerer {
             };
             let with_check = match &policy.with_check {
                 Some(sql) => {
-                    let checked = self.expression(&policy_path.key("withCheck"), ExpressionSlot::PolicyWithCheck, sql);
+                    let checked =
+                        self.expression(&policy_path.key("withCheck"), ExpressionSlot::PolicyWithCheck, sql).map(|(text, _)| text);
                     ok &= checked.is_some();
                     checked
                 }

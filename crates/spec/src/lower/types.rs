@@ -102,7 +102,9 @@ impl Lowerer {
                 precision: in_range(self, "precision", column.precision, 0, MAX_TIME_PRECISION),
                 with_time_zone: column.with_timezone.unwrap_or(false),
             },
-            TypeName::Interval => ScalarType::Interval { precision: in_range(self, "precision", column.precision, 0, MAX_TIME_PRECISION) },
+            // drizzle-orm drops a precision of 0 from `interval`, so schema.ts
+            // could not say what the database holds: 1 to 6 only.
+            TypeName::Interval => ScalarType::Interval { precision: in_range(self, "precision", column.precision, 1, MAX_TIME_PRECISION) },
             TypeName::Json => ScalarType::Json,
             TypeName::Jsonb => ScalarType::Jsonb,
             TypeName::Uuid => ScalarType::Uuid,
@@ -134,9 +136,9 @@ impl Lowerer {
                 Some(name) => {
                     let (schema, bare) = split_qualified(name);
                     let qualified = QualifiedName::new(schema.map(String::from), bare);
-                    if self.enums.iter().any(|e| e.name == qualified) {
+                    if self.enum_positions.contains_key(&qualified) {
                         ScalarType::Enum(qualified)
-                    } else if self.broken_enums.contains(bare) {
+                    } else if self.broken_enums.contains(&qualified) {
                         // The enum itself is broken and already reported.
                         return None;
                     } else {

@@ -1,0 +1,129 @@
+//! User SQL expressions: parsed with the dialect's grammar, then checked for
+//! what their position allows them to refer to.
+//!
+//! PostgreSQL refuses, at `CREATE` time, a default that names a column, a
+//! check or index that names a column the table lacks or uses a subquery, and a
+//! generated column computed from another generated column. Catching these here
+//! turns a failed migration into a validation error that points at the text.
+
+use std::collections::BTreeSet;
+
+use schemaforge_fragment::{self as fragment, ExpressionFacts, ExpressionSlot};
+use schemaforge_model::{Dialect, QualifiedName};
+
+use super::Lowerer;
+use super::types::fragment_code;
+use crate::diagnostic::{Code, Diagnostic, Pointer};
+use crate::suggest;
+
+/// The columns an expression may name.
+pub(super) enum Scope<'a> {
+    /// A column default: no column at all.
+    NoColumns,
+    /// Columns of one table (`generated` ones only when `allow_generated`).
+    Table { table: &'a QualifiedName, columns: &'a BTreeSet<String>, generated: &'a BTreeSet<String>, allow_generated: bool },
+}
+
+impl Lowerer {
+    /// Checks an expression for `slot`; returns its trimmed text and facts.
+    pub(super) fn expression(&mut self, path: &Pointer, slot: ExpressionSlot, sql: &str) -> Option<(String, ExpressionFacts)> {
+        match fragment::check_expression(Dialect::Postgresql, slot, sql) {
+            Ok(facts) => Some((sql.trim().to_string(), facts)),
+            Err(error) => {
+                self.push(Diagnostic::new(path, fragment_code(&error), format!("{}: {error}", slot_noun(slot))));
+                None
+            }
+        }
+    }
+
+    /// Reports what `facts` refers to that `scope` does not allow.
+    pub(super) fn references(&mut self, path: &Pointer, slot: ExpressionSlot, facts: &ExpressionFacts, scope: &Scope<'_>) -> bool {
+        let noun = slot_noun(slot);
+        if facts.subquery {
+            self.push(Diagnostic::new(
+                path,
+                Code::InvalidExpression,
+                format!("PostgreSQL does not allow a subquery in {}", slot.describe()),
+            ));
+            return false;
+        }
+        if slot == ExpressionSlot::ColumnDefault && facts.collates {
+            self.push(
+                Diagnostic::new(
+                    path,
+                    Code::InvalidExpression,
+                    "`COLLATE` at the top of a default would set the column's collation, not the default's",
+                )
+                .with_hint("wrap the expression in parentheses"),
+            );
+            return false;
+        }
+        let mut ok = true;
+        for reference in &facts.column_references {
+            let shown = reference.join(".");
+            match scope {
+                Scope::NoColumns => {
+                    ok = false;
+                    self.push(
+                        Diagnostic::new(path, Code::InvalidExpression, format!("a column default cannot refer to a column (`{shown}`)"))
+                            .with_hint("use a generated column to compute a value from other columns"),
+                    );
+                }
+                Scope::Table { table, columns, generated, allow_generated } => {
+                    let (qualifier, column) = match reference.as_slice() {
+                        [column] => (None, column.as_str()),
+                        [qualifier, column] => (Some(vec![qualifier.as_str()]), column.as_str()),
+                        [schema, qualifier, column] => (Some(vec![schema.as_str(), qualifier.as_str()]), column.as_str()),
+                        _ => (None, "*"),
+                    };
+                    let qualifier_ok = match qualifier.as_deref() {
+                        None => true,
+                        Some([t]) => *t == table.name,
+                        Some([s, t]) => *s == table.namespace() && *t == table.name,
+                        Some(_) => false,
+                    };
+                    if !qualifier_ok || column == "*" {
+                        ok = false;
+                        self.push(Diagnostic::new(
+                            path,
+                            Code::InvalidExpression,
+                            format!("{noun} may only refer to columns of table `{table}`, not `{shown}`"),
+                        ));
+                    } else if !columns.contains(column) {
+                        ok = false;
+                        if self.is_broken(table, column) {
+                            continue;
+                        }
+                        let hint = columns
+                            .iter()
+                            .find(|c| c.to_lowercase() == column && c.as_str() != column)
+                            .map(|c| format!("PostgreSQL folds unquoted names to lower case: write \"{c}\" in double quotes"))
+                            .or_else(|| suggest::did_you_mean(column, columns.iter().map(String::as_str)));
+                        self.push(
+                            Diagnostic::new(
+                                path,
+                                Code::InvalidExpression,
+                                format!("{noun} refers to column `{column}`, which table `{table}` does not have"),
+                            )
+                            .with_hint_opt(hint),
+                        );
+                    } else if !allow_generated && generated.contains(column) {
+                        ok = false;
+                        self.push(Diagnostic::new(
+                            path,
+                            Code::InvalidExpression,
+                            format!("{noun} refers to generated column `{column}`; PostgreSQL computes generated columns only from ordinary ones"),
+                        ));
+                    }
+                }
+            }
+        }
+        ok
+    }
+}
+
+/// `a check constraint` → `check constraint`, for the start of a message.
+fn slot_noun(slot: ExpressionSlot) -> &'static str {
+    let described = slot.describe();
+    described.strip_prefix("a ").or_else(|| described.strip_prefix("an ")).unwrap_or(described)
+}
