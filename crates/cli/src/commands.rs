@@ -72,8 +72,7 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
             journal.display()
         );
     }
-    let steps = schemaforge_diff::plan_create(&schema);
-    let statements = schemaforge_sql::render(&schema, &steps)?;
+    let statements = schemaforge_sql::render_create(&schema)?;
     if statements.is_empty() {
         println!("The definition is empty: nothing to migrate, nothing written");
         return Ok(ExitCode::SUCCESS);

@@ -87,7 +87,7 @@ fn drizzle_kit_sees_no_changes_and_agrees_on_the_snapshot() {
             assert_eq!(ours_count.get(statement), Some(n), "{name}: drizzle-kit writes a statement we do not:\n{statement}");
         }
         // What we write beyond drizzle-kit is exactly what it has no notion of.
-        let statements = schemaforge_sql::render(&schema, &schemaforge_diff::plan_create(&schema)).expect("renders");
+        let statements = schemaforge_sql::render_create(&schema).expect("renders");
         let mut extras: BTreeMap<String, usize> = BTreeMap::new();
         for statement in statements.iter().filter(|s| {
             matches!(

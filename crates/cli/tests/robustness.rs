@@ -130,8 +130,7 @@ fn mutate(root: &mut Value, pointer: &str, replacement: Option<Value>) {
 /// Accepted definitions must plan, render and generate without error.
 fn generate_all(text: &str) {
     if let Ok(schema) = schemaforge_spec::parse_definition(text) {
-        let steps = schemaforge_diff::plan_create(&schema);
-        let statements = schemaforge_sql::render(&schema, &steps).expect("an accepted definition renders");
+        let statements = schemaforge_sql::render_create(&schema).expect("an accepted definition renders");
         let migration = schemaforge_kit::Migration { name: "init", when_millis: 0, breakpoints: true };
         match schemaforge_kit::initial_migration(&schema, &statements, &migration) {
             Ok(_) | Err(schemaforge_kit::FolderError::Empty) => {}

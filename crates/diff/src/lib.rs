@@ -1,23 +1,33 @@
-//! Migration steps and the plan that orders them.
+//! Migration steps: what changes between two schemas, in an order that always
+//! applies.
 //!
-//! A `Step` names objects; it never copies them. Renderers look the names up in
-//! the schema the step applies to, so a step is cheap, `Ord`, and renders the
-//! same way every time. The variant order of `Step` is the execution phase
-//! order: objects are created before anything that depends on them (schemas
-//! and types before tables, tables before their indexes, indexes before the
-//! foreign keys that may rely on them, policies after, custom `after` SQL last).
+//! `diff(from, to)` pairs the objects of two schemas (`pair`: by name, or by a
+//! declared `renamedFrom`), compares each pair (`tables`, `objects`, using the
+//! normalisations in `compare`) and emits `Step`s. A step names objects; it
+//! never copies them: renderers look the names up in the old or new schema.
 //!
-//! This version plans the creation of a whole schema (`plan_create`), which is
-//! what an initial migration is. Alterations and drops between two schemas are
-//! planned by the differ that extends this enum.
+//! Order comes from `Step::phase`, one number per kind of step, so every plan
+//! runs in the same shape: custom `before` SQL; schemas, extensions, enums and
+//! roles; drops of things that depend on others (policies, foreign keys,
+//! indexes, constraints); renames; new tables; column changes; dropped tables;
+//! new constraints, indexes, foreign keys and policies; comments; drops of
+//! enums, roles, extensions and schemas; custom `after` SQL. Within a phase,
+//! steps keep the order of the definition, so plans are deterministic.
+
+mod compare;
+mod objects;
+mod pair;
+mod tables;
+
+pub use compare::{TypeChange, classify_type_change};
+pub use pair::{Pair, Pairing, TablePair};
 
 use schemaforge_model::{QualifiedName, Schema};
 
-/// One unit of a migration. Variant order is phase order (see the module docs
-/// and `Step::phase`); within a phase, steps keep the definition's order.
+/// One unit of a migration.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Step {
-    /// The definition's `sql.before` script.
+    /// The definition's `sql.before` statements (new or changed).
     RunSqlBefore,
     CreateSchema {
         name: String,
@@ -28,18 +38,102 @@ pub enum Step {
     CreateEnum {
         name: QualifiedName,
     },
+    /// `ALTER TYPE … ADD VALUE`, before the given existing value or at the end.
+    AddEnumValue {
+        name: QualifiedName,
+        value: String,
+        before: Option<String>,
+    },
+    /// Values are removed or reordered: the old type is renamed aside, a new one
+    /// created (`CreateEnum`), columns converted, the old one dropped (`DropEnumAside`).
+    RenameEnumAside {
+        name: QualifiedName,
+    },
     CreateRole {
         name: String,
+    },
+    AlterRole {
+        name: String,
+    },
+    DropPolicy {
+        table: QualifiedName,
+        name: String,
+    },
+    DisableRowLevelSecurity {
+        table: QualifiedName,
+    },
+    DropForeignKey {
+        table: QualifiedName,
+        name: String,
+    },
+    DropIndex {
+        table: QualifiedName,
+        name: String,
+    },
+    /// A primary key, unique or check constraint.
+    DropConstraint {
+        table: QualifiedName,
+        name: String,
+    },
+    RenameTable {
+        from: QualifiedName,
+        to: QualifiedName,
+    },
+    RenameColumn {
+        table: QualifiedName,
+        from: String,
+        to: String,
+    },
+    RenameConstraint {
+        table: QualifiedName,
+        from: String,
+        to: String,
+    },
+    RenameIndex {
+        table: QualifiedName,
+        from: String,
+        to: String,
+    },
+    RenameSequence {
+        table: QualifiedName,
+        from: String,
+        to: String,
     },
     CreateTable {
         table: QualifiedName,
     },
-    /// Indexes before foreign keys: a foreign key may rely on a unique index.
+    DropColumn {
+        table: QualifiedName,
+        column: String,
+    },
+    AddColumn {
+        table: QualifiedName,
+        column: String,
+    },
+    AlterColumn {
+        table: QualifiedName,
+        column: String,
+        change: ColumnChange,
+    },
+    DropTable {
+        table: QualifiedName,
+    },
+    AddPrimaryKey {
+        table: QualifiedName,
+        name: String,
+    },
+    AddUnique {
+        table: QualifiedName,
+        name: String,
+    },
+    AddCheck {
+        table: QualifiedName,
+        name: String,
+    },
     CreateIndex {
         table: QualifiedName,
         name: String,
     },
-    /// Foreign keys come after every table exists, so cycles need no special case.
     AddForeignKey {
         table: QualifiedName,
         name: String,
@@ -51,6 +145,11 @@ pub enum Step {
         table: QualifiedName,
         name: String,
     },
+    AlterPolicy {
+        table: QualifiedName,
+        name: String,
+    },
+    /// Sets (or, when the new schema has none, removes) a table's comment.
     CommentOnTable {
         table: QualifiedName,
     },
@@ -58,67 +157,125 @@ pub enum Step {
         table: QualifiedName,
         column: String,
     },
-    /// The definition's `sql.after` script.
+    DropEnumAside {
+        name: QualifiedName,
+    },
+    DropEnum {
+        name: QualifiedName,
+    },
+    DropRole {
+        name: String,
+    },
+    DropExtension {
+        name: String,
+    },
+    DropSchema {
+        name: String,
+    },
+    /// The definition's `sql.after` statements (new or changed).
     RunSqlAfter,
 }
 
-/// The steps that create `schema` from nothing, in execution order.
-pub fn plan_create(schema: &Schema) -> Vec<Step> {
+/// One change to an existing column. The variant order is the order in which
+/// several changes to one column run: what the new type could trip over goes
+/// first (default, identity, NOT NULL), what needs the new type comes after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ColumnChange {
+    DropDefault,
+    DropIdentity,
+    DropNotNull,
+    SetType,
+    SetDefault,
+    /// NULLs are first replaced by the new default, when there is one.
+    SetNotNull,
+    AddIdentity,
+    AlterIdentity,
+}
+
+impl Step {
+    /// Execution order: steps with a lower key run first.
+    pub fn phase(&self) -> (u8, u8) {
+        match self {
+            Step::RunSqlBefore => (0, 0),
+            Step::CreateSchema { .. } => (1, 0),
+            Step::CreateExtension { .. } => (2, 0),
+            Step::RenameEnumAside { .. } => (3, 0),
+            Step::CreateEnum { .. } => (3, 1),
+            Step::AddEnumValue { .. } => (3, 2),
+            Step::CreateRole { .. } => (4, 0),
+            Step::AlterRole { .. } => (4, 1),
+            Step::DropPolicy { .. } => (5, 0),
+            Step::DisableRowLevelSecurity { .. } => (5, 1),
+            Step::DropForeignKey { .. } => (5, 2),
+            Step::DropIndex { .. } => (5, 3),
+            Step::DropConstraint { .. } => (5, 4),
+            Step::RenameTable { .. } => (6, 0),
+            Step::RenameColumn { .. } => (6, 1),
+            Step::RenameConstraint { .. } => (6, 2),
+            Step::RenameIndex { .. } => (6, 3),
+            Step::RenameSequence { .. } => (6, 4),
+            Step::CreateTable { .. } => (7, 0),
+            Step::DropColumn { .. } => (8, 0),
+            Step::AddColumn { .. } => (8, 1),
+            Step::AlterColumn { change, .. } => (8, 2 + *change as u8),
+            Step::DropTable { .. } => (9, 0),
+            Step::AddPrimaryKey { .. } => (10, 0),
+            Step::AddUnique { .. } => (10, 1),
+            Step::AddCheck { .. } => (10, 2),
+            // Indexes before foreign keys: a foreign key may rely on a unique index.
+            Step::CreateIndex { .. } => (10, 3),
+            Step::AddForeignKey { .. } => (10, 4),
+            Step::EnableRowLevelSecurity { .. } => (11, 0),
+            Step::CreatePolicy { .. } => (11, 1),
+            Step::AlterPolicy { .. } => (11, 2),
+            Step::CommentOnTable { .. } => (12, 0),
+            Step::CommentOnColumn { .. } => (12, 1),
+            Step::DropEnumAside { .. } => (13, 0),
+            Step::DropEnum { .. } => (13, 1),
+            Step::DropRole { .. } => (13, 2),
+            Step::DropExtension { .. } => (13, 3),
+            Step::DropSchema { .. } => (13, 4),
+            Step::RunSqlAfter => (14, 0),
+        }
+    }
+}
+
+/// The steps that turn `from` into `to`, in execution order. `diff(a, a)` is empty.
+pub fn diff(from: &Schema, to: &Schema) -> Vec<Step> {
+    let pairing = Pairing::new(from, to);
     let mut steps = Vec::new();
-    if !schema.custom_sql.before.is_empty() {
-        steps.push(Step::RunSqlBefore);
-    }
-    steps.extend(schema.namespaces.iter().map(|name| Step::CreateSchema { name: name.clone() }));
-    steps.extend(schema.extensions.iter().map(|e| Step::CreateExtension { name: e.name.clone() }));
-    steps.extend(schema.enums.iter().map(|e| Step::CreateEnum { name: e.name.clone() }));
-    steps.extend(schema.roles.iter().filter(|r| !r.existing).map(|r| Step::CreateRole { name: r.name.clone() }));
-    for table in &schema.tables {
-        let name = &table.name;
-        steps.push(Step::CreateTable { table: name.clone() });
-        steps.extend(table.foreign_keys.iter().map(|fk| Step::AddForeignKey { table: name.clone(), name: fk.name.clone() }));
-        steps.extend(table.indexes.iter().map(|i| Step::CreateIndex { table: name.clone(), name: i.name.clone() }));
-        if table.rls_enabled() {
-            steps.push(Step::EnableRowLevelSecurity { table: name.clone() });
-        }
-        steps.extend(table.policies.iter().map(|p| Step::CreatePolicy { table: name.clone(), name: p.name.clone() }));
-        if table.comment.is_some() {
-            steps.push(Step::CommentOnTable { table: name.clone() });
-        }
-        steps.extend(
-            table
-                .columns
-                .iter()
-                .filter(|c| c.comment.is_some())
-                .map(|c| Step::CommentOnColumn { table: name.clone(), column: c.name.clone() }),
-        );
-    }
-    if !schema.custom_sql.after.is_empty() {
-        steps.push(Step::RunSqlAfter);
-    }
-    // A stable sort by phase keeps the definition's order within a phase:
-    // extensions may depend on each other, and tables, keys and indexes read
-    // in the order their author wrote them (which is also drizzle-kit's).
+    objects::diff_objects(&pairing, &mut steps);
+    tables::diff_tables(&pairing, &mut steps);
+    // A stable sort by phase keeps generation order within a phase: the
+    // definition's order, which is also drizzle-kit's.
     steps.sort_by_key(Step::phase);
     steps
 }
 
-impl Step {
-    /// The execution phase: steps of a lower phase run first.
-    pub fn phase(&self) -> u8 {
-        match self {
-            Step::RunSqlBefore => 0,
-            Step::CreateSchema { .. } => 1,
-            Step::CreateExtension { .. } => 2,
-            Step::CreateEnum { .. } => 3,
-            Step::CreateRole { .. } => 4,
-            Step::CreateTable { .. } => 5,
-            Step::CreateIndex { .. } => 6,
-            Step::AddForeignKey { .. } => 7,
-            Step::EnableRowLevelSecurity { .. } => 8,
-            Step::CreatePolicy { .. } => 9,
-            Step::CommentOnTable { .. } => 10,
-            Step::CommentOnColumn { .. } => 11,
-            Step::RunSqlAfter => 12,
+/// The steps that create `schema` from nothing (an initial migration).
+pub fn plan_create(schema: &Schema) -> Vec<Step> {
+    diff(&Schema::empty(schema.dialect), schema)
+}
+
+/// The old and new names of everything a migration renames, for the inverse
+/// plan: a schema with `renamedFrom` pointing the other way.
+pub fn reverse_renames(from: &Schema, to: &Schema) -> Schema {
+    let pairing = Pairing::new(from, to);
+    let mut reversed = from.clone();
+    for table in &mut reversed.tables {
+        table.renamed_from = None;
+        for column in &mut table.columns {
+            column.renamed_from = None;
+        }
+        let Some(pair) = pairing.pair_of_old(&table.name) else { continue };
+        if pair.tables.to.name != table.name {
+            table.renamed_from = Some(pair.tables.to.name.name.clone());
+        }
+        for column in &mut table.columns {
+            if let Some(new) = pair.new_column_name(&column.name).filter(|new| *new != column.name) {
+                column.renamed_from = Some(new.to_string());
+            }
         }
     }
+    reversed
 }

@@ -100,6 +100,17 @@ pub fn check_type_name(dialect: Dialect, sql: &str) -> Result<(), FragmentError>
     }
 }
 
+/// A canonical spelling of an expression for comparing two versions of it:
+/// whitespace, keyword case and redundant parentheses normalised by a
+/// parse-and-deparse round trip, with column references renamed per
+/// `renames` (old → new) first. Falls back to the trimmed text if the
+/// expression no longer parses.
+pub fn canonical_expression(dialect: Dialect, sql: &str, renames: &std::collections::BTreeMap<String, String>) -> String {
+    match dialect {
+        Dialect::Postgresql => postgres::canonical_expression(sql, renames),
+    }
+}
+
 /// Whether `name` can be written unquoted and mean itself: a lower-case
 /// identifier that is not a reserved keyword (`gin`, `vector_cosine_ops`; not
 /// `select`, not `My_Ops`, which the server would fold to `my_ops`).

@@ -104,6 +104,49 @@ pub(crate) fn check_type_name(sql: &str) -> Result<(), FragmentError> {
     }
 }
 
+pub(crate) fn canonical_expression(sql: &str, renames: &std::collections::BTreeMap<String, String>) -> String {
+    let renamed = if renames.is_empty() { sql.to_string() } else { rename_identifiers(sql, renames) };
+    let deparsed = pg_query::parse(&format!("SELECT {renamed}"), 0).ok().and_then(|r| r.protobuf.deparse(Default::default()).ok());
+    match deparsed {
+        Some(text) => text.strip_prefix("SELECT ").unwrap_or(&text).to_string(),
+        None => renamed.trim().to_string(),
+    }
+}
+
+/// Replaces identifier tokens naming an old column with the new name (quoted).
+fn rename_identifiers(sql: &str, renames: &std::collections::BTreeMap<String, String>) -> String {
+    let Ok(result) = pg_query::scan(sql) else { return sql.to_string() };
+    let mut out = String::with_capacity(sql.len());
+    let mut cursor = 0;
+    for token in &result.tokens {
+        // Column names may also be non-reserved keywords (`name`, `type`, …).
+        let name_like = Token::try_from(token.token) == Ok(Token::Ident)
+            || matches!(
+                protobuf::KeywordKind::try_from(token.keyword_kind),
+                Ok(protobuf::KeywordKind::UnreservedKeyword | protobuf::KeywordKind::ColNameKeyword)
+            );
+        if !name_like {
+            continue;
+        }
+        let (Ok(start), Ok(end)) = (usize::try_from(token.start), usize::try_from(token.end)) else { continue };
+        let Some(text) = sql.get(start..end) else { continue };
+        // The server folds unquoted names to lower case; quoted ones keep theirs.
+        let name = match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+            Some(quoted) => quoted.replace("\"\"", "\""),
+            None => text.to_lowercase(),
+        };
+        if let (Some(new), Some(before)) = (renames.get(&name), sql.get(cursor..start)) {
+            out.push_str(before);
+            out.push('"');
+            out.push_str(&new.replace('"', "\"\""));
+            out.push('"');
+            cursor = end;
+        }
+    }
+    out.push_str(sql.get(cursor..).unwrap_or(""));
+    out
+}
+
 pub(crate) fn is_plain_identifier(name: &str) -> bool {
     let shape = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
@@ -295,6 +338,15 @@ mod tests {
         assert!(ty("int NOT NULL").is_err());
         assert!(ty("int, d int").is_err());
         assert!(ty("int); DROP TABLE x").is_err());
+    }
+
+    #[test]
+    fn canonical_expressions() {
+        let none = std::collections::BTreeMap::new();
+        assert_eq!(canonical_expression("length( trim(title) )>0", &none), canonical_expression("LENGTH(TRIM(title)) > 0", &none));
+        let renames = std::collections::BTreeMap::from([("name".to_string(), "display_name".to_string())]);
+        assert_eq!(canonical_expression("length(name) > 0", &renames), canonical_expression("length(display_name) > 0", &none));
+        assert_ne!(canonical_expression("a > 1", &none), canonical_expression("a > 2", &none));
     }
 
     #[test]

@@ -23,18 +23,23 @@ pub struct Statement {
     pub sql: String,
 }
 
-/// Why a plan could not be rendered. A plan made by `schemaforge-diff` from a
-/// validated schema always renders; these errors mean the plan and the schema
-/// it is rendered against disagree.
+/// Why a plan could not be rendered. A plan made by `schemaforge-diff` from
+/// validated schemas always renders; these errors mean the plan and the
+/// schemas it is rendered against disagree.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {
-    #[error("the plan refers to {0}, which the schema does not contain; re-plan from the same schema")]
+    #[error("the plan refers to {0}, which the schemas do not contain; re-plan from the same schemas")]
     MissingObject(String),
 }
 
-/// Renders `steps` (planned against `schema`) as statements of `schema.dialect`.
-pub fn render(schema: &Schema, steps: &[Step]) -> Result<Vec<Statement>, RenderError> {
-    match schema.dialect {
-        Dialect::Postgresql => postgres::render(schema, steps),
+/// Renders `steps`, planned from `from` to `to`, as statements of `to.dialect`.
+pub fn render(from: &Schema, to: &Schema, steps: &[Step]) -> Result<Vec<Statement>, RenderError> {
+    match to.dialect {
+        Dialect::Postgresql => postgres::render(from, to, steps),
     }
+}
+
+/// Renders the creation of `schema` from nothing.
+pub fn render_create(schema: &Schema) -> Result<Vec<Statement>, RenderError> {
+    render(&Schema::empty(schema.dialect), schema, &schemaforge_diff::plan_create(schema))
 }

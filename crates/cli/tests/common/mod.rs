@@ -39,8 +39,7 @@ pub fn split_breakpoints(sql: &str) -> Vec<String> {
 
 /// Writes the initial folder for `schema` (already lowered) into `out`, in process.
 pub fn write_folder(schema: &Schema, out: &Path) -> Vec<PathBuf> {
-    let steps = schemaforge_diff::plan_create(schema);
-    let statements = schemaforge_sql::render(schema, &steps).expect("renders");
+    let statements = schemaforge_sql::render_create(schema).expect("renders");
     let migration = schemaforge_kit::Migration { name: "init", when_millis: 1_795_312_834_000, breakpoints: true };
     let files = schemaforge_kit::initial_migration(schema, &statements, &migration).expect("a folder");
     let mut written = Vec::new();

@@ -1,0 +1,121 @@
+//! Objects outside tables: custom SQL, schemas, extensions, enums and roles.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use schemaforge_model::{Enum, QualifiedName, Role};
+
+use crate::{Pairing, Step};
+
+pub(crate) fn diff_objects(pairing: &Pairing<'_>, steps: &mut Vec<Step>) {
+    let (from, to) = (pairing.schemas.from, pairing.schemas.to);
+    // Custom SQL runs when it is new or changed: it is meant to be idempotent
+    // (`CREATE OR REPLACE …`), and re-running it on every migration would make
+    // no migration ever empty.
+    if !to.custom_sql.before.is_empty() && to.custom_sql.before != from.custom_sql.before {
+        steps.push(Step::RunSqlBefore);
+    }
+    if !to.custom_sql.after.is_empty() && to.custom_sql.after != from.custom_sql.after {
+        steps.push(Step::RunSqlAfter);
+    }
+
+    let old_schemas: BTreeSet<&String> = from.namespaces.iter().collect();
+    let new_schemas: BTreeSet<&String> = to.namespaces.iter().collect();
+    steps.extend(to.namespaces.iter().filter(|n| !old_schemas.contains(n)).map(|name| Step::CreateSchema { name: name.clone() }));
+    steps.extend(from.namespaces.iter().filter(|n| !new_schemas.contains(n)).map(|name| Step::DropSchema { name: name.clone() }));
+
+    let old_extensions: BTreeSet<&String> = from.extensions.iter().map(|e| &e.name).collect();
+    let new_extensions: BTreeSet<&String> = to.extensions.iter().map(|e| &e.name).collect();
+    steps
+        .extend(to.extensions.iter().filter(|e| !old_extensions.contains(&e.name)).map(|e| Step::CreateExtension { name: e.name.clone() }));
+    // Dropped in reverse order of installation: a later one may depend on an earlier one.
+    steps.extend(
+        from.extensions.iter().rev().filter(|e| !new_extensions.contains(&e.name)).map(|e| Step::DropExtension { name: e.name.clone() }),
+    );
+
+    diff_enums(&from.enums, &to.enums, steps);
+    diff_roles(&from.roles, &to.roles, steps);
+}
+
+fn diff_enums(from: &[Enum], to: &[Enum], steps: &mut Vec<Step>) {
+    let old: BTreeMap<&QualifiedName, &Enum> = from.iter().map(|e| (&e.name, e)).collect();
+    let new: BTreeSet<&QualifiedName> = to.iter().map(|e| &e.name).collect();
+    for e in to {
+        let Some(previous) = old.get(&e.name) else {
+            steps.push(Step::CreateEnum { name: e.name.clone() });
+            continue;
+        };
+        if previous.values == e.values {
+            continue;
+        }
+        match added_values(&previous.values, &e.values) {
+            Some(additions) => {
+                for (value, before) in additions {
+                    steps.push(Step::AddEnumValue { name: e.name.clone(), value, before });
+                }
+            }
+            None => {
+                steps.push(Step::RenameEnumAside { name: e.name.clone() });
+                steps.push(Step::CreateEnum { name: e.name.clone() });
+                steps.push(Step::DropEnumAside { name: e.name.clone() });
+            }
+        }
+    }
+    steps.extend(from.iter().filter(|e| !new.contains(&e.name)).map(|e| Step::DropEnum { name: e.name.clone() }));
+}
+
+/// The values to add, each with the existing value it goes before, when the
+/// old labels survive in the same order; `None` when values are removed or
+/// reordered (which `ALTER TYPE … ADD VALUE` cannot do).
+fn added_values(old: &[String], new: &[String]) -> Option<Vec<(String, Option<String>)>> {
+    let kept: Vec<&String> = new.iter().filter(|v| old.contains(v)).collect();
+    if kept.len() != old.len() || kept.iter().zip(old).any(|(a, b)| *a != b) {
+        return None;
+    }
+    let mut additions = Vec::new();
+    for (i, value) in new.iter().enumerate() {
+        if old.contains(value) {
+            continue;
+        }
+        let before = new[i + 1..].iter().find(|v| old.contains(v)).cloned();
+        additions.push((value.clone(), before));
+    }
+    Some(additions)
+}
+
+fn diff_roles(from: &[Role], to: &[Role], steps: &mut Vec<Step>) {
+    let old: BTreeMap<&String, &Role> = from.iter().map(|r| (&r.name, r)).collect();
+    let new: BTreeSet<&String> = to.iter().map(|r| &r.name).collect();
+    for role in to.iter().filter(|r| !r.existing) {
+        match old.get(&role.name) {
+            None => steps.push(Step::CreateRole { name: role.name.clone() }),
+            // A role the platform provided (`existing`) is not ours to create.
+            Some(previous) if previous.existing => {}
+            Some(previous)
+                if (previous.create_db, previous.create_role, previous.inherit) != (role.create_db, role.create_role, role.inherit) =>
+            {
+                steps.push(Step::AlterRole { name: role.name.clone() });
+            }
+            Some(_) => {}
+        }
+    }
+    steps.extend(from.iter().filter(|r| !r.existing && !new.contains(&r.name)).map(|r| Step::DropRole { name: r.name.clone() }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::added_values;
+
+    fn v(values: &[&str]) -> Vec<String> {
+        values.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn additions_keep_their_position() {
+        assert_eq!(
+            added_values(&v(&["a", "c"]), &v(&["a", "b", "c", "d"])),
+            Some(vec![("b".into(), Some("c".into())), ("d".into(), None)])
+        );
+        assert_eq!(added_values(&v(&["a", "b"]), &v(&["b", "a"])), None);
+        assert_eq!(added_values(&v(&["a", "b"]), &v(&["a"])), None);
+    }
+}

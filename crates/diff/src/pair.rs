@@ -1,0 +1,123 @@
+//! Which object of the old schema becomes which object of the new one.
+//!
+//! Objects are matched by name. A rename is never guessed: a table or column
+//! is matched to a differently named one only when the new schema declares it
+//! with `renamedFrom` and the old name is free in the new schema. An exact name
+//! match always wins over a declared rename, so a rename that was already
+//! applied (the definition still carries `renamedFrom`) is a no-op.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use schemaforge_model::{Column, QualifiedName, Schema, Table};
+
+/// A before/after pair of anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pair<T> {
+    pub from: T,
+    pub to: T,
+}
+
+impl<T> Pair<T> {
+    pub fn new(from: T, to: T) -> Self {
+        Pair { from, to }
+    }
+
+    pub fn map<U>(self, f: impl Fn(T) -> U) -> Pair<U> {
+        Pair { from: f(self.from), to: f(self.to) }
+    }
+}
+
+/// How the tables and columns of two schemas correspond.
+#[derive(Debug)]
+pub struct Pairing<'a> {
+    pub schemas: Pair<&'a Schema>,
+    /// Tables in both schemas, in the new schema's order.
+    pub tables: Vec<TablePair<'a>>,
+    /// Tables only in the new schema.
+    pub created: Vec<&'a Table>,
+    /// Tables only in the old schema.
+    pub dropped: Vec<&'a Table>,
+    /// Old table name → new table name, for every matched table.
+    renamed: BTreeMap<QualifiedName, QualifiedName>,
+}
+
+/// One table in both schemas.
+#[derive(Debug)]
+pub struct TablePair<'a> {
+    pub tables: Pair<&'a Table>,
+    /// Columns in both, in the new table's order.
+    pub columns: Vec<Pair<&'a Column>>,
+    pub added: Vec<&'a Column>,
+    pub dropped: Vec<&'a Column>,
+    /// Old column name → new column name, for every matched column.
+    pub column_names: BTreeMap<String, String>,
+}
+
+impl<'a> Pairing<'a> {
+    pub fn new(from: &'a Schema, to: &'a Schema) -> Self {
+        let old: BTreeMap<&QualifiedName, &Table> = from.tables.iter().map(|t| (&t.name, t)).collect();
+        let new_names: BTreeSet<&QualifiedName> = to.tables.iter().map(|t| &t.name).collect();
+        let mut used = BTreeSet::new();
+        let (mut tables, mut created) = (Vec::new(), Vec::new());
+        for table in &to.tables {
+            let renamed_source =
+                table.renamed_from.as_ref().map(|old_name| QualifiedName::new(table.name.schema.clone(), old_name.clone()));
+            let source = old
+                .get(&table.name)
+                .copied()
+                .or_else(|| renamed_source.filter(|n| !new_names.contains(n)).and_then(|n| old.get(&n).copied()))
+                .filter(|t| !used.contains(&t.name));
+            match source {
+                Some(previous) => {
+                    used.insert(previous.name.clone());
+                    tables.push(TablePair::new(previous, table));
+                }
+                None => created.push(table),
+            }
+        }
+        let dropped = from.tables.iter().filter(|t| !used.contains(&t.name)).collect();
+        let renamed = tables.iter().map(|p| (p.tables.from.name.clone(), p.tables.to.name.clone())).collect();
+        Pairing { schemas: Pair::new(from, to), tables, created, dropped, renamed }
+    }
+
+    /// The new name of an old table, if it survives.
+    pub fn new_table_name(&self, old: &QualifiedName) -> Option<&QualifiedName> {
+        self.renamed.get(old)
+    }
+
+    /// The pair an old table belongs to.
+    pub fn pair_of_old(&self, old: &QualifiedName) -> Option<&TablePair<'a>> {
+        self.tables.iter().find(|p| &p.tables.from.name == old)
+    }
+}
+
+impl<'a> TablePair<'a> {
+    fn new(from: &'a Table, to: &'a Table) -> Self {
+        let old: BTreeMap<&str, &Column> = from.columns.iter().map(|c| (c.name.as_str(), c)).collect();
+        let new_names: BTreeSet<&str> = to.columns.iter().map(|c| c.name.as_str()).collect();
+        let mut used = BTreeSet::new();
+        let (mut columns, mut added) = (Vec::new(), Vec::new());
+        for column in &to.columns {
+            let source = old
+                .get(column.name.as_str())
+                .copied()
+                .or_else(|| column.renamed_from.as_deref().filter(|n| !new_names.contains(n)).and_then(|n| old.get(n).copied()))
+                .filter(|c| !used.contains(c.name.as_str()));
+            match source {
+                Some(previous) => {
+                    used.insert(previous.name.as_str());
+                    columns.push(Pair::new(previous, column));
+                }
+                None => added.push(column),
+            }
+        }
+        let dropped = from.columns.iter().filter(|c| !used.contains(c.name.as_str())).collect();
+        let column_names = columns.iter().map(|p| (p.from.name.clone(), p.to.name.clone())).collect();
+        TablePair { tables: Pair::new(from, to), columns, added, dropped, column_names }
+    }
+
+    /// An old column's new name (`None` when it is dropped).
+    pub fn new_column_name<'s>(&'s self, old: &str) -> Option<&'s str> {
+        self.column_names.get(old).map(String::as_str)
+    }
+}
