@@ -148,6 +148,23 @@ fn write_all(targets: &[(PathBuf, &str)]) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub fn plan(from: &Path, to: &Path, format: Format) -> anyhow::Result<ExitCode> {
+    let (Some(old), Some(new)) = (load(from, format)?, load(to, format)?) else { return Ok(ExitCode::from(1)) };
+    let plan = schemaforge_plan::plan(&old, &new)?;
+    match format {
+        Format::Human => print!("{}", report::plan_human(from, to, &plan)),
+        Format::Json => print!("{}", report::plan_json(&plan)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn diff(from: &Path, to: &Path, down: bool) -> anyhow::Result<ExitCode> {
+    let (Some(old), Some(new)) = (load(from, Format::Human)?, load(to, Format::Human)?) else { return Ok(ExitCode::from(1)) };
+    let plan = if down { schemaforge_plan::plan_down(&old, &new)? } else { schemaforge_plan::plan(&old, &new)? };
+    print!("{}", report::script(&plan));
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn schema_json() -> anyhow::Result<ExitCode> {
     let mut text = serde_json::to_string_pretty(schemaforge_spec::json_schema())?;
     text.push('\n');

@@ -44,6 +44,27 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Show the migration from one definition to another: every statement with its hazards.
+    Plan {
+        /// The current definition.
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// The desired definition.
+        #[arg(long)]
+        to: std::path::PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Print the SQL that turns one definition into another (or back, with --down).
+    Diff {
+        /// The current definition.
+        from: std::path::PathBuf,
+        /// The desired definition.
+        to: std::path::PathBuf,
+        /// Print the inverse migration instead.
+        #[arg(long)]
+        down: bool,
+    },
     /// Print the JSON Schema of the definition format.
     SchemaJson,
     /// Explain a diagnostic code, or list them all.
@@ -66,6 +87,8 @@ fn main() -> ExitCode {
         Command::Generate { schema, out, name, ts, breakpoints, format } => {
             commands::generate(&commands::GenerateArgs { schema, out, name, ts, breakpoints, format })
         }
+        Command::Plan { from, to, format } => commands::plan(&from, &to, format),
+        Command::Diff { from, to, down } => commands::diff(&from, &to, down),
         Command::SchemaJson => commands::schema_json(),
         Command::Explain { code } => commands::explain(code.as_deref()),
     };

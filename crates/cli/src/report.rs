@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use schemaforge_plan::{Hazard, Plan};
 use schemaforge_spec::Diagnostic;
 use serde_json::json;
 
@@ -43,4 +44,65 @@ pub fn json(diagnostics: &[Diagnostic]) -> String {
     let mut text = serde_json::to_string_pretty(&json!({ "errors": errors })).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// A plan for people: numbered statements, each followed by its hazards.
+pub fn plan_human(from: &Path, to: &Path, plan: &Plan) -> String {
+    let mut out = format!("Plan: {} -> {}\n", from.display(), to.display());
+    if plan.is_empty() {
+        out.push_str("No changes.\n");
+        return out;
+    }
+    out.push('\n');
+    for (i, statement) in plan.statements.iter().enumerate() {
+        let mut lines = statement.sql.lines();
+        out.push_str(&format!("{:>4}. {}", i + 1, lines.next().unwrap_or_default()));
+        for line in lines {
+            out.push_str(&format!("\n      {line}"));
+        }
+        out.push_str(";\n");
+        for finding in &statement.hazards {
+            out.push_str(&format!("      ! {}: {}\n", finding.hazard, finding.message));
+        }
+    }
+    let hazards = plan.hazards();
+    out.push_str(&format!("\n{} statements, {} changes", plan.statements.len(), plan.changes.len()));
+    if hazards.is_empty() {
+        out.push_str(", no hazards\n");
+    } else {
+        out.push_str(&format!("; hazards: {}\n", hazards.iter().map(|h| h.code()).collect::<Vec<_>>().join(", ")));
+    }
+    out
+}
+
+/// `{"statements":[{"sql","hazards":[{"code","message"}]}],"summary":{…}}`.
+pub fn plan_json(plan: &Plan) -> String {
+    let statements: Vec<serde_json::Value> = plan
+        .statements
+        .iter()
+        .map(|s| {
+            json!({
+                "sql": s.sql,
+                "hazards": s.hazards.iter().map(|f| json!({"code": f.hazard.code(), "message": f.message})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let hazards: Vec<&str> = plan.hazards().into_iter().map(Hazard::code).collect();
+    let summary = json!({"statements": plan.statements.len(), "changes": plan.changes, "hazards": hazards});
+    let mut text = serde_json::to_string_pretty(&json!({"statements": statements, "summary": summary})).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// A plan as an SQL script; hazards that cannot be undone become comments.
+pub fn script(plan: &Plan) -> String {
+    let mut out = String::new();
+    for statement in &plan.statements {
+        for finding in statement.hazards.iter().filter(|f| f.hazard == Hazard::Irreversible) {
+            out.push_str(&format!("-- irreversible: {}\n", finding.message));
+        }
+        out.push_str(&statement.sql);
+        out.push_str(";\n");
+    }
+    out
 }

@@ -99,6 +99,12 @@ pub enum Step {
         from: String,
         to: String,
     },
+    /// The sequence behind a serial column whose table or column was renamed
+    /// takes the name a fresh `serial` would get.
+    RenameSerialSequence {
+        table: QualifiedName,
+        column: String,
+    },
     CreateTable {
         table: QualifiedName,
     },
@@ -214,6 +220,7 @@ impl Step {
             Step::RenameConstraint { .. } => (6, 2),
             Step::RenameIndex { .. } => (6, 3),
             Step::RenameSequence { .. } => (6, 4),
+            Step::RenameSerialSequence { .. } => (6, 5),
             Step::CreateTable { .. } => (7, 0),
             Step::DropColumn { .. } => (8, 0),
             Step::AddColumn { .. } => (8, 1),

@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use schemaforge_model::{
-    Check, Column, ColumnType, ForeignKey, Index, IndexElement, IndexKey, Policy, PrimaryKey, QualifiedName, ScalarType, Table, Unique,
+    Check, Column, ColumnType, ForeignKey, Identity, Index, IndexElement, IndexKey, Policy, PrimaryKey, QualifiedName, ScalarType, Table,
+    Unique,
 };
 
 use crate::compare::{same_default, same_expression};
@@ -95,6 +96,16 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
         }
         let converts_enum = enum_of(&new.ty).is_some_and(|e| swapped.contains(e)) && old.ty == new.ty;
         let changes = column_changes(old, new, converts_enum, &pair.column_names);
+        // Sequences keep their names when their table or column is renamed;
+        // follow the new names, so the database matches one built afresh.
+        if let (Some(a), Some(b)) = (&old.identity, &new.identity)
+            && a.sequence_name != b.sequence_name
+        {
+            steps.push(Step::RenameSequence { table: new_name.clone(), from: a.sequence_name.clone(), to: b.sequence_name.clone() });
+        }
+        if old.ty.scalar.is_serial() && new.ty.scalar.is_serial() && (old.name != new.name || old_name != new_name) {
+            steps.push(Step::RenameSerialSequence { table: new_name.clone(), column: new.name.clone() });
+        }
         retyped |= changes.contains(&ColumnChange::SetType);
         for change in changes {
             steps.push(Step::AlterColumn { table: new_name.clone(), column: new.name.clone(), change });
@@ -184,7 +195,10 @@ fn column_changes(old: &Column, new: &Column, converts_enum: bool, renames: &BTr
     match (&old.identity, &new.identity) {
         (None, Some(_)) => changes.push(ColumnChange::AddIdentity),
         (Some(_), None) => changes.push(ColumnChange::DropIdentity),
-        (Some(a), Some(b)) if a != b => changes.push(ColumnChange::AlterIdentity),
+        // A new sequence name alone is a rename (`RenameSequence`), not an alteration.
+        (Some(a), Some(b)) if Identity { sequence_name: b.sequence_name.clone(), ..a.clone() } != *b => {
+            changes.push(ColumnChange::AlterIdentity)
+        }
         _ => {}
     }
     // Identity columns are NOT NULL by nature; their nullability follows the identity.

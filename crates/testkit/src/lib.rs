@@ -5,8 +5,10 @@
 //! Nothing here skips silently: a missing server or toolchain fails the test
 //! with the command that fixes it, because CI must run these checks.
 
+pub mod catalog;
 pub mod node;
 pub mod postgres;
+pub mod rows;
 
 use std::path::{Path, PathBuf};
 

@@ -127,6 +127,16 @@ fn render_step(lookup: &Lookup<'_>, step: &Step) -> Result<Vec<String>, RenderEr
             relation(&QualifiedName::new(table.schema.clone(), old.clone())),
             quote_ident(new)
         )),
+        Step::RenameSerialSequence { table, column } => {
+            // The old name is whatever PostgreSQL chose; ask it.
+            let new = schemaforge_model::names::sequence(&table.name, column);
+            one(format!(
+                "DO $$ BEGIN EXECUTE format('ALTER SEQUENCE %s RENAME TO %I', pg_get_serial_sequence({}, {}), {}); END $$",
+                quote_literal(&relation(table)),
+                quote_literal(column),
+                quote_literal(&new)
+            ))
+        }
         Step::CreateTable { table } => one(ddl::create_table(lookup.new_table(table)?)),
         Step::DropTable { table } => {
             // No CASCADE: everything that depends on the table was dropped by

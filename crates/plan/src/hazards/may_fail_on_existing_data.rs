@@ -1,0 +1,62 @@
+//! `may-fail-on-existing-data`: the step is fine on an empty table but fails on
+//! rows that do not satisfy it. Before running it against a database, the
+//! facts (NULL counts, duplicates) can be measured.
+
+use schemaforge_diff::{ColumnChange, Step, TypeChange, classify_type_change};
+use schemaforge_model::ScalarType;
+
+use super::Context;
+use crate::{Finding, Hazard};
+
+pub(super) fn check(context: &Context<'_>, step: &Step) -> Option<Finding> {
+    let message = match step {
+        Step::AlterColumn { table, column, change: ColumnChange::SetNotNull } if context.existing(table) => {
+            let c = context.new_column(table, column)?;
+            if c.default.is_some() {
+                return None; // NULLs are backfilled first
+            }
+            format!("fails if {table}.{column} holds NULLs: give the column a default to backfill them")
+        }
+        Step::AddColumn { table, column } if context.existing(table) => {
+            let c = context.new_column(table, column)?;
+            if !c.not_null || c.default.is_some() || c.ty.scalar.is_serial() || c.identity.is_some() || c.generated.is_some() {
+                return None;
+            }
+            format!("fails if {table} has rows: NOT NULL column {column} has no default to fill them")
+        }
+        Step::AlterColumn { table, column, change: ColumnChange::SetType } if context.existing(table) => {
+            let (old, new) = context.column_pair(table, column)?;
+            if let ScalarType::Enum(name) = &new.ty.scalar
+                && old.ty == new.ty
+            {
+                format!("fails if a row of {table}.{column} holds a value enum {name} no longer has")
+            } else {
+                match classify_type_change(&old.ty, &new.ty) {
+                    TypeChange::Narrow | TypeChange::Convert => {
+                        format!("fails if a value of {table}.{column} does not convert to the new type")
+                    }
+                    TypeChange::Relabel | TypeChange::Widen => return None,
+                }
+            }
+        }
+        Step::AddPrimaryKey { table, name } if context.existing(table) => {
+            format!("fails if rows of {table} hold NULLs or duplicates in the columns of {name}")
+        }
+        Step::AddUnique { table, name } if context.existing(table) => {
+            format!("fails if rows of {table} hold duplicates in the columns of {name}")
+        }
+        Step::CreateIndex { table, name } if context.existing(table) => {
+            let unique = context.new_table(table)?.indexes.iter().any(|i| &i.name == name && i.unique);
+            if !unique {
+                return None;
+            }
+            format!("fails if rows of {table} hold duplicates for unique index {name}")
+        }
+        Step::AddCheck { table, name } if context.existing(table) => format!("fails if rows of {table} violate check {name}"),
+        Step::AddForeignKey { table, name } if context.existing(table) => {
+            format!("fails if rows of {table} reference rows that do not exist ({name})")
+        }
+        _ => return None,
+    };
+    Some(Finding::new(Hazard::MayFailOnExistingData, message))
+}

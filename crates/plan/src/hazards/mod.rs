@@ -1,0 +1,93 @@
+//! Hazard checks: one file per hazard, each a function from a step (in the
+//! context of its whole plan) to what it risks. A step on a table created in
+//! the same migration risks nothing about data: the table is empty.
+
+mod access_exclusive_lock;
+mod authorization_change;
+mod builds_index;
+mod custom_sql;
+mod deletes_data;
+mod irreversible;
+mod may_fail_on_existing_data;
+mod possible_rename;
+mod rewrites_table;
+mod updates_rows;
+mod validation_scan;
+
+use std::collections::BTreeSet;
+
+use schemaforge_diff::{Pairing, Step, TablePair};
+use schemaforge_model::{Column, QualifiedName, Table};
+
+use crate::Finding;
+
+/// What the checks may look at besides the step itself.
+pub(crate) struct Context<'a> {
+    pub pairing: &'a Pairing<'a>,
+    pub steps: &'a [Step],
+    /// This plan undoes another (a down migration).
+    pub inverse: bool,
+    created: BTreeSet<&'a QualifiedName>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(pairing: &'a Pairing<'a>, steps: &'a [Step], inverse: bool) -> Self {
+        let created = pairing.created.iter().map(|t| &t.name).collect();
+        Context { pairing, steps, inverse, created }
+    }
+
+    /// The table (by its name in the new schema) existed before this migration,
+    /// so it may hold rows.
+    pub fn existing(&self, table: &QualifiedName) -> bool {
+        !self.created.contains(table)
+    }
+
+    pub fn pair(&self, table: &QualifiedName) -> Option<&TablePair<'a>> {
+        self.pairing.tables.iter().find(|p| &p.tables.to.name == table)
+    }
+
+    pub fn new_table(&self, table: &QualifiedName) -> Option<&'a Table> {
+        self.pairing.schemas.to.tables.iter().find(|t| &t.name == table)
+    }
+
+    pub fn old_table(&self, table: &QualifiedName) -> Option<&'a Table> {
+        self.pairing.schemas.from.tables.iter().find(|t| &t.name == table)
+    }
+
+    pub fn new_column(&self, table: &QualifiedName, column: &str) -> Option<&'a Column> {
+        self.new_table(table).and_then(|t| t.column(column))
+    }
+
+    /// Old and new version of a column that exists in both schemas.
+    pub fn column_pair(&self, table: &QualifiedName, column: &str) -> Option<(&'a Column, &'a Column)> {
+        self.pair(table)?.columns.iter().find(|c| c.to.name == column).map(|c| (c.from, c.to))
+    }
+
+    /// The column is dropped and added again in this plan (a generated
+    /// column whose expression changed): its values are derived, not lost.
+    pub fn rebuilt(&self, table: &QualifiedName, column: &str) -> bool {
+        let drop = Step::DropColumn { table: table.clone(), column: column.to_string() };
+        let add = Step::AddColumn { table: table.clone(), column: column.to_string() };
+        self.steps.contains(&drop) && self.steps.contains(&add)
+    }
+}
+
+/// Every hazard of `step`, in `Hazard` order.
+pub(crate) fn assess(context: &Context<'_>, step: &Step) -> Vec<Finding> {
+    let checks: [fn(&Context<'_>, &Step) -> Option<Finding>; 11] = [
+        deletes_data::check,
+        rewrites_table::check,
+        access_exclusive_lock::check,
+        builds_index::check,
+        validation_scan::check,
+        may_fail_on_existing_data::check,
+        updates_rows::check,
+        authorization_change::check,
+        possible_rename::check,
+        custom_sql::check,
+        irreversible::check,
+    ];
+    let mut findings: Vec<Finding> = checks.iter().filter_map(|check| check(context, step)).collect();
+    findings.sort_by_key(|f| f.hazard);
+    findings
+}
