@@ -24,17 +24,17 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
-    /// Write the initial drizzle-kit migration folder and schema.ts for a definition.
+    /// Write the next drizzle-kit migration (and its down script) and schema.ts for a definition.
     Generate {
         /// The definition file (JSON).
         #[arg(long)]
         schema: std::path::PathBuf,
-        /// The migrations folder (drizzle-kit's `out`); created if missing, must not hold migrations yet.
+        /// The migrations folder (drizzle-kit's `out`); created if missing.
         #[arg(long)]
         out: std::path::PathBuf,
-        /// Migration name: `0000_<name>.sql`.
-        #[arg(long, default_value = "init")]
-        name: String,
+        /// Migration name: `NNNN_<name>.sql` (default: `init`, then derived from the change).
+        #[arg(long)]
+        name: Option<String>,
         /// Where to write the Drizzle schema (default: `<out>/schema.ts`).
         #[arg(long)]
         ts: Option<std::path::PathBuf>,

@@ -132,7 +132,8 @@ fn generate_all(text: &str) {
     if let Ok(schema) = schemaforge_spec::parse_definition(text) {
         let statements = schemaforge_sql::render_create(&schema).expect("an accepted definition renders");
         let migration = schemaforge_kit::Migration { name: "init", when_millis: 0, breakpoints: true };
-        match schemaforge_kit::initial_migration(&schema, &statements, &migration) {
+        let new = schemaforge_kit::NewMigration { schema: &schema, up: &statements, down: &[], definition: "{}" };
+        match schemaforge_kit::next_migration(None, &new, &migration) {
             Ok(_) | Err(schemaforge_kit::FolderError::Empty) => {}
             Err(other) => panic!("an accepted definition has no folder: {other}"),
         }

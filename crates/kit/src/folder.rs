@@ -44,6 +44,10 @@ pub enum FolderError {
     InvalidName(String),
     #[error("there is nothing to migrate: the schema is empty")]
     Empty,
+    #[error("meta/_journal.json cannot be read: {0}")]
+    Journal(String),
+    #[error("the last snapshot cannot be read: {0}")]
+    Snapshot(String),
 }
 
 /// Checks a migration name for use in file names.
@@ -52,35 +56,142 @@ pub fn check_name(name: &str) -> Result<(), FolderError> {
     if ok { Ok(()) } else { Err(FolderError::InvalidName(name.to_string())) }
 }
 
-/// The files of a folder holding only the initial migration of `schema`.
-pub fn initial_migration(schema: &Schema, statements: &[Statement], migration: &Migration<'_>) -> Result<Vec<KitFile>, FolderError> {
-    check_name(migration.name)?;
-    if statements.is_empty() {
-        return Err(FolderError::Empty);
-    }
-    let tag = format!("{:04}_{}", 0, migration.name);
-    let names = DrizzleNames::assign(schema);
-    let snapshot = snapshot::snapshot(schema, &names, ORIGIN_ID);
-    let journal = json!({
-        "version": JOURNAL_VERSION,
-        "dialect": schema.dialect.as_str(),
-        "entries": [journal_entry(0, schema.dialect, migration, &tag)],
-    });
-    Ok(vec![
-        KitFile { path: format!("{tag}.sql"), contents: migration_sql(statements, migration.breakpoints) },
-        KitFile { path: "meta/_journal.json".into(), contents: snapshot::to_json_text(&journal) },
-        KitFile { path: "meta/0000_snapshot.json".into(), contents: snapshot::to_json_text(&snapshot) },
-    ])
+/// The folder's journal (`meta/_journal.json`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Journal {
+    pub dialect: String,
+    pub entries: Vec<JournalEntry>,
 }
 
-fn journal_entry(idx: u32, dialect: Dialect, migration: &Migration<'_>, tag: &str) -> Value {
-    json!({
-        "idx": idx,
-        "version": snapshot_version(dialect),
-        "when": migration.when_millis,
-        "tag": tag,
-        "breakpoints": migration.breakpoints,
-    })
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalEntry {
+    pub idx: u32,
+    pub version: String,
+    pub when: u64,
+    pub tag: String,
+    pub breakpoints: bool,
+}
+
+impl Journal {
+    /// Reads a journal written by drizzle-kit or schemaforge.
+    pub fn parse(text: &str) -> Result<Journal, FolderError> {
+        let bad = |why: &str| FolderError::Journal(why.to_string());
+        let value: Value = serde_json::from_str(text).map_err(|e| bad(&e.to_string()))?;
+        let dialect = value.get("dialect").and_then(Value::as_str).ok_or_else(|| bad("no `dialect`"))?.to_string();
+        let entries = value.get("entries").and_then(Value::as_array).ok_or_else(|| bad("no `entries` list"))?;
+        let entries = entries
+            .iter()
+            .map(|e| {
+                Ok(JournalEntry {
+                    idx: e
+                        .get("idx")
+                        .and_then(Value::as_u64)
+                        .and_then(|i| u32::try_from(i).ok())
+                        .ok_or_else(|| bad("an entry without `idx`"))?,
+                    version: e.get("version").and_then(Value::as_str).unwrap_or("7").to_string(),
+                    when: e.get("when").and_then(Value::as_u64).ok_or_else(|| bad("an entry without `when`"))?,
+                    tag: e.get("tag").and_then(Value::as_str).ok_or_else(|| bad("an entry without `tag`"))?.to_string(),
+                    breakpoints: e.get("breakpoints").and_then(Value::as_bool).unwrap_or(true),
+                })
+            })
+            .collect::<Result<Vec<_>, FolderError>>()?;
+        Ok(Journal { dialect, entries })
+    }
+
+    fn to_value(&self) -> Value {
+        json!({
+            "version": JOURNAL_VERSION,
+            "dialect": self.dialect,
+            "entries": self.entries.iter().map(|e| json!({
+                "idx": e.idx,
+                "version": e.version,
+                "when": e.when,
+                "tag": e.tag,
+                "breakpoints": e.breakpoints,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// The snapshot file of journal entry `idx`.
+pub fn snapshot_path(idx: u32) -> String {
+    format!("meta/{idx:04}_snapshot.json")
+}
+
+/// The definition a migration was generated from, kept so the next one can
+/// be planned against it (drizzle-kit's snapshot cannot say everything a
+/// definition does: extensions, comments, custom SQL, renames).
+pub fn definition_path(tag: &str) -> String {
+    format!("definitions/{tag}.json")
+}
+
+/// The `id` of a snapshot file's contents.
+pub fn snapshot_id(text: &str) -> Result<String, FolderError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| FolderError::Snapshot(e.to_string()))?;
+    value.get("id").and_then(Value::as_str).map(String::from).ok_or_else(|| FolderError::Snapshot("no `id`".into()))
+}
+
+/// Where the folder stands before a new migration: its journal and the id of
+/// its last snapshot. `None` for an empty folder.
+pub struct Previous<'a> {
+    pub journal: &'a Journal,
+    pub snapshot_id: &'a str,
+}
+
+/// A migration to write: its SQL both ways and the definition it came from.
+pub struct NewMigration<'a> {
+    pub schema: &'a Schema,
+    pub up: &'a [Statement],
+    pub down: &'a [Statement],
+    pub definition: &'a str,
+}
+
+/// The files a new migration writes into the folder (the journal rewritten
+/// with one more entry). The `when` recorded is never below the previous
+/// entry's: drizzle-orm's migrator skips an entry whose `when` is not above
+/// the last one applied.
+pub fn next_migration(
+    previous: Option<Previous<'_>>,
+    new: &NewMigration<'_>,
+    migration: &Migration<'_>,
+) -> Result<Vec<KitFile>, FolderError> {
+    check_name(migration.name)?;
+    if new.up.is_empty() {
+        return Err(FolderError::Empty);
+    }
+    let dialect = new.schema.dialect;
+    let (mut journal, prev_id) = match previous {
+        Some(p) => {
+            if p.journal.dialect != dialect.as_str() {
+                return Err(FolderError::Journal(format!(
+                    "the folder is for `{}`, the definition for `{}`",
+                    p.journal.dialect,
+                    dialect.as_str()
+                )));
+            }
+            (p.journal.clone(), p.snapshot_id.to_string())
+        }
+        None => (Journal { dialect: dialect.as_str().to_string(), entries: Vec::new() }, ORIGIN_ID.to_string()),
+    };
+    let idx = journal.entries.last().map_or(0, |e| e.idx + 1);
+    let when = journal.entries.last().map_or(migration.when_millis, |e| migration.when_millis.max(e.when + 1));
+    let tag = format!("{idx:04}_{}", migration.name);
+    journal.entries.push(JournalEntry {
+        idx,
+        version: snapshot_version(dialect).to_string(),
+        when,
+        tag: tag.clone(),
+        breakpoints: migration.breakpoints,
+    });
+    let names = DrizzleNames::assign(new.schema);
+    let snapshot = snapshot::snapshot(new.schema, &names, &prev_id);
+    Ok(vec![
+        KitFile { path: format!("{tag}.sql"), contents: migration_sql(new.up, migration.breakpoints) },
+        KitFile { path: format!("{tag}.down.sql"), contents: migration_sql(new.down, migration.breakpoints) },
+        KitFile { path: snapshot_path(idx), contents: snapshot::to_json_text(&snapshot) },
+        KitFile { path: definition_path(&tag), contents: new.definition.to_string() },
+        KitFile { path: "meta/_journal.json".into(), contents: snapshot::to_json_text(&journal.to_value()) },
+    ])
 }
 
 fn snapshot_version(dialect: Dialect) -> &'static str {

@@ -13,5 +13,5 @@ pub mod folder;
 pub mod names;
 pub mod snapshot;
 
-pub use folder::{FolderError, KitFile, Migration, initial_migration};
+pub use folder::{FolderError, Journal, KitFile, Migration, NewMigration, Previous, next_migration};
 pub use names::DrizzleNames;

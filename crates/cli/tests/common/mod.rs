@@ -41,7 +41,8 @@ pub fn split_breakpoints(sql: &str) -> Vec<String> {
 pub fn write_folder(schema: &Schema, out: &Path) -> Vec<PathBuf> {
     let statements = schemaforge_sql::render_create(schema).expect("renders");
     let migration = schemaforge_kit::Migration { name: "init", when_millis: 1_795_312_834_000, breakpoints: true };
-    let files = schemaforge_kit::initial_migration(schema, &statements, &migration).expect("a folder");
+    let new = schemaforge_kit::NewMigration { schema, up: &statements, down: &[], definition: "{}" };
+    let files = schemaforge_kit::next_migration(None, &new, &migration).expect("a folder");
     let mut written = Vec::new();
     for file in files {
         let path = out.join(&file.path);

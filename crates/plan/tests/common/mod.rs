@@ -3,6 +3,8 @@
 //! `from` database before migrating; generated sample rows otherwise).
 #![allow(dead_code)]
 
+pub mod round_trip;
+
 use std::path::PathBuf;
 
 use schemaforge_model::Schema;

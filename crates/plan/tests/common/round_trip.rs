@@ -1,0 +1,111 @@
+//! The live round trip every plan must survive on the real PostgreSQL server:
+//! build `from`, insert rows, apply the up plan, compare the catalog with a
+//! database built directly from `to`; check rows survived when nothing was to
+//! delete data; apply the down plan and compare with `from` again.
+
+use schemaforge_model::Schema;
+use schemaforge_plan::{Hazard, Plan, plan, plan_down};
+use schemaforge_testkit::postgres::{TestDatabase, drop_roles, ensure_roles, unique_suffix};
+use schemaforge_testkit::{catalog, isolate_roles, rows};
+use sqlx::{Connection, Executor, PgConnection};
+
+async fn apply(conn: &mut PgConnection, statements: &[String], what: &str) -> Result<(), String> {
+    let mut tx = conn.begin().await.map_err(|e| format!("{what}: begin: {e}"))?;
+    for statement in statements {
+        if let Err(error) = tx.execute(sqlx::AssertSqlSafe(statement.clone())).await {
+            return Err(format!("{what}: PostgreSQL rejected\n{statement}\n{error}"));
+        }
+    }
+    tx.commit().await.map_err(|e| format!("{what}: commit failed: {e}"))
+}
+
+fn sql_of(plan: &Plan) -> Vec<String> {
+    plan.statements.iter().map(|s| s.sql.clone()).collect()
+}
+
+fn create(schema: &Schema) -> Vec<String> {
+    schemaforge_sql::render_create(schema).expect("renders").into_iter().map(|s| s.sql).collect()
+}
+
+/// The catalog of a database built directly from `schema`.
+async fn fresh_catalog(schema: &Schema, label: &str) -> Result<Vec<String>, String> {
+    let db = TestDatabase::create(label).await;
+    let mut conn = db.connect().await;
+    apply(&mut conn, &create(schema), &format!("{label}: create")).await?;
+    Ok(catalog::snapshot(&mut conn).await)
+}
+
+async fn count(conn: &mut PgConnection, table: &schemaforge_model::QualifiedName) -> i64 {
+    let sql = format!("SELECT count(*) FROM {}", schemaforge_sql::postgres::relation(table));
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(conn).await.unwrap_or_else(|e| panic!("count {table}: {e}"))
+}
+
+/// Runs the round trip; `Err` describes the first thing that went wrong.
+pub async fn round_trip(label: &str, from: &Schema, to: &Schema, seed_rows: Option<Vec<String>>) -> Result<(), String> {
+    // Roles are global to the server: this run's roles get their own names,
+    // are created up front (so the plans treat them as existing) and dropped after.
+    let suffix = unique_suffix();
+    let (mut from, roles) = isolate_roles(from, &suffix);
+    let (mut to, more_roles) = isolate_roles(to, &suffix);
+    let mut all_roles = roles;
+    all_roles.extend(more_roles);
+    all_roles.sort();
+    all_roles.dedup();
+    for schema in [&mut from, &mut to] {
+        for role in &mut schema.roles {
+            role.existing = true;
+        }
+    }
+    let db = TestDatabase::create(label).await;
+    let mut conn = db.connect().await;
+    let role_names: Vec<&str> = all_roles.iter().map(String::as_str).collect();
+    ensure_roles(&mut conn, &role_names).await;
+    let result = async {
+        apply(&mut conn, &create(&from), &format!("{label}: create from")).await?;
+        let seed = seed_rows.unwrap_or_else(|| rows::inserts(&from));
+        apply(&mut conn, &seed, &format!("{label}: rows")).await?;
+        let mut before = Vec::new();
+        for table in &from.tables {
+            before.push((table.name.clone(), count(&mut conn, &table.name).await));
+        }
+
+        let up = plan(&from, &to).map_err(|e| e.to_string())?;
+        apply(&mut conn, &sql_of(&up), &format!("{label}: up")).await?;
+        let migrated = catalog::snapshot(&mut conn).await;
+        let expected = fresh_catalog(&to, &format!("{label}_to")).await?;
+        if migrated != expected {
+            return Err(format!(
+                "{label}: the migrated database differs from one built from `to`:\n{}",
+                catalog::difference(&migrated, &expected)
+            ));
+        }
+        if !up.hazards().contains(&Hazard::DeletesData) {
+            let pairing = schemaforge_diff::Pairing::new(&from, &to);
+            for (table, rows_before) in &before {
+                if let Some(new) = pairing.new_table_name(table) {
+                    let after = count(&mut conn, new).await;
+                    if after != *rows_before {
+                        return Err(format!("{label}: {table} had {rows_before} rows, {new} has {after}"));
+                    }
+                }
+            }
+        }
+
+        let down = plan_down(&from, &to).map_err(|e| e.to_string())?;
+        apply(&mut conn, &sql_of(&down), &format!("{label}: down")).await?;
+        let restored = catalog::snapshot(&mut conn).await;
+        let original = fresh_catalog(&from, &format!("{label}_from")).await?;
+        if restored != original {
+            return Err(format!(
+                "{label}: after the down migration the database differs from `from`:\n{}",
+                catalog::difference(&restored, &original)
+            ));
+        }
+        Ok(())
+    }
+    .await;
+    conn.close().await.ok();
+    drop(db);
+    drop_roles(&all_roles).await;
+    result
+}
