@@ -298,17 +298,24 @@ fn set_type(lookup: &Lookup<'_>, table: &Table, column: &Column, prefix: &str) -
     let target = type_sql(&new_storage);
     if old_storage != new_storage || matches!(column.ty.scalar, ScalarType::Enum(_)) {
         let via_text = matches!(column.ty.scalar, ScalarType::Enum(_)) || matches!(old.ty.scalar, ScalarType::Enum(_));
+        let text = if column.ty.is_array() { "text[]" } else { "text" };
+        // An explicit cast to varchar(n) or char(n) silently truncates; the
+        // assignment cast of SET DATA TYPE raises an error instead. So a value
+        // bound for a length-limited type gets no explicit cast to it.
+        let limited = matches!(new_storage.scalar, ScalarType::Varchar { length: Some(_) } | ScalarType::Char { .. });
+        let from_string = old_storage.scalar.family() == schemaforge_model::TypeFamily::String;
         let using = if via_text {
-            let text = if column.ty.is_array() { "text[]" } else { "text" };
-            format!("{name}::{text}::{target}")
+            Some(format!("{name}::{text}::{target}"))
+        } else if limited {
+            (!from_string).then(|| format!("{name}::{text}"))
+        } else if classify_type_change(&old_storage, &new_storage) == TypeChange::Relabel {
+            None
         } else {
-            format!("{name}::{target}")
+            Some(format!("{name}::{target}"))
         };
-        // A relabel needs no conversion; anything else converts explicitly.
-        if classify_type_change(&old_storage, &new_storage) == TypeChange::Relabel && !via_text {
-            statements.push(format!("{prefix} SET DATA TYPE {target}"));
-        } else {
-            statements.push(format!("{prefix} SET DATA TYPE {target} USING {using}"));
+        match using {
+            Some(using) => statements.push(format!("{prefix} SET DATA TYPE {target} USING {using}")),
+            None => statements.push(format!("{prefix} SET DATA TYPE {target}")),
         }
     }
     if is_serial {
