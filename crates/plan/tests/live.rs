@@ -15,26 +15,36 @@ async fn every_scenario_round_trips_on_postgres() {
 async fn narrowing_fails_rather_than_truncating() {
     use schemaforge_testkit::postgres::TestDatabase;
     use sqlx::Executor;
-    let definition = |ty: &str| {
+    // (source column, value that does not fit in varchar(3)); the target is always varchar(3).
+    let cases = [
+        (r#"{"name": "a", "type": "varchar", "length": 20}"#, "'abcdef'"),
+        (r#"{"name": "a", "type": "text"}"#, "'abcdef'"),
+        (r#"{"name": "a", "type": "integer"}"#, "123456"),
+        (r#"{"name": "a", "type": "enum", "enum": "mood"}"#, "'ecstatic'"),
+    ];
+    let definition = |column: &str| {
         let text = format!(
-            r#"{{"tables": [{{"name": "t", "columns": [{{"name": "a", "type": "varchar", "length": {ty}}}, {{"name": "n", "type": "integer"}}]}}]}}"#
+            r#"{{"enums": [{{"name": "mood", "values": ["ecstatic"]}}], "tables": [{{"name": "t", "columns": [{column}, {{"name": "n", "type": "integer"}}]}}]}}"#
         );
         schemaforge_spec::parse_definition(&text).expect("valid")
     };
-    let (wide, narrow) = (definition("20"), definition("3"));
-    let db = TestDatabase::create("narrowing").await;
-    let mut conn = db.connect().await;
-    for statement in schemaforge_sql::render_create(&wide).expect("renders") {
-        conn.execute(sqlx::AssertSqlSafe(statement.sql)).await.expect("create");
+    let narrow = definition(r#"{"name": "a", "type": "varchar", "length": 3}"#);
+    for (source, value) in cases {
+        let wide = definition(source);
+        let db = TestDatabase::create("narrowing").await;
+        let mut conn = db.connect().await;
+        for statement in schemaforge_sql::render_create(&wide).expect("renders") {
+            conn.execute(sqlx::AssertSqlSafe(statement.sql)).await.expect("create");
+        }
+        conn.execute(sqlx::AssertSqlSafe(format!("INSERT INTO t (a) VALUES ({value})"))).await.expect("row");
+        let plan = schemaforge_plan::plan(&wide, &narrow).expect("plans");
+        assert!(plan.hazards().contains(&schemaforge_plan::Hazard::MayFailOnExistingData), "{source}");
+        let mut failed = false;
+        for statement in &plan.statements {
+            failed |= conn.execute(sqlx::AssertSqlSafe(statement.sql.clone())).await.is_err();
+        }
+        assert!(failed, "narrowing {source} to varchar(3) should fail on {value}");
+        let kept: String = sqlx::query_scalar("SELECT a::text FROM t").fetch_one(&mut conn).await.expect("row");
+        assert_eq!(format!("'{kept}'").trim_matches('\''), value.trim_matches('\''), "{source}: the value was truncated");
     }
-    conn.execute("INSERT INTO t (a) VALUES ('abcdef')").await.expect("row");
-    let plan = schemaforge_plan::plan(&wide, &narrow).expect("plans");
-    assert!(plan.hazards().contains(&schemaforge_plan::Hazard::MayFailOnExistingData));
-    let mut failed = false;
-    for statement in &plan.statements {
-        failed |= conn.execute(sqlx::AssertSqlSafe(statement.sql.clone())).await.is_err();
-    }
-    assert!(failed, "narrowing varchar(20) to varchar(3) should fail on 'abcdef'");
-    let kept: String = sqlx::query_scalar("SELECT a FROM t").fetch_one(&mut conn).await.expect("row");
-    assert_eq!(kept, "abcdef", "the value was truncated");
 }

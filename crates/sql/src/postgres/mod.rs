@@ -304,10 +304,10 @@ fn set_type(lookup: &Lookup<'_>, table: &Table, column: &Column, prefix: &str) -
         // bound for a length-limited type gets no explicit cast to it.
         let limited = matches!(new_storage.scalar, ScalarType::Varchar { length: Some(_) } | ScalarType::Char { .. });
         let from_string = old_storage.scalar.family() == schemaforge_model::TypeFamily::String;
-        let using = if via_text {
+        let using = if limited {
+            (via_text || !from_string).then(|| format!("{name}::{text}"))
+        } else if via_text {
             Some(format!("{name}::{text}::{target}"))
-        } else if limited {
-            (!from_string).then(|| format!("{name}::{text}"))
         } else if classify_type_change(&old_storage, &new_storage) == TypeChange::Relabel {
             None
         } else {
