@@ -15,6 +15,7 @@
 //! steps keep the order of the definition, so plans are deterministic.
 
 mod compare;
+mod enums;
 mod objects;
 mod pair;
 mod tables;

@@ -2,8 +2,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use schemaforge_model::{Enum, QualifiedName, Role};
+use schemaforge_model::{QualifiedName, Role};
 
+use crate::enums::{EnumChange, enum_changes};
 use crate::{Pairing, Step};
 
 pub(crate) fn diff_objects(pairing: &Pairing<'_>, steps: &mut Vec<Step>) {
@@ -32,54 +33,35 @@ pub(crate) fn diff_objects(pairing: &Pairing<'_>, steps: &mut Vec<Step>) {
         from.extensions.iter().rev().filter(|e| !new_extensions.contains(&e.name)).map(|e| Step::DropExtension { name: e.name.clone() }),
     );
 
-    diff_enums(&from.enums, &to.enums, steps);
+    diff_enums(pairing, steps);
     diff_roles(&from.roles, &to.roles, steps);
 }
 
-fn diff_enums(from: &[Enum], to: &[Enum], steps: &mut Vec<Step>) {
-    let old: BTreeMap<&QualifiedName, &Enum> = from.iter().map(|e| (&e.name, e)).collect();
-    let new: BTreeSet<&QualifiedName> = to.iter().map(|e| &e.name).collect();
-    for e in to {
-        let Some(previous) = old.get(&e.name) else {
+fn diff_enums(pairing: &Pairing<'_>, steps: &mut Vec<Step>) {
+    let (from, to) = (pairing.schemas.from, pairing.schemas.to);
+    let old: BTreeSet<&QualifiedName> = from.enums.iter().map(|e| &e.name).collect();
+    let new: BTreeSet<&QualifiedName> = to.enums.iter().map(|e| &e.name).collect();
+    let changes = enum_changes(from, to);
+    for e in &to.enums {
+        if !old.contains(&e.name) {
             steps.push(Step::CreateEnum { name: e.name.clone() });
             continue;
-        };
-        if previous.values == e.values {
-            continue;
         }
-        match added_values(&previous.values, &e.values) {
-            Some(additions) => {
+        match changes.get(&e.name) {
+            None => {}
+            Some(EnumChange::AddValues(additions)) => {
                 for (value, before) in additions {
-                    steps.push(Step::AddEnumValue { name: e.name.clone(), value, before });
+                    steps.push(Step::AddEnumValue { name: e.name.clone(), value: value.clone(), before: before.clone() });
                 }
             }
-            None => {
+            Some(EnumChange::Rebuild) => {
                 steps.push(Step::RenameEnumAside { name: e.name.clone() });
                 steps.push(Step::CreateEnum { name: e.name.clone() });
                 steps.push(Step::DropEnumAside { name: e.name.clone() });
             }
         }
     }
-    steps.extend(from.iter().filter(|e| !new.contains(&e.name)).map(|e| Step::DropEnum { name: e.name.clone() }));
-}
-
-/// The values to add, each with the existing value it goes before, when the
-/// old labels survive in the same order; `None` when values are removed or
-/// reordered (which `ALTER TYPE … ADD VALUE` cannot do).
-fn added_values(old: &[String], new: &[String]) -> Option<Vec<(String, Option<String>)>> {
-    let kept: Vec<&String> = new.iter().filter(|v| old.contains(v)).collect();
-    if kept.len() != old.len() || kept.iter().zip(old).any(|(a, b)| *a != b) {
-        return None;
-    }
-    let mut additions = Vec::new();
-    for (i, value) in new.iter().enumerate() {
-        if old.contains(value) {
-            continue;
-        }
-        let before = new[i + 1..].iter().find(|v| old.contains(v)).cloned();
-        additions.push((value.clone(), before));
-    }
-    Some(additions)
+    steps.extend(from.enums.iter().filter(|e| !new.contains(&e.name)).map(|e| Step::DropEnum { name: e.name.clone() }));
 }
 
 fn diff_roles(from: &[Role], to: &[Role], steps: &mut Vec<Step>) {
@@ -99,23 +81,4 @@ fn diff_roles(from: &[Role], to: &[Role], steps: &mut Vec<Step>) {
         }
     }
     steps.extend(from.iter().filter(|r| !r.existing && !new.contains(&r.name)).map(|r| Step::DropRole { name: r.name.clone() }));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::added_values;
-
-    fn v(values: &[&str]) -> Vec<String> {
-        values.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn additions_keep_their_position() {
-        assert_eq!(
-            added_values(&v(&["a", "c"]), &v(&["a", "b", "c", "d"])),
-            Some(vec![("b".into(), Some("c".into())), ("d".into(), None)])
-        );
-        assert_eq!(added_values(&v(&["a", "b"]), &v(&["b", "a"])), None);
-        assert_eq!(added_values(&v(&["a", "b"]), &v(&["a"])), None);
-    }
 }

@@ -9,6 +9,7 @@ use schemaforge_model::{
 };
 
 use crate::compare::{same_default, same_expression};
+use crate::enums::{EnumChange, enum_changes};
 use crate::{ColumnChange, Pairing, Step, TablePair};
 
 pub(crate) fn diff_tables(pairing: &Pairing<'_>, steps: &mut Vec<Step>) {
@@ -24,22 +25,12 @@ pub(crate) fn diff_tables(pairing: &Pairing<'_>, steps: &mut Vec<Step>) {
     }
 }
 
-/// Enums whose values are removed or reordered, so their type is rebuilt and
-/// every column of it converted.
+/// Enums whose type is rebuilt, so every column of them is converted.
 fn swapped_enums(pairing: &Pairing<'_>) -> BTreeSet<QualifiedName> {
-    let old: BTreeMap<&QualifiedName, &Vec<String>> = pairing.schemas.from.enums.iter().map(|e| (&e.name, &e.values)).collect();
-    pairing
-        .schemas
-        .to
-        .enums
-        .iter()
-        .filter(|e| {
-            old.get(&e.name).is_some_and(|values| {
-                let kept: Vec<&String> = e.values.iter().filter(|v| values.contains(v)).collect();
-                kept.len() != values.len() || kept.iter().zip(values.iter()).any(|(a, b)| *a != b)
-            })
-        })
-        .map(|e| e.name.clone())
+    enum_changes(pairing.schemas.from, pairing.schemas.to)
+        .into_iter()
+        .filter(|(_, change)| *change == EnumChange::Rebuild)
+        .map(|(name, _)| name)
         .collect()
 }
 

@@ -17,7 +17,7 @@ pub fn describe(step: &Step, steps: &[Step]) -> Option<String> {
         Step::CreateEnum { name } if rebuilds(name) => return None,
         Step::CreateEnum { name } => format!("create enum {name}"),
         Step::AddEnumValue { name, value, .. } => format!("add value '{value}' to enum {name}"),
-        Step::RenameEnumAside { name } => format!("remove or reorder values of enum {name}"),
+        Step::RenameEnumAside { name } => format!("rebuild enum {name} with its new values, converting its columns"),
         Step::DropEnumAside { .. } => return None,
         Step::DropEnum { name } => format!("drop enum {name}"),
         Step::CreateRole { name } => format!("create role {name}"),

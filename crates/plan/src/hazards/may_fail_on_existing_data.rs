@@ -29,7 +29,13 @@ pub(super) fn check(context: &Context<'_>, step: &Step) -> Option<Finding> {
             if let ScalarType::Enum(name) = &new.ty.scalar
                 && old.ty == new.ty
             {
-                format!("fails if a row of {table}.{column} holds a value enum {name} no longer has")
+                // A rebuild that only adds values converts every row.
+                let removed = context.removed_enum_values(name);
+                if removed.is_empty() {
+                    return None;
+                }
+                let values: Vec<String> = removed.iter().map(|v| format!("'{v}'")).collect();
+                format!("fails if a row of {table}.{column} holds {}, which enum {name} no longer has", values.join(" or "))
             } else {
                 match classify_type_change(&old.ty, &new.ty) {
                     TypeChange::Narrow | TypeChange::Convert => {

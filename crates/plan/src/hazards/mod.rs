@@ -63,6 +63,14 @@ impl<'a> Context<'a> {
         self.pair(table)?.columns.iter().find(|c| c.to.name == column).map(|c| (c.from, c.to))
     }
 
+    /// The values of enum `name` that the new schema no longer has.
+    pub fn removed_enum_values(&self, name: &QualifiedName) -> Vec<&'a String> {
+        let (from, to) = (self.pairing.schemas.from, self.pairing.schemas.to);
+        let Some(old) = from.enums.iter().find(|e| &e.name == name) else { return Vec::new() };
+        let new = to.enums.iter().find(|e| &e.name == name);
+        old.values.iter().filter(|v| !new.is_some_and(|n| n.values.contains(v))).collect()
+    }
+
     /// The column is dropped and added again in this plan (a generated
     /// column whose expression changed): its values are derived, not lost.
     pub fn rebuilt(&self, table: &QualifiedName, column: &str) -> bool {
