@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use schemaforge_model::Schema;
+use schemaforge_plan::Options;
 use schemaforge_spec::Code;
 
 use crate::Format;
@@ -58,6 +59,7 @@ pub struct GenerateArgs {
     pub name: Option<String>,
     pub ts: Option<PathBuf>,
     pub breakpoints: bool,
+    pub options: Options,
     pub format: Format,
 }
 
@@ -132,12 +134,12 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     let folder = read_folder(&args.out)?;
     let empty = Schema::empty(schema.dialect);
     let previous_schema = folder.as_ref().map_or(&empty, |f| &f.schema);
-    let up = schemaforge_plan::plan(previous_schema, &schema)?;
+    let up = schemaforge_plan::plan_with(previous_schema, &schema, args.options)?;
     if up.is_empty() {
         println!("No schema changes, nothing to migrate");
         return Ok(ExitCode::SUCCESS);
     }
-    let down = schemaforge_plan::plan_down(previous_schema, &schema)?;
+    let down = schemaforge_plan::plan_down_with(previous_schema, &schema, args.options)?;
     let name = match (&args.name, &folder) {
         (Some(name), _) => name.clone(),
         (None, None) => "init".to_string(),
@@ -230,9 +232,9 @@ fn write_all(targets: &[(PathBuf, &str)]) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn plan(from: &Path, to: &Path, format: Format) -> anyhow::Result<ExitCode> {
+pub fn plan(from: &Path, to: &Path, options: Options, format: Format) -> anyhow::Result<ExitCode> {
     let (Some(old), Some(new)) = (load(from, format)?, load(to, format)?) else { return Ok(ExitCode::from(1)) };
-    let plan = schemaforge_plan::plan(&old, &new)?;
+    let plan = schemaforge_plan::plan_with(&old, &new, options)?;
     match format {
         Format::Human => print!("{}", report::plan_human(from, to, &plan)),
         Format::Json => print!("{}", report::plan_json(&plan)),
@@ -240,9 +242,10 @@ pub fn plan(from: &Path, to: &Path, format: Format) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn diff(from: &Path, to: &Path, down: bool) -> anyhow::Result<ExitCode> {
+pub fn diff(from: &Path, to: &Path, down: bool, options: Options) -> anyhow::Result<ExitCode> {
     let (Some(old), Some(new)) = (load(from, Format::Human)?, load(to, Format::Human)?) else { return Ok(ExitCode::from(1)) };
-    let plan = if down { schemaforge_plan::plan_down(&old, &new)? } else { schemaforge_plan::plan(&old, &new)? };
+    let plan =
+        if down { schemaforge_plan::plan_down_with(&old, &new, options)? } else { schemaforge_plan::plan_with(&old, &new, options)? };
     print!("{}", report::script(&plan));
     Ok(ExitCode::SUCCESS)
 }

@@ -41,6 +41,8 @@ enum Command {
         /// Join statements with `--> statement-breakpoint` (drizzle-kit's default).
         #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
         breakpoints: bool,
+        #[command(flatten)]
+        online: Online,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
@@ -52,6 +54,8 @@ enum Command {
         /// The desired definition.
         #[arg(long)]
         to: std::path::PathBuf,
+        #[command(flatten)]
+        online: Online,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
@@ -64,6 +68,8 @@ enum Command {
         /// Print the inverse migration instead.
         #[arg(long)]
         down: bool,
+        #[command(flatten)]
+        online: Online,
     },
     /// Print the JSON Schema of the definition format.
     SchemaJson,
@@ -72,6 +78,21 @@ enum Command {
         /// A code such as `unknown-type`; omit to list every code.
         code: Option<String>,
     },
+}
+
+/// How a migration keeps the database available while it runs.
+#[derive(Debug, Clone, Copy, clap::Args)]
+struct Online {
+    /// Build and drop indexes of existing tables CONCURRENTLY (writes continue); the
+    /// migration is then marked `-- schemaforge:no-transaction`.
+    #[arg(long)]
+    concurrent_indexes: bool,
+}
+
+impl Online {
+    fn options(self) -> schemaforge_plan::Options {
+        schemaforge_plan::Options { concurrent_indexes: self.concurrent_indexes }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -84,11 +105,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate { file, format } => commands::validate(&file, format),
-        Command::Generate { schema, out, name, ts, breakpoints, format } => {
-            commands::generate(&commands::GenerateArgs { schema, out, name, ts, breakpoints, format })
+        Command::Generate { schema, out, name, ts, breakpoints, online, format } => {
+            commands::generate(&commands::GenerateArgs { schema, out, name, ts, breakpoints, options: online.options(), format })
         }
-        Command::Plan { from, to, format } => commands::plan(&from, &to, format),
-        Command::Diff { from, to, down } => commands::diff(&from, &to, down),
+        Command::Plan { from, to, online, format } => commands::plan(&from, &to, online.options(), format),
+        Command::Diff { from, to, down, online } => commands::diff(&from, &to, down, online.options()),
         Command::SchemaJson => commands::schema_json(),
         Command::Explain { code } => commands::explain(code.as_deref()),
     };

@@ -66,6 +66,9 @@ pub fn plan_human(from: &Path, to: &Path, plan: &Plan) -> String {
         }
     }
     let hazards = plan.hazards();
+    if !plan.transactional() {
+        out.push_str("\nRuns outside a transaction, statement by statement (CONCURRENTLY cannot run inside one).\n");
+    }
     out.push_str(&format!("\n{} statements, {} changes", plan.statements.len(), plan.changes.len()));
     if hazards.is_empty() {
         out.push_str(", no hazards\n");
@@ -75,7 +78,8 @@ pub fn plan_human(from: &Path, to: &Path, plan: &Plan) -> String {
     out
 }
 
-/// `{"statements":[{"sql","hazards":[{"code","message"}]}],"summary":{…}}`.
+/// `{"statements":[{"sql","hazards":[{"code","message"}]}],"summary":{…}}`;
+/// the summary says whether the plan can run in one transaction.
 pub fn plan_json(plan: &Plan) -> String {
     let statements: Vec<serde_json::Value> = plan
         .statements
@@ -88,7 +92,12 @@ pub fn plan_json(plan: &Plan) -> String {
         })
         .collect();
     let hazards: Vec<&str> = plan.hazards().into_iter().map(Hazard::code).collect();
-    let summary = json!({"statements": plan.statements.len(), "changes": plan.changes, "hazards": hazards});
+    let summary = json!({
+        "statements": plan.statements.len(),
+        "changes": plan.changes,
+        "hazards": hazards,
+        "transactional": plan.transactional(),
+    });
     let mut text = serde_json::to_string_pretty(&json!({"statements": statements, "summary": summary})).unwrap_or_default();
     text.push('\n');
     text
@@ -97,6 +106,10 @@ pub fn plan_json(plan: &Plan) -> String {
 /// A plan as an SQL script; hazards that cannot be undone become comments.
 pub fn script(plan: &Plan) -> String {
     let mut out = String::new();
+    if !plan.transactional() {
+        out.push_str(schemaforge_kit::folder::NO_TRANSACTION);
+        out.push('\n');
+    }
     for statement in &plan.statements {
         for finding in statement.hazards.iter().filter(|f| f.hazard == Hazard::Irreversible) {
             out.push_str(&format!("-- irreversible: {}\n", finding.message));

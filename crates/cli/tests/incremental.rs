@@ -45,3 +45,29 @@ fn an_explicit_name_is_used_and_checked() {
     assert!(out.join("0001_comments.sql").exists());
     assert!(text(&output.stdout).contains("Hazards:"), "{}", text(&output.stdout));
 }
+
+#[test]
+fn concurrent_indexes_make_a_migration_that_runs_outside_a_transaction() {
+    let out = scratch_dir("incremental-concurrently").join("drizzle");
+    let (v1, v2) = (repo_root().join("fixtures/examples/blog.v1.json"), repo_root().join("fixtures/examples/blog.v2.json"));
+    generate(&v1, &out);
+    let args = ["generate", "--schema", &v2.to_string_lossy(), "--out", &out.to_string_lossy(), "--concurrent-indexes"];
+    let output = common::schemaforge(&args);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let up = std::fs::read_to_string(out.join("0001_add_comments_and_more.sql")).expect("up");
+    assert!(up.starts_with("-- schemaforge:no-transaction\n"), "{up}");
+    assert!(up.contains("CREATE INDEX CONCURRENTLY"), "{up}");
+    assert!(!schemaforge_kit::folder::is_transactional(&up));
+    let init = std::fs::read_to_string(out.join("0000_init.sql")).expect("init");
+    assert!(schemaforge_kit::folder::is_transactional(&init), "a folder's first migration builds on empty tables");
+
+    let plan = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["plan", "--from", v1.to_str().expect("utf-8"), "--to", v2.to_str().expect("utf-8"), "--format", "json"];
+        args.extend_from_slice(extra);
+        let output = common::schemaforge(&args);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        serde_json::from_slice(&output.stdout).expect("json")
+    };
+    assert_eq!(plan(&[])["summary"]["transactional"], true);
+    assert_eq!(plan(&["--concurrent-indexes"])["summary"]["transactional"], false);
+}

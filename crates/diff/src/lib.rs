@@ -70,6 +70,8 @@ pub enum Step {
     DropIndex {
         table: QualifiedName,
         name: String,
+        /// `DROP INDEX CONCURRENTLY`: outside a transaction, without blocking queries.
+        concurrently: bool,
     },
     /// A primary key, unique or check constraint.
     DropConstraint {
@@ -133,15 +135,28 @@ pub enum Step {
         table: QualifiedName,
         name: String,
     },
+    /// On an existing table the check is added `NOT VALID` (new rows are
+    /// checked at once) and its existing rows validated by `ValidateConstraint`.
     AddCheck {
         table: QualifiedName,
         name: String,
+        not_valid: bool,
     },
     CreateIndex {
         table: QualifiedName,
         name: String,
+        /// `CREATE INDEX CONCURRENTLY`: outside a transaction, without blocking writes.
+        concurrently: bool,
     },
+    /// Like `AddCheck`: `NOT VALID` on an existing table, validated after.
     AddForeignKey {
+        table: QualifiedName,
+        name: String,
+        not_valid: bool,
+    },
+    /// Checks the existing rows against a check or foreign key added `NOT
+    /// VALID`, under a lock that lets reads and writes continue.
+    ValidateConstraint {
         table: QualifiedName,
         name: String,
     },
@@ -233,6 +248,7 @@ impl Step {
             // Indexes before foreign keys: a foreign key may rely on a unique index.
             Step::CreateIndex { .. } => (10, 3),
             Step::AddForeignKey { .. } => (10, 4),
+            Step::ValidateConstraint { .. } => (10, 5),
             Step::EnableRowLevelSecurity { .. } => (11, 0),
             Step::CreatePolicy { .. } => (11, 1),
             Step::AlterPolicy { .. } => (11, 2),
@@ -248,12 +264,33 @@ impl Step {
     }
 }
 
+impl Step {
+    /// Whether the step can run inside a transaction. A migration with a step
+    /// that cannot must run statement by statement.
+    pub fn transactional(&self) -> bool {
+        !matches!(self, Step::CreateIndex { concurrently: true, .. } | Step::DropIndex { concurrently: true, .. })
+    }
+}
+
+/// Choices about how a migration is made, where more than one way is correct.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Build and drop the indexes of existing tables `CONCURRENTLY`, so writes
+    /// continue meanwhile. Such a migration cannot run inside a transaction.
+    pub concurrent_indexes: bool,
+}
+
 /// The steps that turn `from` into `to`, in execution order. `diff(a, a)` is empty.
 pub fn diff(from: &Schema, to: &Schema) -> Vec<Step> {
+    diff_with(from, to, Options::default())
+}
+
+/// `diff` with explicit `Options`.
+pub fn diff_with(from: &Schema, to: &Schema, options: Options) -> Vec<Step> {
     let pairing = Pairing::new(from, to);
     let mut steps = Vec::new();
     objects::diff_objects(&pairing, &mut steps);
-    tables::diff_tables(&pairing, &mut steps);
+    tables::diff_tables(&pairing, options, &mut steps);
     // A stable sort by phase keeps generation order within a phase: the
     // definition's order, which is also drizzle-kit's.
     steps.sort_by_key(Step::phase);

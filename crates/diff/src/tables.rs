@@ -10,15 +10,15 @@ use schemaforge_model::{
 
 use crate::compare::{same_default, same_expression};
 use crate::enums::{EnumChange, enum_changes};
-use crate::{ColumnChange, Pairing, Step, TablePair};
+use crate::{ColumnChange, Options, Pairing, Step, TablePair};
 
-pub(crate) fn diff_tables(pairing: &Pairing<'_>, steps: &mut Vec<Step>) {
+pub(crate) fn diff_tables(pairing: &Pairing<'_>, options: Options, steps: &mut Vec<Step>) {
     let swapped = swapped_enums(pairing);
     for table in &pairing.created {
         create_table(table, steps);
     }
     for pair in &pairing.tables {
-        diff_table(pairing, pair, &swapped, steps);
+        diff_table(pairing, pair, &swapped, options, steps);
     }
     for table in &pairing.dropped {
         steps.push(Step::DropTable { table: table.name.clone() });
@@ -37,8 +37,9 @@ fn swapped_enums(pairing: &Pairing<'_>) -> BTreeSet<QualifiedName> {
 fn create_table(table: &Table, steps: &mut Vec<Step>) {
     let name = &table.name;
     steps.push(Step::CreateTable { table: name.clone() });
-    steps.extend(table.indexes.iter().map(|i| Step::CreateIndex { table: name.clone(), name: i.name.clone() }));
-    steps.extend(table.foreign_keys.iter().map(|fk| Step::AddForeignKey { table: name.clone(), name: fk.name.clone() }));
+    // A new table is empty: nothing to build concurrently or validate later.
+    steps.extend(table.indexes.iter().map(|i| Step::CreateIndex { table: name.clone(), name: i.name.clone(), concurrently: false }));
+    steps.extend(table.foreign_keys.iter().map(|fk| Step::AddForeignKey { table: name.clone(), name: fk.name.clone(), not_valid: false }));
     if table.rls_enabled() {
         steps.push(Step::EnableRowLevelSecurity { table: name.clone() });
     }
@@ -51,7 +52,7 @@ fn create_table(table: &Table, steps: &mut Vec<Step>) {
     );
 }
 
-fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<QualifiedName>, steps: &mut Vec<Step>) {
+fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<QualifiedName>, options: Options, steps: &mut Vec<Step>) {
     let (from, to) = (pair.tables.from, pair.tables.to);
     let (old_name, new_name) = (&from.name, &to.name);
     if old_name != new_name {
@@ -117,7 +118,7 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
         new_name,
         steps,
         |t, n| Step::DropConstraint { table: t, name: n },
-        |t, n| Step::AddUnique { table: t, name: n },
+        |t, n| vec![Step::AddUnique { table: t, name: n }],
         |t, a, b| Step::RenameConstraint { table: t, from: a, to: b },
     );
     let checks = matched(&from.checks, &to.checks, |c| &c.name, |a, b| context.same_check(a, b));
@@ -126,7 +127,9 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
         new_name,
         steps,
         |t, n| Step::DropConstraint { table: t, name: n },
-        |t, n| Step::AddCheck { table: t, name: n },
+        // The table may have rows: the constraint guards new rows at once and
+        // the old ones are validated apart, under a lock that blocks no one.
+        |t, n| vec![Step::AddCheck { table: t.clone(), name: n.clone(), not_valid: true }, Step::ValidateConstraint { table: t, name: n }],
         |t, a, b| Step::RenameConstraint { table: t, from: a, to: b },
     );
     let foreign_keys = matched(&from.foreign_keys, &to.foreign_keys, |f| &f.name, |a, b| context.same_foreign_key(a, b));
@@ -135,7 +138,9 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
         new_name,
         steps,
         |t, n| Step::DropForeignKey { table: t, name: n },
-        |t, n| Step::AddForeignKey { table: t, name: n },
+        |t, n| {
+            vec![Step::AddForeignKey { table: t.clone(), name: n.clone(), not_valid: true }, Step::ValidateConstraint { table: t, name: n }]
+        },
         |t, a, b| Step::RenameConstraint { table: t, from: a, to: b },
     );
     let indexes = matched(&from.indexes, &to.indexes, |i| &i.name, |a, b| context.same_index(a, b));
@@ -143,8 +148,8 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
         old_name,
         new_name,
         steps,
-        |t, n| Step::DropIndex { table: t, name: n },
-        |t, n| Step::CreateIndex { table: t, name: n },
+        |t, n| Step::DropIndex { table: t, name: n, concurrently: options.concurrent_indexes },
+        |t, n| vec![Step::CreateIndex { table: t, name: n, concurrently: options.concurrent_indexes }],
         |t, a, b| Step::RenameIndex { table: t, from: a, to: b },
     );
 
@@ -387,12 +392,12 @@ impl Matched {
         new_table: &QualifiedName,
         steps: &mut Vec<Step>,
         drop: impl Fn(QualifiedName, String) -> Step,
-        add: impl Fn(QualifiedName, String) -> Step,
+        add: impl Fn(QualifiedName, String) -> Vec<Step>,
         rename: impl Fn(QualifiedName, String, String) -> Step,
     ) {
         // Drops run before renames (on the old table name); the rest after.
         steps.extend(self.dropped.into_iter().map(|n| drop(old_table.clone(), n)));
         steps.extend(self.renamed.into_iter().map(|(a, b)| rename(new_table.clone(), a, b)));
-        steps.extend(self.added.into_iter().map(|n| add(new_table.clone(), n)));
+        steps.extend(self.added.into_iter().flat_map(|n| add(new_table.clone(), n)));
     }
 }

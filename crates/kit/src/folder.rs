@@ -200,9 +200,22 @@ fn snapshot_version(dialect: Dialect) -> &'static str {
     }
 }
 
+/// The first line of a migration that cannot run inside a transaction (it
+/// builds or drops an index `CONCURRENTLY`). Whoever applies the file runs its
+/// statements one by one, each committed on its own; drizzle-orm's migrator,
+/// which wraps every pending migration in one transaction, cannot apply it.
+pub const NO_TRANSACTION: &str = "-- schemaforge:no-transaction";
+
+/// Whether a migration file may run inside a transaction (it does not start
+/// with the `NO_TRANSACTION` line).
+pub fn is_transactional(sql: &str) -> bool {
+    sql.lines().next().map(str::trim_end) != Some(NO_TRANSACTION)
+}
+
 /// The text of a migration file: each statement terminated by `;`, joined with
 /// breakpoints. Like drizzle-kit, a `CREATE TABLE` or `CREATE SCHEMA` ends with
-/// a newline so its breakpoint sits on a line of its own.
+/// a newline so its breakpoint sits on a line of its own. A migration that
+/// cannot run in a transaction starts with the `NO_TRANSACTION` line.
 pub fn migration_sql(statements: &[Statement], breakpoints: bool) -> String {
     let parts: Vec<String> = statements
         .iter()
@@ -211,5 +224,6 @@ pub fn migration_sql(statements: &[Statement], breakpoints: bool) -> String {
             _ => format!("{};", s.sql),
         })
         .collect();
-    parts.join(if breakpoints { BREAKPOINT } else { "\n" })
+    let sql = parts.join(if breakpoints { BREAKPOINT } else { "\n" });
+    if statements.iter().all(|s| s.step.transactional()) { sql } else { format!("{NO_TRANSACTION}\n{sql}") }
 }

@@ -27,7 +27,7 @@ pub fn describe(step: &Step, steps: &[Step]) -> Option<String> {
         Step::DisableRowLevelSecurity { table } => format!("disable row-level security on {table}"),
         Step::EnableRowLevelSecurity { table } => format!("enable row-level security on {table}"),
         Step::DropForeignKey { table, name } => format!("drop foreign key {name} on {table}"),
-        Step::DropIndex { table, name } => format!("drop index {name} on {table}"),
+        Step::DropIndex { table, name, concurrently } => format!("drop index {name} on {table}{}", concurrently_suffix(*concurrently)),
         Step::DropConstraint { table, name } => format!("drop constraint {name} on {table}"),
         Step::RenameTable { from, to } => format!("rename table {from} to {}", to.name),
         Step::RenameColumn { table, from, to } => format!("rename column {table}.{from} to {to}"),
@@ -63,15 +63,21 @@ pub fn describe(step: &Step, steps: &[Step]) -> Option<String> {
         },
         Step::AddPrimaryKey { table, name } => format!("add primary key {name} on {table}"),
         Step::AddUnique { table, name } => format!("add unique constraint {name} on {table}"),
-        Step::AddCheck { table, name } => format!("add check {name} on {table}"),
-        Step::CreateIndex { table, name } => format!("create index {name} on {table}"),
-        Step::AddForeignKey { table, name } => format!("add foreign key {name} on {table}"),
+        Step::AddCheck { table, name, .. } => format!("add check {name} on {table}"),
+        Step::CreateIndex { table, name, concurrently } => format!("create index {name} on {table}{}", concurrently_suffix(*concurrently)),
+        Step::AddForeignKey { table, name, .. } => format!("add foreign key {name} on {table}"),
+        // The second half of adding a check or foreign key to an existing table.
+        Step::ValidateConstraint { .. } => return None,
         Step::CreatePolicy { table, name } => format!("create policy {name} on {table}"),
         Step::AlterPolicy { table, name } => format!("change policy {name} on {table}"),
         Step::CommentOnTable { table } => format!("comment on table {table}"),
         Step::CommentOnColumn { table, column } => format!("comment on column {table}.{column}"),
     };
     Some(text)
+}
+
+fn concurrently_suffix(concurrently: bool) -> &'static str {
+    if concurrently { " concurrently" } else { "" }
 }
 
 /// A readable migration name from what the steps change (`add_comments`,
@@ -89,7 +95,7 @@ pub fn migration_name(steps: &[Step]) -> String {
             Step::AddEnumValue { name, value, .. } => (7, format!("add_{}_{value}", name.name)),
             Step::RenameEnumAside { name } => (7, format!("change_{}", name.name)),
             Step::CreateEnum { name } => (7, format!("add_{}", name.name)),
-            Step::CreateIndex { table, name } | Step::DropIndex { table, name } => (8, format!("index_{}_{name}", table.name)),
+            Step::CreateIndex { table, name, .. } | Step::DropIndex { table, name, .. } => (8, format!("index_{}_{name}", table.name)),
             Step::AddForeignKey { table, .. }
             | Step::AddUnique { table, .. }
             | Step::AddCheck { table, .. }

@@ -10,6 +10,7 @@ mod describe;
 mod hazard;
 mod hazards;
 
+pub use schemaforge_diff::Options;
 use schemaforge_diff::{Pairing, Step};
 use schemaforge_model::Schema;
 use schemaforge_sql::RenderError;
@@ -48,6 +49,13 @@ impl Plan {
         all
     }
 
+    /// Whether the plan can run inside one transaction. When it cannot (an
+    /// index built `CONCURRENTLY`), its statements run one by one, each
+    /// committed on its own.
+    pub fn transactional(&self) -> bool {
+        self.statements.iter().all(|s| s.step.transactional())
+    }
+
     /// The steps, each once, in order.
     pub fn steps(&self) -> Vec<&Step> {
         let mut steps: Vec<&Step> = Vec::new();
@@ -62,17 +70,27 @@ impl Plan {
 
 /// The plan turning `from` into `to`.
 pub fn plan(from: &Schema, to: &Schema) -> Result<Plan, RenderError> {
-    build(from, to, false)
+    plan_with(from, to, Options::default())
 }
 
 /// The plan undoing `plan(from, to)`: from `to` back to `from`.
 pub fn plan_down(from: &Schema, to: &Schema) -> Result<Plan, RenderError> {
-    let reversed = schemaforge_diff::reverse_renames(from, to);
-    build(to, &reversed, true)
+    plan_down_with(from, to, Options::default())
 }
 
-fn build(from: &Schema, to: &Schema, inverse: bool) -> Result<Plan, RenderError> {
-    let steps = schemaforge_diff::diff(from, to);
+/// `plan` with explicit `Options`.
+pub fn plan_with(from: &Schema, to: &Schema, options: Options) -> Result<Plan, RenderError> {
+    build(from, to, options, false)
+}
+
+/// `plan_down` with explicit `Options`.
+pub fn plan_down_with(from: &Schema, to: &Schema, options: Options) -> Result<Plan, RenderError> {
+    let reversed = schemaforge_diff::reverse_renames(from, to);
+    build(to, &reversed, options, true)
+}
+
+fn build(from: &Schema, to: &Schema, options: Options, inverse: bool) -> Result<Plan, RenderError> {
+    let steps = schemaforge_diff::diff_with(from, to, options);
     let pairing = Pairing::new(from, to);
     let context = hazards::Context::new(&pairing, &steps, inverse);
     let mut plan = Plan::default();

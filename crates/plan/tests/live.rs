@@ -2,13 +2,34 @@
 
 mod common;
 
+use schemaforge_plan::Options;
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_scenario_round_trips_on_postgres() {
+    // Each scenario as planned, and again with concurrent index builds when
+    // that changes its plans (then applied outside a transaction).
+    let concurrent = Options { concurrent_indexes: true };
     for scenario in common::scenarios() {
-        if let Err(problem) = common::round_trip::round_trip(&scenario.name, &scenario.from, &scenario.to, scenario.rows.clone()).await {
-            panic!("{problem}");
+        let mut variants = vec![(scenario.name.clone(), scenario.options)];
+        if scenario.options != concurrent && changes_with(&scenario, concurrent) {
+            variants.push((format!("{}_concurrently", scenario.name), concurrent));
+        }
+        for (label, options) in variants {
+            let rows = scenario.rows.clone();
+            if let Err(problem) = common::round_trip::round_trip(&label, &scenario.from, &scenario.to, rows, options).await {
+                panic!("{problem}");
+            }
         }
     }
+}
+
+fn changes_with(scenario: &common::Scenario, options: Options) -> bool {
+    let sql = |options: Options| {
+        let up = schemaforge_plan::plan_with(&scenario.from, &scenario.to, options).expect("plans");
+        let down = schemaforge_plan::plan_down_with(&scenario.from, &scenario.to, options).expect("plans");
+        (up.statements, down.statements)
+    };
+    sql(options) != sql(scenario.options)
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -3,10 +3,13 @@
 
 mod common;
 
-use schemaforge_plan::{Plan, plan, plan_down};
+use schemaforge_plan::{Plan, plan_down_with, plan_with};
 
 fn render(plan: &Plan) -> String {
     let mut out = String::new();
+    if !plan.transactional() {
+        out.push_str("-- outside a transaction\n");
+    }
     for statement in &plan.statements {
         out.push_str(&statement.sql);
         out.push_str(";\n");
@@ -22,8 +25,8 @@ fn every_scenario_plans_up_and_down() {
     let scenarios = common::scenarios();
     assert!(scenarios.len() >= 15, "found only {} scenarios", scenarios.len());
     for scenario in scenarios {
-        let up = plan(&scenario.from, &scenario.to).unwrap_or_else(|e| panic!("{}: {e}", scenario.name));
-        let down = plan_down(&scenario.from, &scenario.to).unwrap_or_else(|e| panic!("{}: {e}", scenario.name));
+        let up = plan_with(&scenario.from, &scenario.to, scenario.options).unwrap_or_else(|e| panic!("{}: {e}", scenario.name));
+        let down = plan_down_with(&scenario.from, &scenario.to, scenario.options).unwrap_or_else(|e| panic!("{}: {e}", scenario.name));
         assert!(!up.is_empty(), "{}: the scenario changes nothing", scenario.name);
         let text = format!(
             "{}\n\n-- changes\n{}\n\n-- up\n{}\n-- down\n{}",

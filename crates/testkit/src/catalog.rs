@@ -39,8 +39,9 @@ UNION ALL
 SELECT 'constraint ' || n.nspname || '.' || c.relname || '.' || k.conname || ' ' || pg_get_constraintdef(k.oid)
 FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN user_namespaces n ON n.oid = c.relnamespace
 UNION ALL
-SELECT 'index ' || schemaname || '.' || indexname || ' ' || indexdef FROM pg_indexes
-WHERE schemaname IN (SELECT nspname FROM user_namespaces)
+SELECT 'index ' || n.nspname || '.' || ic.relname || ' ' || pg_get_indexdef(i.indexrelid)
+    || CASE WHEN i.indisvalid THEN '' ELSE ' INVALID' END
+FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN user_namespaces n ON n.oid = ic.relnamespace
 UNION ALL
 SELECT 'sequence ' || schemaname || '.' || sequencename || ' ' || data_type || ' start ' || start_value || ' min ' || min_value
     || ' max ' || max_value || ' increment ' || increment_by || ' cache ' || cache_size || CASE WHEN cycle THEN ' cycle' ELSE '' END

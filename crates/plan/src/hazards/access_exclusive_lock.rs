@@ -16,8 +16,9 @@ pub(super) fn check(context: &Context<'_>, step: &Step) -> Option<Finding> {
         Step::AlterColumn { table, change: ColumnChange::SetNotNull, .. } => (table, "while every row is checked for NULL"),
         Step::AlterColumn { table, change: ColumnChange::AddIdentity, .. } => (table, "while the identity is added"),
         Step::AddPrimaryKey { table, .. } | Step::AddUnique { table, .. } => (table, "while the constraint's index is built"),
-        Step::AddCheck { table, .. } => (table, "while every row is checked"),
-        Step::DropIndex { table, .. } => (table, "while the index is dropped"),
+        Step::AddCheck { table, not_valid: false, .. } => (table, "while every row is checked"),
+        Step::AddCheck { table, not_valid: true, .. } => (table, "while the check is added (existing rows are validated after)"),
+        Step::DropIndex { table, concurrently: false, .. } => (table, "while the index is dropped"),
         Step::DropConstraint { table, .. } => (table, "while the constraint is dropped"),
         _ => return None,
     };

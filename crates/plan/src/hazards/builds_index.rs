@@ -1,5 +1,6 @@
 //! `builds-index`: an index built over an existing table blocks its writes for
-//! the whole build (unless built `CONCURRENTLY`).
+//! the whole build; built `CONCURRENTLY` it does not, but it takes longer and a
+//! failure leaves an invalid index behind.
 
 use schemaforge_diff::Step;
 
@@ -8,9 +9,12 @@ use crate::{Finding, Hazard};
 
 pub(super) fn check(context: &Context<'_>, step: &Step) -> Option<Finding> {
     let message = match step {
-        Step::CreateIndex { table, name } if context.existing(table) => {
+        Step::CreateIndex { table, name, concurrently: false } if context.existing(table) => {
             format!("builds index {name} over the rows of {table}, blocking writes to it meanwhile")
         }
+        Step::CreateIndex { table, name, concurrently: true } if context.existing(table) => format!(
+            "builds index {name} over the rows of {table} concurrently: writes continue, but a failed build leaves an INVALID index to drop before retrying"
+        ),
         Step::AddPrimaryKey { table, name } | Step::AddUnique { table, name } if context.existing(table) => {
             format!("builds the index behind {name} over the rows of {table}")
         }

@@ -3,7 +3,7 @@
 //! facts (NULL counts, duplicates) can be measured.
 
 use schemaforge_diff::{ColumnChange, Step, TypeChange, classify_type_change};
-use schemaforge_model::ScalarType;
+use schemaforge_model::{QualifiedName, ScalarType};
 
 use super::Context;
 use crate::{Finding, Hazard};
@@ -51,18 +51,32 @@ pub(super) fn check(context: &Context<'_>, step: &Step) -> Option<Finding> {
         Step::AddUnique { table, name } if context.existing(table) => {
             format!("fails if rows of {table} hold duplicates in the columns of {name}")
         }
-        Step::CreateIndex { table, name } if context.existing(table) => {
+        Step::CreateIndex { table, name, .. } if context.existing(table) => {
             let unique = context.new_table(table)?.indexes.iter().any(|i| &i.name == name && i.unique);
             if !unique {
                 return None;
             }
             format!("fails if rows of {table} hold duplicates for unique index {name}")
         }
-        Step::AddCheck { table, name } if context.existing(table) => format!("fails if rows of {table} violate check {name}"),
-        Step::AddForeignKey { table, name } if context.existing(table) => {
-            format!("fails if rows of {table} reference rows that do not exist ({name})")
+        // Added `NOT VALID`, the constraint leaves existing rows to `ValidateConstraint`.
+        Step::AddCheck { table, name, not_valid: false } if context.existing(table) => violates_check(table, name),
+        Step::AddForeignKey { table, name, not_valid: false } if context.existing(table) => dangles(table, name),
+        Step::ValidateConstraint { table, name } if context.existing(table) => {
+            if context.is_foreign_key(table, name) {
+                dangles(table, name)
+            } else {
+                violates_check(table, name)
+            }
         }
         _ => return None,
     };
     Some(Finding::new(Hazard::MayFailOnExistingData, message))
+}
+
+fn violates_check(table: &QualifiedName, name: &str) -> String {
+    format!("fails if rows of {table} violate check {name}")
+}
+
+fn dangles(table: &QualifiedName, name: &str) -> String {
+    format!("fails if rows of {table} reference rows that do not exist ({name})")
 }

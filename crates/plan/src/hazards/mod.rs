@@ -63,6 +63,11 @@ impl<'a> Context<'a> {
         self.pair(table)?.columns.iter().find(|c| c.to.name == column).map(|c| (c.from, c.to))
     }
 
+    /// The constraint `name` of the new table is a foreign key (else a check).
+    pub fn is_foreign_key(&self, table: &QualifiedName, name: &str) -> bool {
+        self.new_table(table).is_some_and(|t| t.foreign_keys.iter().any(|fk| fk.name == name))
+    }
+
     /// The values of enum `name` that the new schema no longer has.
     pub fn removed_enum_values(&self, name: &QualifiedName) -> Vec<&'a String> {
         let (from, to) = (self.pairing.schemas.from, self.pairing.schemas.to);

@@ -1,5 +1,6 @@
 //! `validation-scan`: a new NOT NULL, CHECK or FOREIGN KEY on an existing table
-//! reads every row to validate it.
+//! reads every row to validate it. Added `NOT VALID`, a constraint is checked
+//! by a separate `VALIDATE CONSTRAINT` under a weaker lock.
 
 use schemaforge_diff::{ColumnChange, Step};
 
@@ -11,9 +12,14 @@ pub(super) fn check(context: &Context<'_>, step: &Step) -> Option<Finding> {
         Step::AlterColumn { table, column, change: ColumnChange::SetNotNull } if context.existing(table) => {
             format!("scans {table} to check {column} holds no NULL")
         }
-        Step::AddCheck { table, name } if context.existing(table) => format!("scans {table} to validate check {name}"),
-        Step::AddForeignKey { table, name } if context.existing(table) => {
+        Step::AddCheck { table, name, not_valid: false } if context.existing(table) => {
+            format!("scans {table} to validate check {name}, locking it against reads and writes")
+        }
+        Step::AddForeignKey { table, name, not_valid: false } if context.existing(table) => {
             format!("scans {table} to validate foreign key {name}, locking writes to it and to the table it references")
+        }
+        Step::ValidateConstraint { table, name } if context.existing(table) => {
+            format!("scans {table} to validate {name}; reads and writes may continue meanwhile (SHARE UPDATE EXCLUSIVE)")
         }
         _ => return None,
     };

@@ -1,6 +1,7 @@
 //! Scenario fixtures: `fixtures/scenarios/<name>.json` holds a description,
 //! a `from` and a `to` definition, and optionally `rows` (SQL inserted into the
-//! `from` database before migrating; generated sample rows otherwise).
+//! `from` database before migrating; generated sample rows otherwise) and
+//! `options` (`{"concurrentIndexes": true}`) for planning.
 #![allow(dead_code)]
 
 pub mod round_trip;
@@ -8,6 +9,7 @@ pub mod round_trip;
 use std::path::PathBuf;
 
 use schemaforge_model::Schema;
+use schemaforge_plan::Options;
 use schemaforge_testkit::repo_root;
 
 pub struct Scenario {
@@ -16,6 +18,7 @@ pub struct Scenario {
     pub from: Schema,
     pub to: Schema,
     pub rows: Option<Vec<String>>,
+    pub options: Options,
 }
 
 pub fn scenarios() -> Vec<Scenario> {
@@ -35,6 +38,7 @@ fn load(path: &std::path::Path) -> Scenario {
         description: value["description"].as_str().unwrap_or_default().to_string(),
         from: definition("from"),
         to: definition("to"),
+        options: Options { concurrent_indexes: value["options"]["concurrentIndexes"].as_bool().unwrap_or(false) },
         rows: value.get("rows").and_then(|r| r.as_array()).map(|rows| rows.iter().filter_map(|r| r.as_str().map(String::from)).collect()),
         name,
     }

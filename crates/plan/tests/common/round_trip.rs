@@ -4,7 +4,7 @@
 //! delete data; apply the down plan and compare with `from` again.
 
 use schemaforge_model::Schema;
-use schemaforge_plan::{Hazard, Plan, plan, plan_down};
+use schemaforge_plan::{Hazard, Options, Plan, plan_down_with, plan_with};
 use schemaforge_testkit::postgres::{TestDatabase, drop_roles, ensure_roles, unique_suffix};
 use schemaforge_testkit::{catalog, isolate_roles, rows};
 use sqlx::{Connection, Executor, PgConnection};
@@ -19,8 +19,19 @@ async fn apply(conn: &mut PgConnection, statements: &[String], what: &str) -> Re
     tx.commit().await.map_err(|e| format!("{what}: commit failed: {e}"))
 }
 
-fn sql_of(plan: &Plan) -> Vec<String> {
-    plan.statements.iter().map(|s| s.sql.clone()).collect()
+/// Applies a plan as a migrator would: in one transaction, or statement by
+/// statement when the plan cannot run in one.
+async fn apply_plan(conn: &mut PgConnection, plan: &Plan, what: &str) -> Result<(), String> {
+    let statements: Vec<String> = plan.statements.iter().map(|s| s.sql.clone()).collect();
+    if plan.transactional() {
+        return apply(conn, &statements, what).await;
+    }
+    for statement in &statements {
+        if let Err(error) = conn.execute(sqlx::AssertSqlSafe(statement.clone())).await {
+            return Err(format!("{what}: PostgreSQL rejected\n{statement}\n{error}"));
+        }
+    }
+    Ok(())
 }
 
 fn create(schema: &Schema) -> Vec<String> {
@@ -41,7 +52,7 @@ async fn count(conn: &mut PgConnection, table: &schemaforge_model::QualifiedName
 }
 
 /// Runs the round trip; `Err` describes the first thing that went wrong.
-pub async fn round_trip(label: &str, from: &Schema, to: &Schema, seed_rows: Option<Vec<String>>) -> Result<(), String> {
+pub async fn round_trip(label: &str, from: &Schema, to: &Schema, seed_rows: Option<Vec<String>>, options: Options) -> Result<(), String> {
     // Roles are global to the server: this run's roles get their own names,
     // are created up front (so the plans treat them as existing) and dropped after.
     let suffix = unique_suffix();
@@ -69,8 +80,8 @@ pub async fn round_trip(label: &str, from: &Schema, to: &Schema, seed_rows: Opti
             before.push((table.name.clone(), count(&mut conn, &table.name).await));
         }
 
-        let up = plan(&from, &to).map_err(|e| e.to_string())?;
-        apply(&mut conn, &sql_of(&up), &format!("{label}: up")).await?;
+        let up = plan_with(&from, &to, options).map_err(|e| e.to_string())?;
+        apply_plan(&mut conn, &up, &format!("{label}: up")).await?;
         let migrated = catalog::snapshot(&mut conn).await;
         let expected = fresh_catalog(&to, &format!("{label}_to")).await?;
         if migrated != expected {
@@ -91,8 +102,8 @@ pub async fn round_trip(label: &str, from: &Schema, to: &Schema, seed_rows: Opti
             }
         }
 
-        let down = plan_down(&from, &to).map_err(|e| e.to_string())?;
-        apply(&mut conn, &sql_of(&down), &format!("{label}: down")).await?;
+        let down = plan_down_with(&from, &to, options).map_err(|e| e.to_string())?;
+        apply_plan(&mut conn, &down, &format!("{label}: down")).await?;
         let restored = catalog::snapshot(&mut conn).await;
         let original = fresh_catalog(&from, &format!("{label}_from")).await?;
         if restored != original {

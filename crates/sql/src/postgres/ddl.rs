@@ -195,11 +195,12 @@ pub fn index_element_sql(element: &IndexElement) -> String {
     sql
 }
 
-pub(super) fn create_index(table: &Table, index: &Index) -> String {
+pub(super) fn create_index(table: &Table, index: &Index, concurrently: bool) -> String {
     let elements: Vec<String> = index.elements.iter().map(index_element_sql).collect();
     let mut sql = format!(
-        "CREATE {}INDEX {} ON {} USING {} ({})",
+        "CREATE {}INDEX {}{} ON {} USING {} ({})",
         if index.unique { "UNIQUE " } else { "" },
+        if concurrently { "CONCURRENTLY " } else { "" },
         quote_ident(&index.name),
         relation(&table.name),
         index.method,

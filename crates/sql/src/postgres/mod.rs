@@ -61,6 +61,10 @@ impl<'a> Lookup<'a> {
     }
 }
 
+fn not_valid_clause(not_valid: bool) -> &'static str {
+    if not_valid { " NOT VALID" } else { "" }
+}
+
 fn missing(what: &str, name: &str) -> RenderError {
     RenderError::MissingObject(format!("{what} `{name}`"))
 }
@@ -111,7 +115,11 @@ fn render_step(lookup: &Lookup<'_>, step: &Step) -> Result<Vec<String>, RenderEr
         Step::DropForeignKey { table, name } | Step::DropConstraint { table, name } => {
             one(format!("ALTER TABLE {} DROP CONSTRAINT {}", relation(table), quote_ident(name)))
         }
-        Step::DropIndex { table, name } => one(format!("DROP INDEX {}", relation(&QualifiedName::new(table.schema.clone(), name.clone())))),
+        Step::DropIndex { table, name, concurrently } => one(format!(
+            "DROP INDEX {}{}",
+            if *concurrently { "CONCURRENTLY " } else { "" },
+            relation(&QualifiedName::new(table.schema.clone(), name.clone()))
+        )),
         Step::RenameTable { from: old, to: new } => one(format!("ALTER TABLE {} RENAME TO {}", relation(old), quote_ident(&new.name))),
         Step::RenameColumn { table, from: old, to: new } => {
             one(format!("ALTER TABLE {} RENAME COLUMN {} TO {}", relation(table), quote_ident(old), quote_ident(new)))
@@ -164,21 +172,26 @@ fn render_step(lookup: &Lookup<'_>, step: &Step) -> Result<Vec<String>, RenderEr
                 ddl::unique_constraint(find(&t.uniques, "unique constraint", name, |u| &u.name == name)?)
             ))
         }
-        Step::AddCheck { table, name } => {
+        Step::AddCheck { table, name, not_valid } => {
             let t = lookup.new_table(table)?;
             one(format!(
-                "ALTER TABLE {} ADD {}",
+                "ALTER TABLE {} ADD {}{}",
                 relation(&t.name),
-                ddl::check_constraint(find(&t.checks, "check", name, |c| &c.name == name)?)
+                ddl::check_constraint(find(&t.checks, "check", name, |c| &c.name == name)?),
+                not_valid_clause(*not_valid)
             ))
         }
-        Step::CreateIndex { table, name } => {
+        Step::CreateIndex { table, name, concurrently } => {
             let t = lookup.new_table(table)?;
-            one(ddl::create_index(t, find(&t.indexes, "index", name, |i| &i.name == name)?))
+            one(ddl::create_index(t, find(&t.indexes, "index", name, |i| &i.name == name)?, *concurrently))
         }
-        Step::AddForeignKey { table, name } => {
+        Step::AddForeignKey { table, name, not_valid } => {
             let t = lookup.new_table(table)?;
-            one(ddl::add_foreign_key(t, find(&t.foreign_keys, "foreign key", name, |f| &f.name == name)?))
+            let fk = find(&t.foreign_keys, "foreign key", name, |f| &f.name == name)?;
+            one(format!("{}{}", ddl::add_foreign_key(t, fk), not_valid_clause(*not_valid)))
+        }
+        Step::ValidateConstraint { table, name } => {
+            one(format!("ALTER TABLE {} VALIDATE CONSTRAINT {}", relation(&lookup.new_table(table)?.name), quote_ident(name)))
         }
         Step::CreatePolicy { table, name } => {
             let t = lookup.new_table(table)?;
