@@ -1,7 +1,8 @@
-//! How each changed enum changes: values added in place, or the type rebuilt.
+//! How each changed enum changes: values renamed and added in place, or the
+//! type rebuilt.
 //!
-//! `ALTER TYPE … ADD VALUE` is the cheap way, but it cannot remove or reorder
-//! values, and PostgreSQL refuses to *use* a value added in the same
+//! `ALTER TYPE … RENAME VALUE` and `ADD VALUE` are the cheap way, but they
+//! cannot remove or reorder values, and PostgreSQL refuses to *use* a value added in the same
 //! transaction ("unsafe use of new value"). A migration runs in one
 //! transaction, so when the new definition uses a new value (a default, a
 //! check, an index predicate, a policy, a generated column, the `after` SQL),
@@ -15,10 +16,29 @@ use schemaforge_model::{ColumnDefault, ColumnType, Enum, IndexKey, QualifiedName
 /// What happens to an enum present in both schemas whose values differ.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum EnumChange {
-    /// Each new value, with the existing value it goes before (or none: at the end).
-    AddValues(Vec<(String, Option<String>)>),
-    /// Rename the old type aside, create the new one, convert every column.
+    InPlace {
+        /// Declared renames, (previous label, new label).
+        renames: Vec<(String, String)>,
+        /// Each new value, with the existing value it goes before (or none: at the end).
+        additions: Vec<(String, Option<String>)>,
+    },
+    /// Rename the old type aside, create the new one, convert every column
+    /// (mapping renamed values to their new labels).
     Rebuild,
+}
+
+/// The value renames of enum `name` that a migration from `from` to `to`
+/// performs, as (previous label, new label): those declared in `to` whose
+/// previous label `from` still has. An applied rename is no longer one.
+pub fn enum_value_renames(from: &Schema, to: &Schema, name: &QualifiedName) -> Vec<(String, String)> {
+    let (Some(old), Some(new)) = (from.enums.iter().find(|e| &e.name == name), to.enums.iter().find(|e| &e.name == name)) else {
+        return Vec::new();
+    };
+    new.renamed_values
+        .iter()
+        .filter(|(label, previous)| old.values.contains(previous) && !old.values.contains(label))
+        .map(|(label, previous)| (previous.clone(), label.clone()))
+        .collect()
 }
 
 /// The change of every enum whose values differ between the schemas.
@@ -30,8 +50,16 @@ pub(crate) fn enum_changes(from: &Schema, to: &Schema) -> BTreeMap<QualifiedName
         if previous.values == e.values {
             continue;
         }
-        let change = match added_values(&previous.values, &e.values) {
-            Some(additions) if !additions.iter().any(|(value, _)| uses_value(to, &e.name, value)) => EnumChange::AddValues(additions),
+        let renames = enum_value_renames(from, to, &e.name);
+        let relabelled: Vec<String> = previous
+            .values
+            .iter()
+            .map(|v| renames.iter().find(|(old, _)| old == v).map_or_else(|| v.clone(), |(_, new)| new.clone()))
+            .collect();
+        let change = match added_values(&relabelled, &e.values) {
+            Some(additions) if !additions.iter().any(|(value, _)| uses_value(to, &e.name, value)) => {
+                EnumChange::InPlace { renames, additions }
+            }
             _ => EnumChange::Rebuild,
         };
         changes.insert(e.name.clone(), change);

@@ -21,6 +21,7 @@ mod pair;
 mod tables;
 
 pub use compare::{TypeChange, classify_type_change};
+pub use enums::enum_value_renames;
 pub use pair::{Pair, Pairing, TablePair};
 
 use schemaforge_model::{QualifiedName, Schema};
@@ -38,6 +39,12 @@ pub enum Step {
     },
     CreateEnum {
         name: QualifiedName,
+    },
+    /// `ALTER TYPE … RENAME VALUE`, for a declared `renamedValues` entry.
+    RenameEnumValue {
+        name: QualifiedName,
+        from: String,
+        to: String,
     },
     /// `ALTER TYPE … ADD VALUE`, before the given existing value or at the end.
     AddEnumValue {
@@ -223,7 +230,8 @@ impl Step {
             Step::CreateExtension { .. } => (2, 0),
             Step::RenameEnumAside { .. } => (3, 0),
             Step::CreateEnum { .. } => (3, 1),
-            Step::AddEnumValue { .. } => (3, 2),
+            Step::RenameEnumValue { .. } => (3, 2),
+            Step::AddEnumValue { .. } => (3, 3),
             Step::CreateRole { .. } => (4, 0),
             Step::AlterRole { .. } => (4, 1),
             Step::DropPolicy { .. } => (5, 0),
@@ -307,6 +315,9 @@ pub fn plan_create(schema: &Schema) -> Vec<Step> {
 pub fn reverse_renames(from: &Schema, to: &Schema) -> Schema {
     let pairing = Pairing::new(from, to);
     let mut reversed = from.clone();
+    for e in &mut reversed.enums {
+        e.renamed_values = enum_value_renames(from, to, &e.name).into_iter().collect();
+    }
     for table in &mut reversed.tables {
         table.renamed_from = None;
         for column in &mut table.columns {

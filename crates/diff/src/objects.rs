@@ -49,7 +49,10 @@ fn diff_enums(pairing: &Pairing<'_>, steps: &mut Vec<Step>) {
         }
         match changes.get(&e.name) {
             None => {}
-            Some(EnumChange::AddValues(additions)) => {
+            Some(EnumChange::InPlace { renames, additions }) => {
+                for (from, to) in renames {
+                    steps.push(Step::RenameEnumValue { name: e.name.clone(), from: from.clone(), to: to.clone() });
+                }
                 for (value, before) in additions {
                     steps.push(Step::AddEnumValue { name: e.name.clone(), value: value.clone(), before: before.clone() });
                 }

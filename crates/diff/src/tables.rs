@@ -1,15 +1,16 @@
 //! Tables: created, dropped, renamed, and for each table in both schemas its
 //! columns, keys, checks, indexes, row-level security, policies and comments.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use schemaforge_model::{
-    Check, Column, ColumnType, ForeignKey, Identity, Index, IndexElement, IndexKey, Policy, PrimaryKey, QualifiedName, ScalarType, Table,
-    Unique,
+    Check, Column, ColumnDefault, ColumnType, ForeignKey, Identity, Index, IndexElement, IndexKey, Policy, PrimaryKey, QualifiedName,
+    ScalarType, Table, Unique,
 };
 
 use crate::compare::{same_default, same_expression};
-use crate::enums::{EnumChange, enum_changes};
+use crate::enums::{EnumChange, enum_changes, enum_value_renames};
 use crate::{ColumnChange, Options, Pairing, Step, TablePair};
 
 pub(crate) fn diff_tables(pairing: &Pairing<'_>, options: Options, steps: &mut Vec<Step>) {
@@ -87,7 +88,8 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
             continue;
         }
         let converts_enum = enum_of(&new.ty).is_some_and(|e| swapped.contains(e)) && old.ty == new.ty;
-        let changes = column_changes(old, new, converts_enum, &pair.column_names);
+        let relabelled = relabel_default(pairing, old, new);
+        let changes = column_changes(&relabelled, new, converts_enum, &pair.column_names);
         // Sequences keep their names when their table or column is renamed;
         // follow the new names, so the database matches one built afresh.
         if let (Some(a), Some(b)) = (&old.identity, &new.identity)
@@ -163,6 +165,26 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
     if from.comment != to.comment {
         steps.push(Step::CommentOnTable { table: new_name.clone() });
     }
+}
+
+/// The old column with an enum default under the new label of a renamed
+/// value: `RENAME VALUE` carries the default along, so that is no change.
+fn relabel_default<'c>(pairing: &Pairing<'_>, old: &'c Column, new: &Column) -> Cow<'c, Column> {
+    let (Some(name), Some(ColumnDefault::Value(value))) = (enum_of(&new.ty), &old.default) else { return Cow::Borrowed(old) };
+    let renames = enum_value_renames(pairing.schemas.from, pairing.schemas.to, name);
+    if renames.is_empty() || old.ty != new.ty {
+        return Cow::Borrowed(old);
+    }
+    fn relabel(value: &serde_json::Value, renames: &[(String, String)]) -> serde_json::Value {
+        match value {
+            serde_json::Value::String(s) => {
+                serde_json::Value::String(renames.iter().find(|(from, _)| from == s).map_or_else(|| s.clone(), |(_, to)| to.clone()))
+            }
+            serde_json::Value::Array(items) => serde_json::Value::Array(items.iter().map(|i| relabel(i, renames)).collect()),
+            other => other.clone(),
+        }
+    }
+    Cow::Owned(Column { default: Some(ColumnDefault::Value(relabel(value, &renames))), ..old.clone() })
 }
 
 fn enum_of(ty: &ColumnType) -> Option<&QualifiedName> {

@@ -9,6 +9,8 @@
 pub mod names;
 mod types;
 
+use std::collections::BTreeMap;
+
 pub use types::{ColumnType, ScalarType, TypeFamily};
 
 /// The SQL dialect a schema targets. Every dialect-specific behaviour matches on
@@ -125,6 +127,9 @@ pub struct Enum {
     pub name: QualifiedName,
     /// Distinct labels, in declaration order (the order PostgreSQL sorts by).
     pub values: Vec<String>,
+    /// Declared value renames: new label → previous label. Every key is one of
+    /// `values`; no previous label is.
+    pub renamed_values: BTreeMap<String, String>,
 }
 
 /// SQL run verbatim around a migration: `before` first, `after` last. Each is

@@ -17,6 +17,7 @@ pub fn describe(step: &Step, steps: &[Step]) -> Option<String> {
         Step::CreateEnum { name } if rebuilds(name) => return None,
         Step::CreateEnum { name } => format!("create enum {name}"),
         Step::AddEnumValue { name, value, .. } => format!("add value '{value}' to enum {name}"),
+        Step::RenameEnumValue { name, from, to } => format!("rename value '{from}' of enum {name} to '{to}'"),
         Step::RenameEnumAside { name } => format!("rebuild enum {name} with its new values, converting its columns"),
         Step::DropEnumAside { .. } => return None,
         Step::DropEnum { name } => format!("drop enum {name}"),
@@ -94,6 +95,7 @@ pub fn migration_name(steps: &[Step]) -> String {
             Step::AlterColumn { table, column, .. } => (6, format!("alter_{}_{column}", table.name)),
             Step::AddEnumValue { name, value, .. } => (7, format!("add_{}_{value}", name.name)),
             Step::RenameEnumAside { name } => (7, format!("change_{}", name.name)),
+            Step::RenameEnumValue { name, to, .. } => (7, format!("rename_{}_{to}", name.name)),
             Step::CreateEnum { name } => (7, format!("add_{}", name.name)),
             Step::CreateIndex { table, name, .. } | Step::DropIndex { table, name, .. } => (8, format!("index_{}_{name}", table.name)),
             Step::AddForeignKey { table, .. }

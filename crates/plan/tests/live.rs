@@ -2,6 +2,7 @@
 
 mod common;
 
+use common::round_trip::{Trip, round_trip};
 use schemaforge_plan::Options;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -15,8 +16,14 @@ async fn every_scenario_round_trips_on_postgres() {
             variants.push((format!("{}_concurrently", scenario.name), concurrent));
         }
         for (label, options) in variants {
-            let rows = scenario.rows.clone();
-            if let Err(problem) = common::round_trip::round_trip(&label, &scenario.from, &scenario.to, rows, options).await {
+            let trip = Trip {
+                rows: scenario.rows.clone(),
+                options,
+                expect_after_up: scenario.expect_after_up.clone(),
+                expect_after_down: scenario.expect_after_down.clone(),
+                ..Trip::new(label, &scenario.from, &scenario.to)
+            };
+            if let Err(problem) = round_trip(&trip).await {
                 panic!("{problem}");
             }
         }

@@ -201,7 +201,8 @@ async fn random_edits_round_trip_on_postgres() {
         let (from, to) = (lower(&from_value, "from", seed), lower(&to_value, "to", seed));
         // Every other case builds its indexes concurrently, outside a transaction.
         let options = schemaforge_plan::Options { concurrent_indexes: case % 2 == 1 };
-        if let Err(problem) = common::round_trip::round_trip(&format!("random_{case}"), &from, &to, None, options).await {
+        let trip = common::round_trip::Trip { options, ..common::round_trip::Trip::new(format!("random_{case}"), &from, &to) };
+        if let Err(problem) = common::round_trip::round_trip(&trip).await {
             panic!("seed {seed}:\nfrom: {from_value:#}\nto: {to_value:#}\n{problem}");
         }
     }

@@ -80,13 +80,18 @@ pub struct RoleDef {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct EnumDef {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
     /// The labels, in sort order.
     pub values: Vec<String>,
+    /// Values renamed since the previous version: each new label mapped to the
+    /// label it had (`{"live": "published"}`). Rows keep their value under the
+    /// new label; without this a changed label is a removal plus an addition.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub renamed_values: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]

@@ -220,7 +220,12 @@ impl<'a> Validator<'a> {
                         .or_else(|| (!known.is_empty()).then(|| format!("known fields: {}", known.join(", "))));
                     out.push(Diagnostic::new(path.key(key), code, message).with_hint_opt(hint));
                 }
-                None => {}
+                None => {
+                    // A map (`{"type": "object", "additionalProperties": {…}}`): every value has that shape.
+                    if let Some(extra @ Value::Object(_)) = schema.get("additionalProperties") {
+                        self.validate(extra, value, &path.key(key), None, out);
+                    }
+                }
             }
         }
     }

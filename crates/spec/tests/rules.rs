@@ -338,6 +338,20 @@ fn renames_are_checked() {
 }
 
 #[test]
+fn enum_value_renames_are_checked() {
+    let definition = |renames: &str| {
+        format!(r#"{{"enums": [{{"name": "s", "values": ["a", "live", "c"], "renamedValues": {renames}}}], "tables": []}}"#)
+    };
+    let schema = parse_definition(&definition(r#"{"live": "published"}"#)).expect("a valid rename");
+    assert_eq!(schema.enums[0].renamed_values.get("live").map(String::as_str), Some("published"));
+    expect(&definition(r#"{"live": "live"}"#), &[("/enums/0/renamedValues/live", "invalid-rename")]);
+    expect(&definition(r#"{"gone": "b"}"#), &[("/enums/0/renamedValues/gone", "invalid-rename")]);
+    expect(&definition(r#"{"live": "a"}"#), &[("/enums/0/renamedValues/live", "invalid-rename")]);
+    expect(&definition(r#"{"c": "b", "live": "b"}"#), &[("/enums/0/renamedValues/live", "invalid-rename")]);
+    expect(&definition(r#"{"live": 3}"#), &[("/enums/0/renamedValues/live", "wrong-type")]);
+}
+
+#[test]
 fn unsupported_dialects_and_features() {
     expect(r#"{"dialect": "sqlite", "tables": []}"#, &[("/dialect", "unsupported-dialect")]);
     expect(r#"{"collections": [], "tables": []}"#, &[("/collections", "not-supported")]);

@@ -68,12 +68,14 @@ impl<'a> Context<'a> {
         self.new_table(table).is_some_and(|t| t.foreign_keys.iter().any(|fk| fk.name == name))
     }
 
-    /// The values of enum `name` that the new schema no longer has.
+    /// The values of enum `name` that the new schema no longer has (under
+    /// their own or a declared new label).
     pub fn removed_enum_values(&self, name: &QualifiedName) -> Vec<&'a String> {
         let (from, to) = (self.pairing.schemas.from, self.pairing.schemas.to);
         let Some(old) = from.enums.iter().find(|e| &e.name == name) else { return Vec::new() };
         let new = to.enums.iter().find(|e| &e.name == name);
-        old.values.iter().filter(|v| !new.is_some_and(|n| n.values.contains(v))).collect()
+        let renamed: Vec<String> = schemaforge_diff::enum_value_renames(from, to, name).into_iter().map(|(old, _)| old).collect();
+        old.values.iter().filter(|v| !new.is_some_and(|n| n.values.contains(v)) && !renamed.contains(v)).collect()
     }
 
     /// The column is dropped and added again in this plan (a generated

@@ -1,7 +1,9 @@
 //! Scenario fixtures: `fixtures/scenarios/<name>.json` holds a description,
 //! a `from` and a `to` definition, and optionally `rows` (SQL inserted into the
 //! `from` database before migrating; generated sample rows otherwise) and
-//! `options` (`{"concurrentIndexes": true}`) for planning.
+//! `options` (`{"concurrentIndexes": true}`) for planning, and
+//! `expectAfterUp` / `expectAfterDown`: queries returning one boolean that must
+//! be true after each migration (to check that data was carried over).
 #![allow(dead_code)]
 
 pub mod round_trip;
@@ -19,6 +21,8 @@ pub struct Scenario {
     pub to: Schema,
     pub rows: Option<Vec<String>>,
     pub options: Options,
+    pub expect_after_up: Vec<String>,
+    pub expect_after_down: Vec<String>,
 }
 
 pub fn scenarios() -> Vec<Scenario> {
@@ -38,8 +42,14 @@ fn load(path: &std::path::Path) -> Scenario {
         description: value["description"].as_str().unwrap_or_default().to_string(),
         from: definition("from"),
         to: definition("to"),
+        expect_after_up: strings(&value["expectAfterUp"]),
+        expect_after_down: strings(&value["expectAfterDown"]),
         options: Options { concurrent_indexes: value["options"]["concurrentIndexes"].as_bool().unwrap_or(false) },
-        rows: value.get("rows").and_then(|r| r.as_array()).map(|rows| rows.iter().filter_map(|r| r.as_str().map(String::from)).collect()),
+        rows: value.get("rows").map(strings),
         name,
     }
+}
+
+fn strings(value: &serde_json::Value) -> Vec<String> {
+    value.as_array().map(|items| items.iter().filter_map(|i| i.as_str().map(String::from)).collect()).unwrap_or_default()
 }

@@ -51,13 +51,54 @@ async fn count(conn: &mut PgConnection, table: &schemaforge_model::QualifiedName
     sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(conn).await.unwrap_or_else(|e| panic!("count {table}: {e}"))
 }
 
+/// One round trip to run.
+pub struct Trip<'a> {
+    /// Names the databases and the failures.
+    pub label: String,
+    pub from: &'a Schema,
+    pub to: &'a Schema,
+    /// SQL inserted into the `from` database; generated sample rows when `None`.
+    pub rows: Option<Vec<String>>,
+    pub options: Options,
+    /// Queries returning one boolean that must be true after the up migration.
+    pub expect_after_up: Vec<String>,
+    /// The same after the down migration.
+    pub expect_after_down: Vec<String>,
+}
+
+impl<'a> Trip<'a> {
+    pub fn new(label: impl Into<String>, from: &'a Schema, to: &'a Schema) -> Self {
+        Trip {
+            label: label.into(),
+            from,
+            to,
+            rows: None,
+            options: Options::default(),
+            expect_after_up: Vec::new(),
+            expect_after_down: Vec::new(),
+        }
+    }
+}
+
+async fn expect(conn: &mut PgConnection, queries: &[String], what: &str) -> Result<(), String> {
+    for query in queries {
+        match sqlx::query_scalar::<_, bool>(sqlx::AssertSqlSafe(query.clone())).fetch_one(&mut *conn).await {
+            Ok(true) => {}
+            Ok(false) => return Err(format!("{what}: expected true: {query}")),
+            Err(error) => return Err(format!("{what}: {query}: {error}")),
+        }
+    }
+    Ok(())
+}
+
 /// Runs the round trip; `Err` describes the first thing that went wrong.
-pub async fn round_trip(label: &str, from: &Schema, to: &Schema, seed_rows: Option<Vec<String>>, options: Options) -> Result<(), String> {
+pub async fn round_trip(trip: &Trip<'_>) -> Result<(), String> {
+    let (label, options, seed_rows) = (trip.label.as_str(), trip.options, trip.rows.clone());
     // Roles are global to the server: this run's roles get their own names,
     // are created up front (so the plans treat them as existing) and dropped after.
     let suffix = unique_suffix();
-    let (mut from, roles) = isolate_roles(from, &suffix);
-    let (mut to, more_roles) = isolate_roles(to, &suffix);
+    let (mut from, roles) = isolate_roles(trip.from, &suffix);
+    let (mut to, more_roles) = isolate_roles(trip.to, &suffix);
     let mut all_roles = roles;
     all_roles.extend(more_roles);
     all_roles.sort();
@@ -82,6 +123,7 @@ pub async fn round_trip(label: &str, from: &Schema, to: &Schema, seed_rows: Opti
 
         let up = plan_with(&from, &to, options).map_err(|e| e.to_string())?;
         apply_plan(&mut conn, &up, &format!("{label}: up")).await?;
+        expect(&mut conn, &trip.expect_after_up, &format!("{label}: after up")).await?;
         let migrated = catalog::snapshot(&mut conn).await;
         let expected = fresh_catalog(&to, &format!("{label}_to")).await?;
         if migrated != expected {
@@ -104,6 +146,7 @@ pub async fn round_trip(label: &str, from: &Schema, to: &Schema, seed_rows: Opti
 
         let down = plan_down_with(&from, &to, options).map_err(|e| e.to_string())?;
         apply_plan(&mut conn, &down, &format!("{label}: down")).await?;
+        expect(&mut conn, &trip.expect_after_down, &format!("{label}: after down")).await?;
         let restored = catalog::snapshot(&mut conn).await;
         let original = fresh_catalog(&from, &format!("{label}_from")).await?;
         if restored != original {

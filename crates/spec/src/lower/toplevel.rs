@@ -7,7 +7,7 @@ use schemaforge_model::{BUILTIN_POLICY_ROLES, CustomSql, DEFAULT_NAMESPACE, Dial
 
 use super::{Lowerer, names};
 use crate::diagnostic::{Code, Diagnostic, Pointer};
-use crate::document::{Definition, ExtensionDef};
+use crate::document::{Definition, EnumDef, ExtensionDef};
 
 /// Role names PostgreSQL refuses to create.
 const RESERVED_ROLES: [&str; 1] = ["none"];
@@ -162,13 +162,51 @@ impl Lowerer {
                     );
                 }
             }
+            ok &= self.renamed_values(&path, &name, def);
             if ok {
                 self.enum_positions.insert(name.clone(), i);
-                self.enums.push(Enum { name, values: def.values.clone() });
+                self.enums.push(Enum { name, values: def.values.clone(), renamed_values: def.renamed_values.clone() });
             } else {
                 self.broken_enums.insert(name);
             }
         }
+    }
+
+    /// Checks `renamedValues`: each new label is a value, each previous label
+    /// is not, and no previous label is claimed twice.
+    fn renamed_values(&mut self, path: &Pointer, name: &QualifiedName, def: &EnumDef) -> bool {
+        let mut ok = true;
+        let mut claimed: BTreeMap<&str, &str> = BTreeMap::new();
+        for (new, old) in &def.renamed_values {
+            let at = path.key("renamedValues").key(new);
+            let problem = if old == new {
+                Some((format!("enum value `{new}` is renamed from itself"), "remove the entry".to_string()))
+            } else if !def.values.contains(new) {
+                Some((
+                    format!("`{new}` is renamed from `{old}`, but `{new}` is not a value of enum `{name}`"),
+                    format!("add `{new}` to `values`"),
+                ))
+            } else if def.values.contains(old) {
+                Some((
+                    format!("`{new}` is renamed from `{old}`, but `{old}` is still a value of enum `{name}`"),
+                    format!("remove `{old}` from `values`"),
+                ))
+            } else if let Some(first) = claimed.insert(old, new) {
+                Some((format!("`{first}` and `{new}` are both renamed from `{old}`"), "keep one of them".to_string()))
+            } else if old.is_empty() || old.len() > names::MAX_IDENTIFIER_BYTES {
+                Some((format!("enum value `{old}` must be 1 to 63 bytes"), "fix the previous label".to_string()))
+            } else if !self.sql_text(&at, old, "enum value") {
+                ok = false;
+                None
+            } else {
+                None
+            };
+            if let Some((message, hint)) = problem {
+                ok = false;
+                self.push(Diagnostic::new(at, Code::InvalidRename, message).with_hint(hint));
+            }
+        }
+        ok
     }
 
     pub(super) fn custom_sql(&mut self, definition: &Definition, root: &Pointer) -> CustomSql {

@@ -100,6 +100,9 @@ fn render_step(lookup: &Lookup<'_>, step: &Step) -> Result<Vec<String>, RenderEr
             let position = before.as_ref().map(|b| format!(" BEFORE {}", quote_literal(b))).unwrap_or_default();
             one(format!("ALTER TYPE {} ADD VALUE {}{position}", qualified(name), quote_literal(value)))
         }
+        Step::RenameEnumValue { name, from, to } => {
+            one(format!("ALTER TYPE {} RENAME VALUE {} TO {}", qualified(name), quote_literal(from), quote_literal(to)))
+        }
         Step::RenameEnumAside { name } => one(format!("ALTER TYPE {} RENAME TO {}", qualified(name), quote_ident(&aside(&name.name)))),
         Step::DropEnumAside { name } => {
             one(format!("DROP TYPE {}", qualified(&QualifiedName::new(name.schema.clone(), aside(&name.name)))))
@@ -293,6 +296,27 @@ fn alter_column(lookup: &Lookup<'_>, table: &QualifiedName, column: &str, change
     Ok(statements)
 }
 
+/// A column of an enum being rebuilt, as text with its renamed values under
+/// their new labels (`USING` allows no subquery, hence `array_replace`).
+fn relabelled_text(lookup: &Lookup<'_>, old: &Column, column: &Column, name: &str) -> String {
+    let renames = match (&old.ty.scalar, &column.ty.scalar) {
+        (ScalarType::Enum(a), ScalarType::Enum(b)) if a == b && old.ty == column.ty => {
+            schemaforge_diff::enum_value_renames(lookup.pairing.schemas.from, lookup.to, b)
+        }
+        _ => Vec::new(),
+    };
+    if column.ty.is_array() {
+        renames.iter().fold(format!("{name}::text[]"), |sql, (from, to)| {
+            format!("array_replace({sql}, {}, {})", quote_literal(from), quote_literal(to))
+        })
+    } else if renames.is_empty() {
+        format!("{name}::text")
+    } else {
+        let arms: String = renames.iter().map(|(from, to)| format!(" WHEN {} THEN {}", quote_literal(from), quote_literal(to))).collect();
+        format!("CASE {name}::text{arms} ELSE {name}::text END")
+    }
+}
+
 /// `SET DATA TYPE … USING …`, plus the sequence work serial types imply.
 fn set_type(lookup: &Lookup<'_>, table: &Table, column: &Column, prefix: &str) -> Result<Vec<String>, RenderError> {
     let old = lookup.old_column(&table.name, &column.name).ok_or_else(|| missing("previous version of column", &column.name))?;
@@ -320,7 +344,7 @@ fn set_type(lookup: &Lookup<'_>, table: &Table, column: &Column, prefix: &str) -
         let using = if limited {
             (via_text || !from_string).then(|| format!("{name}::{text}"))
         } else if via_text {
-            Some(format!("{name}::{text}::{target}"))
+            Some(format!("{}::{target}", relabelled_text(lookup, old, column, &name)))
         } else if classify_type_change(&old_storage, &new_storage) == TypeChange::Relabel {
             None
         } else {
