@@ -7,6 +7,8 @@ use schemaforge_model::Schema;
 use schemaforge_plan::{Hazard, Options, Plan, plan_down_with, plan_with};
 use schemaforge_testkit::postgres::{TestDatabase, drop_roles, ensure_roles, unique_suffix};
 use schemaforge_testkit::{catalog, isolate_roles, rows};
+use std::collections::BTreeSet;
+
 use sqlx::{Connection, Executor, PgConnection};
 
 async fn apply(conn: &mut PgConnection, statements: &[String], what: &str) -> Result<(), String> {
@@ -91,27 +93,58 @@ async fn expect(conn: &mut PgConnection, queries: &[String], what: &str) -> Resu
     Ok(())
 }
 
+/// `schema` with every role treated as already there: a database built
+/// beside the migrated one shares its (server-wide) roles.
+fn roles_existing(schema: &Schema) -> Schema {
+    let mut schema = schema.clone();
+    for role in &mut schema.roles {
+        role.existing = true;
+    }
+    schema
+}
+
+/// The roles `now` declares exist with its attributes; those only `other`
+/// declares are gone.
+async fn check_roles(conn: &mut PgConnection, now: &Schema, other: &Schema, what: &str) -> Result<(), String> {
+    let query = "SELECT rolcreatedb, rolcreaterole, rolinherit FROM pg_roles WHERE rolname = $1";
+    for role in now.roles.iter().filter(|r| !r.existing) {
+        let found: Option<(bool, bool, bool)> =
+            sqlx::query_as(query).bind(&role.name).fetch_optional(&mut *conn).await.map_err(|e| format!("{what}: {e}"))?;
+        if found != Some((role.create_db, role.create_role, role.inherit)) {
+            return Err(format!(
+                "{what}: role {} is {found:?}, expected {:?}",
+                role.name,
+                (role.create_db, role.create_role, role.inherit)
+            ));
+        }
+    }
+    for role in other.roles.iter().filter(|r| !r.existing && !now.roles.iter().any(|n| n.name == r.name)) {
+        let found: Option<(bool, bool, bool)> =
+            sqlx::query_as(query).bind(&role.name).fetch_optional(&mut *conn).await.map_err(|e| format!("{what}: {e}"))?;
+        if found.is_some() {
+            return Err(format!("{what}: role {} should have been dropped", role.name));
+        }
+    }
+    Ok(())
+}
+
 /// Runs the round trip; `Err` describes the first thing that went wrong.
 pub async fn round_trip(trip: &Trip<'_>) -> Result<(), String> {
     let (label, options, seed_rows) = (trip.label.as_str(), trip.options, trip.rows.clone());
-    // Roles are global to the server: this run's roles get their own names,
-    // are created up front (so the plans treat them as existing) and dropped after.
+    // Roles are global to the server: this run's roles get their own names;
+    // the plans create, alter and drop them, and whatever is left is dropped
+    // after. Platform roles (`existing`) are made sure of up front.
     let suffix = unique_suffix();
-    let (mut from, roles) = isolate_roles(trip.from, &suffix);
-    let (mut to, more_roles) = isolate_roles(trip.to, &suffix);
+    let (from, roles) = isolate_roles(trip.from, &suffix);
+    let (to, more_roles) = isolate_roles(trip.to, &suffix);
     let mut all_roles = roles;
     all_roles.extend(more_roles);
     all_roles.sort();
     all_roles.dedup();
-    for schema in [&mut from, &mut to] {
-        for role in &mut schema.roles {
-            role.existing = true;
-        }
-    }
     let db = TestDatabase::create(label).await;
     let mut conn = db.connect().await;
-    let role_names: Vec<&str> = all_roles.iter().map(String::as_str).collect();
-    ensure_roles(&mut conn, &role_names).await;
+    let platform: BTreeSet<&str> = from.roles.iter().chain(&to.roles).filter(|r| r.existing).map(|r| r.name.as_str()).collect();
+    ensure_roles(&mut conn, &platform.into_iter().collect::<Vec<_>>()).await;
     let result = async {
         apply(&mut conn, &create(&from), &format!("{label}: create from")).await?;
         let seed = seed_rows.unwrap_or_else(|| rows::inserts(&from));
@@ -125,7 +158,8 @@ pub async fn round_trip(trip: &Trip<'_>) -> Result<(), String> {
         apply_plan(&mut conn, &up, &format!("{label}: up")).await?;
         expect(&mut conn, &trip.expect_after_up, &format!("{label}: after up")).await?;
         let migrated = catalog::snapshot(&mut conn).await;
-        let expected = fresh_catalog(&to, &format!("{label}_to")).await?;
+        check_roles(&mut conn, &to, &from, &format!("{label}: after up")).await?;
+        let expected = fresh_catalog(&roles_existing(&to), &format!("{label}_to")).await?;
         if migrated != expected {
             return Err(format!(
                 "{label}: the migrated database differs from one built from `to`:\n{}",
@@ -148,7 +182,8 @@ pub async fn round_trip(trip: &Trip<'_>) -> Result<(), String> {
         apply_plan(&mut conn, &down, &format!("{label}: down")).await?;
         expect(&mut conn, &trip.expect_after_down, &format!("{label}: after down")).await?;
         let restored = catalog::snapshot(&mut conn).await;
-        let original = fresh_catalog(&from, &format!("{label}_from")).await?;
+        check_roles(&mut conn, &from, &to, &format!("{label}: after down")).await?;
+        let original = fresh_catalog(&roles_existing(&from), &format!("{label}_from")).await?;
         if restored != original {
             return Err(format!(
                 "{label}: after the down migration the database differs from `from`:\n{}",
