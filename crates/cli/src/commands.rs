@@ -202,7 +202,7 @@ fn now_millis() -> anyhow::Result<u64> {
 /// Writes every file to a temporary name next to its target first, then
 /// renames them into place in order: a reader never sees half a file, and a
 /// failure while writing leaves nothing behind.
-fn write_all(targets: &[(PathBuf, &str)]) -> anyhow::Result<()> {
+pub(crate) fn write_all(targets: &[(PathBuf, &str)]) -> anyhow::Result<()> {
     let stage = |path: &Path, contents: &str| -> anyhow::Result<PathBuf> {
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;

@@ -1,6 +1,8 @@
 //! The `schemaforge` binary: argument parsing, file IO and exit codes around the pure core.
 
 mod commands;
+mod database_url;
+mod live;
 mod report;
 
 use std::process::ExitCode;
@@ -71,6 +73,18 @@ enum Command {
         #[command(flatten)]
         online: Online,
     },
+    /// Read a live database into a definition (`schema.json`) and a Drizzle `schema.ts`.
+    Pull {
+        /// The database (default: `DATABASE_URL`, from the environment or `./.env`).
+        #[arg(long)]
+        db: Option<String>,
+        /// The folder to write `schema.json` and `schema.ts` into.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Read only this schema (repeat for more; default: every user schema).
+        #[arg(long = "schema")]
+        schemas: Vec<String>,
+    },
     /// Print the JSON Schema of the definition format.
     SchemaJson,
     /// Explain a diagnostic code, or list them all.
@@ -110,6 +124,7 @@ fn main() -> ExitCode {
         }
         Command::Plan { from, to, online, format } => commands::plan(&from, &to, online.options(), format),
         Command::Diff { from, to, down, online } => commands::diff(&from, &to, down, online.options()),
+        Command::Pull { db, out, schemas } => live::pull(&live::PullArgs { db, out, schemas }),
         Command::SchemaJson => commands::schema_json(),
         Command::Explain { code } => commands::explain(code.as_deref()),
     };

@@ -111,6 +111,25 @@ pub fn canonical_expression(dialect: Dialect, sql: &str, renames: &std::collecti
     }
 }
 
+/// A literal constant, as the server spells a column default: `'draft'::status`,
+/// `(-1)`, `1.5`, `true`, `NULL::text` (casts are looked through).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Constant {
+    String(String),
+    Integer(i64),
+    /// A number with a fraction or too large for `i64`, as written.
+    Decimal(String),
+    Boolean(bool),
+    Null,
+}
+
+/// The constant `sql` is, when it is one (under any number of casts).
+pub fn constant(dialect: Dialect, sql: &str) -> Option<Constant> {
+    match dialect {
+        Dialect::Postgresql => postgres::constant(sql),
+    }
+}
+
 /// Whether `name` can be written unquoted and mean itself: a lower-case
 /// identifier that is not a reserved keyword (`gin`, `vector_cosine_ops`; not
 /// `select`, not `My_Ops`, which the server would fold to `my_ops`).

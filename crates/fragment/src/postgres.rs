@@ -104,6 +104,33 @@ pub(crate) fn check_type_name(sql: &str) -> Result<(), FragmentError> {
     }
 }
 
+pub(crate) fn constant(sql: &str) -> Option<crate::Constant> {
+    let parsed = parse(&format!("SELECT {sql}")).ok()?;
+    let Ok(NodeEnum::SelectStmt(select)) = single_statement(&parsed) else { return None };
+    if select_extras(select).is_some() || select.target_list.len() != 1 {
+        return None;
+    }
+    let Some(NodeEnum::ResTarget(target)) = select.target_list[0].node.as_ref() else { return None };
+    let mut node = target.val.as_deref()?.node.as_ref()?;
+    while let NodeEnum::TypeCast(cast) = node {
+        node = cast.arg.as_deref()?.node.as_ref()?;
+    }
+    let NodeEnum::AConst(constant) = node else { return None };
+    if constant.isnull {
+        return Some(crate::Constant::Null);
+    }
+    Some(match constant.val.as_ref()? {
+        protobuf::a_const::Val::Ival(i) => crate::Constant::Integer(i64::from(i.ival)),
+        protobuf::a_const::Val::Fval(f) => match f.fval.parse::<i64>() {
+            Ok(i) => crate::Constant::Integer(i),
+            Err(_) => crate::Constant::Decimal(f.fval.clone()),
+        },
+        protobuf::a_const::Val::Boolval(b) => crate::Constant::Boolean(b.boolval),
+        protobuf::a_const::Val::Sval(s) => crate::Constant::String(s.sval.clone()),
+        protobuf::a_const::Val::Bsval(_) => return None,
+    })
+}
+
 pub(crate) fn canonical_expression(sql: &str, renames: &std::collections::BTreeMap<String, String>) -> String {
     let renamed = if renames.is_empty() { sql.to_string() } else { rename_identifiers(sql, renames) };
     let deparsed = pg_query::parse(&format!("SELECT {renamed}"), 0).ok().and_then(|r| r.protobuf.deparse(Default::default()).ok());

@@ -12,6 +12,7 @@
 
 pub mod diagnostic;
 pub mod document;
+pub mod emit;
 pub mod json;
 mod lower;
 mod recover;

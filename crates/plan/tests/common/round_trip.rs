@@ -128,6 +128,23 @@ async fn check_roles(conn: &mut PgConnection, now: &Schema, other: &Schema, what
     Ok(())
 }
 
+/// Read back, the migrated database plans no change against `definition`
+/// (built apart and read back too, so both are in the server's spelling).
+async fn introspects_as(conn: &mut PgConnection, definition: &Schema, what: &str) -> Result<(), String> {
+    use schemaforge_db::postgres::{build_shadow, declared_view, introspect, scope};
+    let read = introspect(conn, &scope(definition)).await.map_err(|e| format!("{what}: {e}"))?;
+    let mut live = declared_view(read.schema, definition);
+    live.custom_sql = definition.custom_sql.clone();
+    let target = build_shadow(&schemaforge_testkit::postgres::server_url(), definition).await.map_err(|e| format!("{what}: {e}"))?;
+    for (a, b, direction) in [(&live, &target.schema, "database → definition"), (&target.schema, &live, "definition → database")] {
+        let steps = schemaforge_diff::diff(a, b);
+        if !steps.is_empty() {
+            return Err(format!("{what}: re-diff after introspection is not empty ({direction}): {steps:#?}"));
+        }
+    }
+    Ok(())
+}
+
 /// Runs the round trip; `Err` describes the first thing that went wrong.
 pub async fn round_trip(trip: &Trip<'_>) -> Result<(), String> {
     let (label, options, seed_rows) = (trip.label.as_str(), trip.options, trip.rows.clone());
@@ -159,6 +176,7 @@ pub async fn round_trip(trip: &Trip<'_>) -> Result<(), String> {
         expect(&mut conn, &trip.expect_after_up, &format!("{label}: after up")).await?;
         let migrated = catalog::snapshot(&mut conn).await;
         check_roles(&mut conn, &to, &from, &format!("{label}: after up")).await?;
+        introspects_as(&mut conn, &to, &format!("{label}: after up")).await?;
         let expected = fresh_catalog(&roles_existing(&to), &format!("{label}_to")).await?;
         if migrated != expected {
             return Err(format!(
@@ -183,6 +201,7 @@ pub async fn round_trip(trip: &Trip<'_>) -> Result<(), String> {
         expect(&mut conn, &trip.expect_after_down, &format!("{label}: after down")).await?;
         let restored = catalog::snapshot(&mut conn).await;
         check_roles(&mut conn, &from, &to, &format!("{label}: after down")).await?;
+        introspects_as(&mut conn, &from, &format!("{label}: after down")).await?;
         let original = fresh_catalog(&roles_existing(&from), &format!("{label}_from")).await?;
         if restored != original {
             return Err(format!(

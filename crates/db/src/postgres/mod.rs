@@ -1,0 +1,17 @@
+//! PostgreSQL: introspection (`introspect`), the pure reading of catalog rows
+//! into the model (`catalog`), a definition as the server spells it
+//! (`shadow`), and what part of a database a definition speaks for
+//! (`declarations`).
+
+pub mod catalog;
+mod declarations;
+mod introspect;
+mod shadow;
+
+pub use declarations::{declared_view, scope, with_declarations};
+pub use introspect::{IntrospectError, IntrospectOptions, introspect};
+pub use shadow::{ShadowError, build_shadow};
+
+/// Schemas that hold migration bookkeeping, never user objects: drizzle's
+/// `drizzle.__drizzle_migrations` and our own history.
+pub const BOOKKEEPING_SCHEMAS: [&str; 2] = ["drizzle", "schemaforge"];
