@@ -93,6 +93,11 @@ fn read_folder(out: &Path) -> anyhow::Result<Option<FolderState>> {
     let schema = schemaforge_spec::parse_definition(&text).map_err(|diagnostics| {
         anyhow::anyhow!("the stored definition {} no longer validates: {}", definition_path.display(), diagnostics[0])
     })?;
+    let sum_path = out.join(schemaforge_kit::sum::SUM_FILE);
+    if let Ok(sum) = fs::read_to_string(&sum_path) {
+        schemaforge_kit::sum::verify(&sum, &crate::folder_io::summed_files(out, &journal, &[]))
+            .with_context(|| format!("{} does not match the folder; nothing was generated", sum_path.display()))?;
+    }
     let snapshot_path = out.join(schemaforge_kit::folder::snapshot_path(last.idx));
     let snapshot = fs::read_to_string(&snapshot_path).with_context(|| format!("cannot read {}", snapshot_path.display()))?;
     let snapshot_id = schemaforge_kit::folder::snapshot_id(&snapshot)?;
@@ -154,6 +159,14 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     let ts_path = args.ts.clone().unwrap_or_else(|| args.out.join(&schema_ts.path));
 
     let mut targets: Vec<(PathBuf, &str)> = files.iter().map(|f| (args.out.join(&f.path), f.contents.as_str())).collect();
+    let new_journal = files
+        .iter()
+        .find(|f| f.path == "meta/_journal.json")
+        .map(|f| schemaforge_kit::Journal::parse(&f.contents))
+        .transpose()?
+        .context("the new migration has no journal")?;
+    let sum = schemaforge_kit::sum::compute(&crate::folder_io::summed_files(&args.out, &new_journal, &targets));
+    targets.push((args.out.join(schemaforge_kit::sum::SUM_FILE), sum.as_str()));
     // The journal is the folder's index: write it last, so an interrupted run
     // never leaves a journal that names a missing file.
     targets.sort_by_key(|(path, _)| path.ends_with("_journal.json"));
@@ -163,9 +176,10 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         if !seen.insert(path.clone()) {
             bail!("two outputs would be written to {}; choose another --ts", path.display());
         }
-        // A folder that already has migrations gets its journal and schema.ts
-        // rewritten; nothing else is ever overwritten.
-        let rewritten = folder.is_some() && (path.ends_with("_journal.json") || Some(path) == targets.first().map(|(p, _)| p));
+        // A folder that already has migrations gets its journal, sum file and
+        // schema.ts rewritten; nothing else is ever overwritten.
+        let index = path.ends_with("_journal.json") || path.ends_with(schemaforge_kit::sum::SUM_FILE);
+        let rewritten = folder.is_some() && (index || Some(path) == targets.first().map(|(p, _)| p));
         if path.exists() && !rewritten {
             bail!("{} already exists; refusing to overwrite it", path.display());
         }
@@ -247,6 +261,21 @@ pub fn diff(from: &Path, to: &Path, down: bool, options: Options) -> anyhow::Res
     let plan =
         if down { schemaforge_plan::plan_down_with(&old, &new, options)? } else { schemaforge_plan::plan_with(&old, &new, options)? };
     print!("{}", report::script(&plan));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `hash`: rewrite `schemaforge.sum` from the folder as it is.
+pub fn hash(dir: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let dir = crate::folder_io::resolve_dir(dir);
+    let journal_path = dir.join("meta").join("_journal.json");
+    let journal = schemaforge_kit::Journal::parse(
+        &fs::read_to_string(&journal_path).with_context(|| format!("cannot read {}", journal_path.display()))?,
+    )?;
+    let files = crate::folder_io::summed_files(&dir, &journal, &[]);
+    let sum = schemaforge_kit::sum::compute(&files);
+    let path = dir.join(schemaforge_kit::sum::SUM_FILE);
+    write_all(&[(path.clone(), sum.as_str())])?;
+    println!("Wrote {} ({} files)", path.display(), files.len());
     Ok(ExitCode::SUCCESS)
 }
 

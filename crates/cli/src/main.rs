@@ -2,6 +2,7 @@
 
 mod commands;
 mod database_url;
+mod folder_io;
 mod live;
 mod report;
 
@@ -85,6 +86,32 @@ enum Command {
         #[arg(long = "schema")]
         schemas: Vec<String>,
     },
+    /// Apply the pending migrations of a folder: locked, tracked, checksummed.
+    Migrate {
+        /// The database (default: `DATABASE_URL`, from the environment or `./.env`).
+        #[arg(long)]
+        db: Option<String>,
+        /// The migrations folder (default: `[migrations] dir` in `schemaforge.toml`, else `./drizzle`).
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+        /// Stop after this migration (its tag, e.g. `0001_add_comments`).
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Show which migrations of a folder are applied, pending, failed or edited.
+    Status {
+        #[arg(long)]
+        db: Option<String>,
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Rewrite the folder's schemaforge.sum from its files (accepting edits made by hand).
+    Hash {
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
     /// Print the JSON Schema of the definition format.
     SchemaJson,
     /// Explain a diagnostic code, or list them all.
@@ -125,6 +152,9 @@ fn main() -> ExitCode {
         Command::Plan { from, to, online, format } => commands::plan(&from, &to, online.options(), format),
         Command::Diff { from, to, down, online } => commands::diff(&from, &to, down, online.options()),
         Command::Pull { db, out, schemas } => live::pull(&live::PullArgs { db, out, schemas }),
+        Command::Migrate { db, dir, to } => live::migrate(&live::MigrateArgs { db, dir, to }),
+        Command::Status { db, dir, format } => live::status(&live::StatusArgs { db, dir, format }),
+        Command::Hash { dir } => commands::hash(dir.as_deref()),
         Command::SchemaJson => commands::schema_json(),
         Command::Explain { code } => commands::explain(code.as_deref()),
     };

@@ -227,3 +227,51 @@ pub fn migration_sql(statements: &[Statement], breakpoints: bool) -> String {
     let sql = parts.join(if breakpoints { BREAKPOINT } else { "\n" });
     if statements.iter().all(|s| s.step.transactional()) { sql } else { format!("{NO_TRANSACTION}\n{sql}") }
 }
+
+/// One migration of a folder, read for applying: its journal entry and files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationFile {
+    pub idx: u32,
+    pub tag: String,
+    /// The journal's `when`: drizzle-orm records it as `created_at`.
+    pub when: u64,
+    pub breakpoints: bool,
+    /// `NNNN_tag.sql`.
+    pub sql: String,
+    /// `NNNN_tag.down.sql`, when the folder has one.
+    pub down: Option<String>,
+}
+
+impl MigrationFile {
+    /// The SHA-256 of the file in hex: drizzle-orm's `hash` for it, and our checksum.
+    pub fn checksum(&self) -> String {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(self.sql.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Whether the migration may run in a transaction (see `NO_TRANSACTION`).
+    pub fn transactional(&self) -> bool {
+        is_transactional(&self.sql)
+    }
+
+    /// The up statements, split as drizzle-orm splits them (on breakpoints;
+    /// the whole file when it has none).
+    pub fn statements(&self) -> Vec<String> {
+        split_statements(&self.sql)
+    }
+
+    /// The down statements, when there is a down file.
+    pub fn down_statements(&self) -> Option<Vec<String>> {
+        self.down.as_deref().map(split_statements)
+    }
+}
+
+fn split_statements(sql: &str) -> Vec<String> {
+    sql.split(BREAKPOINT.trim_end()).map(str::trim).filter(|s| !s.is_empty() && *s != NO_TRANSACTION).map(String::from).collect()
+}
+
+/// The files `schemaforge.sum` covers, in folder order: each migration's up
+/// and down script and the definition it was generated from.
+pub fn summed_paths(journal: &Journal) -> Vec<String> {
+    journal.entries.iter().flat_map(|e| [format!("{}.sql", e.tag), format!("{}.down.sql", e.tag), definition_path(&e.tag)]).collect()
+}

@@ -3,7 +3,8 @@
 //! - `names`: what each object is called in `schema.ts` (shared with codegen);
 //! - `snapshot`: `meta/NNNN_snapshot.json` (PostgreSQL snapshot version 7),
 //!   exactly what drizzle-kit computes from our `schema.ts`;
-//! - `folder`: the migration file, the journal and the file layout.
+//! - `folder`: the migration file, the journal and the file layout;
+//! - `sum`: `schemaforge.sum`, the chained hash that protects the folder.
 //!
 //! The formats are pinned by the real drizzle-kit in the oracle tests: running
 //! `drizzle-kit generate` over our `schema.ts` and folder must find nothing to do.
@@ -12,6 +13,7 @@ pub mod defaults;
 pub mod folder;
 pub mod names;
 pub mod snapshot;
+pub mod sum;
 
 pub use folder::{FolderError, Journal, KitFile, Migration, NewMigration, Previous, next_migration};
 pub use names::DrizzleNames;

@@ -6,6 +6,7 @@
 pub mod catalog;
 mod declarations;
 mod introspect;
+pub mod migrate;
 mod shadow;
 
 pub use declarations::{declared_view, scope, with_declarations};
