@@ -250,8 +250,8 @@ pub fn plan(from: &Path, to: &Path, options: Options, format: Format) -> anyhow:
     let (Some(old), Some(new)) = (load(from, format)?, load(to, format)?) else { return Ok(ExitCode::from(1)) };
     let plan = schemaforge_plan::plan_with(&old, &new, options)?;
     match format {
-        Format::Human => print!("{}", report::plan_human(from, to, &plan)),
-        Format::Json => print!("{}", report::plan_json(&plan)),
+        Format::Human => print!("{}", report::plan_human(&format!("{} -> {}", from.display(), to.display()), &plan, &[])),
+        Format::Json => print!("{}", report::plan_json(&plan, &[])),
     }
     Ok(ExitCode::SUCCESS)
 }

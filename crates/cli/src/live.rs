@@ -203,3 +203,143 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+pub struct PushArgs {
+    pub schema: PathBuf,
+    pub db: Option<String>,
+    pub shadow_db: Option<String>,
+    pub allow: Vec<String>,
+    pub options: schemaforge_plan::Options,
+    /// Show the plan and stop (`plan --db`).
+    pub dry_run: bool,
+    pub format: crate::Format,
+}
+
+/// Where pushes are recorded: the definition each one applied, so the next
+/// knows which custom SQL already ran.
+const PUSHES_DDL: [&str; 2] = [
+    "CREATE SCHEMA IF NOT EXISTS schemaforge",
+    "CREATE TABLE IF NOT EXISTS schemaforge.pushes (
+        id bigserial PRIMARY KEY,
+        pushed_at timestamptz NOT NULL DEFAULT now(),
+        pushed_by text NOT NULL,
+        statements integer NOT NULL,
+        definition text NOT NULL
+    )",
+];
+
+/// The custom SQL the last push ran (none when nothing was pushed).
+async fn pushed_custom_sql(conn: &mut sqlx::PgConnection) -> anyhow::Result<schemaforge_model::CustomSql> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('schemaforge.pushes') IS NOT NULL").fetch_one(&mut *conn).await?;
+    if !exists {
+        return Ok(schemaforge_model::CustomSql::default());
+    }
+    let last: Option<String> =
+        sqlx::query_scalar("SELECT definition FROM schemaforge.pushes ORDER BY id DESC LIMIT 1").fetch_optional(&mut *conn).await?;
+    Ok(last.and_then(|text| schemaforge_spec::parse_definition(&text).ok()).map(|s| s.custom_sql).unwrap_or_default())
+}
+
+async fn record_push(conn: &mut sqlx::PgConnection, by: &str, statements: usize, definition: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO schemaforge.pushes (pushed_by, statements, definition) VALUES ($1, $2, $3)")
+        .bind(by)
+        .bind(i32::try_from(statements).unwrap_or(i32::MAX))
+        .bind(definition)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// `push` (and `plan --db`): diff the definition against the live database,
+/// show the plan with its hazards and measured facts, and apply it if the
+/// hazard gate lets it through.
+pub fn push(args: &PushArgs) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.schema).with_context(|| format!("cannot read {}", args.schema.display()))?;
+    let definition = match schemaforge_spec::parse_definition(&text) {
+        Ok(schema) => schema,
+        Err(diagnostics) => {
+            eprint!("{}", crate::report::human(&args.schema, &diagnostics));
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let allowance = crate::gate::Allowance::parse(&args.allow)?;
+    let url = database_url::resolve(args.db.as_deref())?;
+    let shadow_url = args.shadow_db.clone().unwrap_or_else(|| url.clone());
+    let by = applied_by();
+    runtime()?.block_on(async {
+        let mut conn = connect(&url).await?;
+        migrate::lock(&mut conn).await?;
+        let outcome = push_locked(&mut conn, args, &definition, &text, &allowance, &shadow_url, &by).await;
+        let _ = migrate::unlock(&mut conn).await;
+        let _ = conn.close().await;
+        outcome
+    })
+}
+
+async fn push_locked(
+    conn: &mut sqlx::PgConnection,
+    args: &PushArgs,
+    definition: &schemaforge_model::Schema,
+    text: &str,
+    allowance: &crate::gate::Allowance,
+    shadow_url: &str,
+    by: &str,
+) -> anyhow::Result<ExitCode> {
+    use schemaforge_db::postgres::{build_shadow, declared_view, probes, scope};
+    let read = introspect(conn, &scope(definition)).await?;
+    let mut live = declared_view(read.schema, definition);
+    live.custom_sql = pushed_custom_sql(conn).await?;
+    let target = build_shadow(shadow_url, definition).await?;
+    let plan = schemaforge_plan::plan_with(&live, &target.schema, args.options)?;
+    let steps: Vec<schemaforge_diff::Step> = plan.steps().into_iter().cloned().collect();
+    let facts = probes::measure(conn, &live, &target.schema, &steps).await;
+    let title = format!("{} -> {}", database_url::redacted(&database_url::resolve(args.db.as_deref())?), args.schema.display());
+    match args.format {
+        crate::Format::Human => print!("{}", crate::report::plan_human(&title, &plan, &facts)),
+        crate::Format::Json => print!("{}", crate::report::plan_json(&plan, &facts)),
+    }
+    if plan.is_empty() || args.dry_run {
+        return Ok(ExitCode::SUCCESS);
+    }
+    match crate::gate::decide(&plan, &facts, allowance, crate::gate::interactive())? {
+        crate::gate::Verdict::Refused(reason) => {
+            eprintln!("error: {reason}");
+            return Ok(ExitCode::from(1));
+        }
+        crate::gate::Verdict::Proceed => {}
+    }
+    for ddl in PUSHES_DDL {
+        sqlx::Executor::execute(&mut *conn, ddl).await?;
+    }
+    if plan.transactional() {
+        let mut tx = conn.begin().await?;
+        for (i, statement) in plan.statements.iter().enumerate() {
+            if let Err(error) = sqlx::Executor::execute(&mut *tx, sqlx::AssertSqlSafe(statement.sql.clone())).await {
+                tx.rollback().await?;
+                eprintln!(
+                    "error: statement {} of {} failed; nothing was applied:\n{}\n{error}",
+                    i + 1,
+                    plan.statements.len(),
+                    statement.sql
+                );
+                return Ok(ExitCode::from(1));
+            }
+        }
+        record_push(&mut tx, by, plan.statements.len(), text).await?;
+        tx.commit().await?;
+    } else {
+        for (i, statement) in plan.statements.iter().enumerate() {
+            if let Err(error) = sqlx::Executor::execute(&mut *conn, sqlx::AssertSqlSafe(statement.sql.clone())).await {
+                eprintln!(
+                    "error: statement {} of {} failed (outside a transaction: the {i} before it are applied):\n{}\n{error}\nFix the cause and push again",
+                    i + 1,
+                    plan.statements.len(),
+                    statement.sql
+                );
+                return Ok(ExitCode::from(1));
+            }
+        }
+        record_push(conn, by, plan.statements.len(), text).await?;
+    }
+    println!("Applied {} statements.", plan.statements.len());
+    Ok(ExitCode::SUCCESS)
+}

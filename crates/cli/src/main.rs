@@ -3,6 +3,7 @@
 mod commands;
 mod database_url;
 mod folder_io;
+mod gate;
 mod live;
 mod report;
 
@@ -49,14 +50,24 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
-    /// Show the migration from one definition to another: every statement with its hazards.
+    /// Show the migration from one definition to another (or from a live database to a
+    /// definition, with `--db` and `--schema`): every statement with its hazards.
     Plan {
         /// The current definition.
-        #[arg(long)]
-        from: std::path::PathBuf,
+        #[arg(long, required_unless_present = "db", conflicts_with = "db")]
+        from: Option<std::path::PathBuf>,
         /// The desired definition.
+        #[arg(long, required_unless_present = "db", conflicts_with = "db")]
+        to: Option<std::path::PathBuf>,
+        /// Plan from this live database instead (with `--schema`); measures the facts too.
+        #[arg(long, requires = "schema")]
+        db: Option<String>,
+        /// The desired definition, with `--db`.
         #[arg(long)]
-        to: std::path::PathBuf,
+        schema: Option<std::path::PathBuf>,
+        /// Where to build the definition for comparison (default: the `--db` server).
+        #[arg(long)]
+        shadow_db: Option<String>,
         #[command(flatten)]
         online: Online,
         #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -112,6 +123,25 @@ enum Command {
         #[arg(long)]
         dir: Option<std::path::PathBuf>,
     },
+    /// Diff a definition against a live database and apply the plan, gated by hazards.
+    Push {
+        /// The desired definition.
+        #[arg(long)]
+        schema: std::path::PathBuf,
+        /// The database (default: `DATABASE_URL`, from the environment or `./.env`).
+        #[arg(long)]
+        db: Option<String>,
+        /// Where to build the definition for comparison (default: the `--db` server).
+        #[arg(long)]
+        shadow_db: Option<String>,
+        /// Hazards that may run (codes, comma-separated or repeated, or `all`).
+        #[arg(long = "allow-hazard")]
+        allow: Vec<String>,
+        #[command(flatten)]
+        online: Online,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
     /// Print the JSON Schema of the definition format.
     SchemaJson,
     /// Explain a diagnostic code, or list them all.
@@ -149,7 +179,23 @@ fn main() -> ExitCode {
         Command::Generate { schema, out, name, ts, breakpoints, online, format } => {
             commands::generate(&commands::GenerateArgs { schema, out, name, ts, breakpoints, options: online.options(), format })
         }
-        Command::Plan { from, to, online, format } => commands::plan(&from, &to, online.options(), format),
+        Command::Plan { from, to, db: Some(db), schema: Some(schema), shadow_db, online, format } => {
+            let _ = (from, to);
+            live::push(&live::PushArgs {
+                schema,
+                db: Some(db),
+                shadow_db,
+                allow: Vec::new(),
+                options: online.options(),
+                dry_run: true,
+                format,
+            })
+        }
+        Command::Plan { from: Some(from), to: Some(to), online, format, .. } => commands::plan(&from, &to, online.options(), format),
+        Command::Plan { .. } => Err(anyhow::anyhow!("plan needs --from and --to, or --db and --schema")),
+        Command::Push { schema, db, shadow_db, allow, online, format } => {
+            live::push(&live::PushArgs { schema, db, shadow_db, allow, options: online.options(), dry_run: false, format })
+        }
         Command::Diff { from, to, down, online } => commands::diff(&from, &to, down, online.options()),
         Command::Pull { db, out, schemas } => live::pull(&live::PullArgs { db, out, schemas }),
         Command::Migrate { db, dir, to } => live::migrate(&live::MigrateArgs { db, dir, to }),

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use schemaforge_db::postgres::probes::Fact;
 use schemaforge_plan::{Hazard, Plan};
 use schemaforge_spec::Diagnostic;
 use serde_json::json;
@@ -46,9 +47,10 @@ pub fn json(diagnostics: &[Diagnostic]) -> String {
     text
 }
 
-/// A plan for people: numbered statements, each followed by its hazards.
-pub fn plan_human(from: &Path, to: &Path, plan: &Plan) -> String {
-    let mut out = format!("Plan: {} -> {}\n", from.display(), to.display());
+/// A plan for people: numbered statements, each followed by its hazards and
+/// the facts measured for it (`=` informative, `x` cannot succeed).
+pub fn plan_human(title: &str, plan: &Plan, facts: &[Fact]) -> String {
+    let mut out = format!("Plan: {title}\n");
     if plan.is_empty() {
         out.push_str("No changes.\n");
         return out;
@@ -64,6 +66,10 @@ pub fn plan_human(from: &Path, to: &Path, plan: &Plan) -> String {
         for finding in &statement.hazards {
             out.push_str(&format!("      ! {}: {}\n", finding.hazard, finding.message));
         }
+        let first_of_step = i == 0 || plan.statements[i - 1].step != statement.step;
+        for fact in facts.iter().filter(|f| first_of_step && f.step == statement.step) {
+            out.push_str(&format!("      {} {}\n", if fact.blocks { "x" } else { "=" }, fact.message));
+        }
     }
     let hazards = plan.hazards();
     if !plan.transactional() {
@@ -78,16 +84,25 @@ pub fn plan_human(from: &Path, to: &Path, plan: &Plan) -> String {
     out
 }
 
-/// `{"statements":[{"sql","hazards":[{"code","message"}]}],"summary":{…}}`;
-/// the summary says whether the plan can run in one transaction.
-pub fn plan_json(plan: &Plan) -> String {
+/// `{"statements":[{"sql","hazards":[{"code","message"}],"facts":[…]}],"summary":{…}}`;
+/// the summary says whether the plan can run in one transaction. Facts
+/// (`{"message","blocks"}`) appear when the plan was made against a database.
+pub fn plan_json(plan: &Plan, facts: &[Fact]) -> String {
     let statements: Vec<serde_json::Value> = plan
         .statements
         .iter()
-        .map(|s| {
+        .enumerate()
+        .map(|(i, s)| {
+            let first_of_step = i == 0 || plan.statements[i - 1].step != s.step;
+            let facts: Vec<serde_json::Value> = facts
+                .iter()
+                .filter(|f| first_of_step && f.step == s.step)
+                .map(|f| json!({"message": f.message, "blocks": f.blocks}))
+                .collect();
             json!({
                 "sql": s.sql,
                 "hazards": s.hazards.iter().map(|f| json!({"code": f.hazard.code(), "message": f.message})).collect::<Vec<_>>(),
+                "facts": facts,
             })
         })
         .collect();

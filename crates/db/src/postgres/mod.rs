@@ -7,6 +7,7 @@ pub mod catalog;
 mod declarations;
 mod introspect;
 pub mod migrate;
+pub mod probes;
 mod shadow;
 
 pub use declarations::{declared_view, scope, with_declarations};
