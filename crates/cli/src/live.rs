@@ -343,3 +343,221 @@ async fn push_locked(
     println!("Applied {} statements.", plan.statements.len());
     Ok(ExitCode::SUCCESS)
 }
+
+pub struct RollbackArgs {
+    pub db: Option<String>,
+    pub dir: Option<PathBuf>,
+    /// Roll back everything applied after this migration (default: the last one only).
+    pub to: Option<String>,
+    pub allow: Vec<String>,
+}
+
+/// `rollback`: run the down scripts of the last applied migration (or of all
+/// after `--to`), newest first, gated by their hazards like any plan.
+pub fn rollback(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
+    let allowance = crate::gate::Allowance::parse(&args.allow)?;
+    let url = database_url::resolve(args.db.as_deref())?;
+    let dir = folder_io::resolve_dir(args.dir.as_deref());
+    let folder = match folder_io::read(&dir) {
+        Ok(folder) => folder,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let by = applied_by();
+    runtime()?.block_on(async {
+        let mut conn = connect(&url).await?;
+        migrate::lock(&mut conn).await?;
+        let outcome = rollback_locked(&mut conn, args, &folder, &allowance, &by).await;
+        let _ = migrate::unlock(&mut conn).await;
+        let _ = conn.close().await;
+        outcome
+    })
+}
+
+async fn rollback_locked(
+    conn: &mut sqlx::PgConnection,
+    args: &RollbackArgs,
+    folder: &folder_io::Folder,
+    allowance: &crate::gate::Allowance,
+    by: &str,
+) -> anyhow::Result<ExitCode> {
+    let applied = match migrate::applied(conn, &folder.migrations).await {
+        Ok(applied) => applied,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let targets: Vec<&String> = match &args.to {
+        Some(to) => {
+            let Some(position) = applied.iter().position(|t| t == to) else {
+                eprintln!("error: --to {to}: that migration is not applied here");
+                return Ok(ExitCode::from(1));
+            };
+            applied[position + 1..].iter().rev().collect()
+        }
+        None => applied.last().into_iter().collect(),
+    };
+    if targets.is_empty() {
+        println!("Nothing to roll back.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    // Every step is judged before any runs: all of them, or none.
+    let mut work = Vec::new();
+    for tag in targets {
+        let Some(index) = folder.migrations.iter().position(|m| &m.tag == tag) else { continue };
+        let file = &folder.migrations[index];
+        let Some(down) = file.down_statements() else {
+            eprintln!("error: {tag} has no down script ({tag}.down.sql); nothing was rolled back");
+            return Ok(ExitCode::from(1));
+        };
+        let current = folder.definition(tag);
+        let previous = match index.checked_sub(1) {
+            Some(p) => folder.definition(&folder.migrations[p].tag),
+            None => current.as_ref().map(|c| schemaforge_model::Schema::empty(c.dialect)),
+        };
+        let (plan, facts) = match (current, previous) {
+            (Some(current), Some(previous)) => {
+                let plan = schemaforge_plan::plan(&current, &previous)?;
+                let steps: Vec<schemaforge_diff::Step> = plan.steps().into_iter().cloned().collect();
+                let facts = schemaforge_db::postgres::probes::measure(conn, &current, &previous, &steps).await;
+                (plan, facts)
+            }
+            _ => (schemaforge_plan::Plan::default(), Vec::new()),
+        };
+        print!("{}", crate::report::plan_human(&format!("roll back {tag}"), &plan, &facts));
+        if let crate::gate::Verdict::Refused(reason) = crate::gate::decide(&plan, &facts, allowance, crate::gate::interactive())? {
+            eprintln!("error: {tag}: {reason}");
+            return Ok(ExitCode::from(1));
+        }
+        work.push((file, down));
+    }
+    for (file, down) in work {
+        if let Err(error) = migrate::roll_back(conn, file, &down, by).await {
+            eprintln!("error: {error}");
+            return Ok(ExitCode::from(1));
+        }
+        println!("Rolled back {}.", file.tag);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub struct CheckArgs {
+    pub db: Option<String>,
+    pub dir: Option<PathBuf>,
+    pub shadow_db: Option<String>,
+    pub format: crate::Format,
+}
+
+/// Checks the snapshots' chain: each names the one before it as its parent.
+fn snapshot_chain_problems(folder: &folder_io::Folder) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut previous = schemaforge_kit::snapshot::ORIGIN_ID.to_string();
+    for migration in &folder.migrations {
+        let path = folder.dir.join(schemaforge_kit::folder::snapshot_path(migration.idx));
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            problems.push(format!("{} is missing", path.display()));
+            continue;
+        };
+        let value: serde_json::Value = match serde_json::from_str(&text) {
+            Ok(value) => value,
+            Err(error) => {
+                problems.push(format!("{} is not JSON: {error}", path.display()));
+                continue;
+            }
+        };
+        if value.get("prevId").and_then(|v| v.as_str()) != Some(previous.as_str()) {
+            problems.push(format!("{}: its prevId does not name the snapshot before it", path.display()));
+        }
+        previous = value.get("id").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        if folder.definition(&migration.tag).is_none() {
+            problems.push(format!(
+                "{}: the definition it was generated from is missing or invalid; the next `generate` cannot plan from it",
+                migration.tag
+            ));
+        }
+    }
+    problems
+}
+
+/// `check`: the folder is whole; with `--db`, the database is what the folder
+/// says it is (no edited or failed migration, no drift). Exit 1 on any problem.
+pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    let dir = folder_io::resolve_dir(args.dir.as_deref());
+    let mut problems = Vec::new();
+    let mut drift = Vec::new();
+    let mut pending = 0;
+    let folder = match folder_io::read(&dir) {
+        Ok(folder) => Some(folder),
+        Err(error) => {
+            problems.push(format!("{error:#}"));
+            None
+        }
+    };
+    if let Some(folder) = &folder {
+        problems.extend(snapshot_chain_problems(folder));
+        if args.db.is_some() || std::env::var("DATABASE_URL").is_ok() {
+            let url = database_url::resolve(args.db.as_deref())?;
+            let shadow_url = args.shadow_db.clone().unwrap_or_else(|| url.clone());
+            runtime()?.block_on(async {
+                let mut conn = connect(&url).await?;
+                match migrate::status(&mut conn, &folder.migrations).await {
+                    Err(error) => problems.push(error.to_string()),
+                    Ok(standings) => {
+                        for s in &standings {
+                            match s.state {
+                                State::Edited => problems.push(format!("{} changed after it was applied", s.tag)),
+                                State::Failed { .. } => problems.push(format!(
+                                    "{} failed: {}",
+                                    s.tag,
+                                    s.error.as_deref().unwrap_or_default().lines().next().unwrap_or_default()
+                                )),
+                                State::Pending => pending += 1,
+                                State::Applied => {}
+                            }
+                        }
+                        let last = standings.iter().rev().find(|s| s.state == State::Applied);
+                        let expected = match last {
+                            Some(s) => folder.definition(&s.tag),
+                            None => Some(schemaforge_model::Schema::empty(schemaforge_model::Dialect::Postgresql)),
+                        };
+                        if let Some(expected) = expected {
+                            use schemaforge_db::postgres::{build_shadow, declared_view, scope};
+                            let read = introspect(&mut conn, &scope(&expected)).await?;
+                            let mut live = declared_view(read.schema, &expected);
+                            live.custom_sql = expected.custom_sql.clone();
+                            let target = build_shadow(&shadow_url, &expected).await?;
+                            let plan = schemaforge_plan::plan(&live, &target.schema)?;
+                            drift = plan.changes.clone();
+                        }
+                    }
+                }
+                let _ = conn.close().await;
+                anyhow::Ok(())
+            })?;
+            if !drift.is_empty() {
+                problems.push(format!("the database has drifted from the folder: bringing it back would {}", drift.join("; ")));
+            }
+        }
+    }
+    match args.format {
+        crate::Format::Json => {
+            let value = serde_json::json!({"ok": problems.is_empty(), "problems": problems, "drift": drift, "pending": pending});
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        }
+        crate::Format::Human => {
+            for problem in &problems {
+                println!("problem: {problem}");
+            }
+            if pending > 0 {
+                println!("{pending} migration{} not applied yet", if pending == 1 { "" } else { "s" });
+            }
+            if problems.is_empty() {
+                println!("{}: everything checks out", dir.display());
+            }
+        }
+    }
+    Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

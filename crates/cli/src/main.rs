@@ -118,6 +118,32 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Undo the last applied migration (or every one after `--to`) with its down script.
+    Rollback {
+        #[arg(long)]
+        db: Option<String>,
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+        /// Roll back every migration applied after this one (its tag).
+        #[arg(long)]
+        to: Option<String>,
+        /// Hazards that may run (codes, comma-separated or repeated, or `all`).
+        #[arg(long = "allow-hazard")]
+        allow: Vec<String>,
+    },
+    /// Check the folder's integrity and, with a database, that it has not drifted (exit 1 on problems).
+    Check {
+        /// The database to check for drift (default: `DATABASE_URL` when set).
+        #[arg(long)]
+        db: Option<String>,
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+        /// Where to build the definition for comparison (default: the `--db` server).
+        #[arg(long)]
+        shadow_db: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
     /// Rewrite the folder's schemaforge.sum from its files (accepting edits made by hand).
     Hash {
         #[arg(long)]
@@ -201,6 +227,8 @@ fn main() -> ExitCode {
         Command::Migrate { db, dir, to } => live::migrate(&live::MigrateArgs { db, dir, to }),
         Command::Status { db, dir, format } => live::status(&live::StatusArgs { db, dir, format }),
         Command::Hash { dir } => commands::hash(dir.as_deref()),
+        Command::Check { db, dir, shadow_db, format } => live::check(&live::CheckArgs { db, dir, shadow_db, format }),
+        Command::Rollback { db, dir, to, allow } => live::rollback(&live::RollbackArgs { db, dir, to, allow }),
         Command::SchemaJson => commands::schema_json(),
         Command::Explain { code } => commands::explain(code.as_deref()),
     };

@@ -307,3 +307,84 @@ async fn a_migration_outside_a_transaction_resumes_where_it_failed() {
     assert!(valid);
     assert_eq!(count(&mut conn, "SELECT count(*) FROM drizzle.__drizzle_migrations").await, 2);
 }
+
+fn run(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_schemaforge"))
+        .args(args)
+        .env("CI", "1")
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::null())
+        .output()
+        .expect("runs")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rollback_undoes_migrations_gated_by_hazards_and_migrate_reapplies_them() {
+    let dir = blog_folder("migrate-rollback");
+    let dir_text = dir.to_string_lossy().to_string();
+    let db = TestDatabase::create("migrate_rollback").await;
+    assert!(migrate(&db, &dir, &[]).status.success());
+    // Reference databases at each earlier version.
+    let at_first = TestDatabase::create("migrate_rollback_v1").await;
+    assert!(migrate(&at_first, &dir, &["--to", TAGS[0]]).status.success());
+    let at_second = TestDatabase::create("migrate_rollback_v2").await;
+    assert!(migrate(&at_second, &dir, &["--to", TAGS[1]]).status.success());
+    let catalog_of = |db: &TestDatabase| {
+        let url = db.url.clone();
+        async move {
+            let mut conn = PgConnection::connect(&url).await.expect("connects");
+            let mut lines = catalog::snapshot(&mut conn).await;
+            // Bookkeeping differs by design (rolled-back rows are kept in our history).
+            lines.retain(|l| !l.contains("schemaforge.") && !l.contains("drizzle."));
+            lines
+        }
+    };
+
+    let output = run(&["rollback", "--db", &db.url, "--dir", &dir_text]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stdout));
+    assert!(text(&output.stderr).contains("hazards not allowed"), "{}", text(&output.stderr));
+
+    let output = run(&["rollback", "--db", &db.url, "--dir", &dir_text, "--allow-hazard", "all"]);
+    assert!(output.status.success(), "{}{}", text(&output.stdout), text(&output.stderr));
+    assert!(text(&output.stdout).contains(&format!("Rolled back {}", TAGS[2])));
+    assert_eq!(catalog_of(&db).await, catalog_of(&at_second).await, "rolling back 0002 does not give the 0001 database");
+
+    let output = run(&["rollback", "--db", &db.url, "--dir", &dir_text, "--to", TAGS[0], "--allow-hazard", "all"]);
+    assert!(output.status.success(), "{}{}", text(&output.stdout), text(&output.stderr));
+    assert_eq!(catalog_of(&db).await, catalog_of(&at_first).await, "rolling back to 0000 does not give the 0000 database");
+    let mut conn = db.connect().await;
+    assert_eq!(count(&mut conn, "SELECT count(*) FROM drizzle.__drizzle_migrations").await, 1);
+
+    let output = migrate(&db, &dir, &[]);
+    assert!(output.status.success() && text(&output.stdout).contains("Applied 2 migrations"), "{}", text(&output.stdout));
+    assert_eq!(count(&mut conn, "SELECT count(*) FROM drizzle.__drizzle_migrations").await, 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_passes_a_clean_folder_and_database_and_reports_drift_and_edits() {
+    let dir = blog_folder("migrate-check");
+    let dir_text = dir.to_string_lossy().to_string();
+    let db = TestDatabase::create("migrate_check").await;
+    assert!(migrate(&db, &dir, &[]).status.success());
+
+    let output = run(&["check", "--db", &db.url, "--dir", &dir_text]);
+    assert!(output.status.success(), "{}{}", text(&output.stdout), text(&output.stderr));
+    assert!(text(&output.stdout).contains("everything checks out"));
+
+    let mut conn = db.connect().await;
+    conn.execute("ALTER TABLE users ADD COLUMN nickname text").await.expect("drift");
+    let output = run(&["check", "--db", &db.url, "--dir", &dir_text, "--format", "json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert!(
+        value["drift"].as_array().is_some_and(|d| d.iter().any(|c| c.as_str().is_some_and(|c| c.contains("users.nickname")))),
+        "{value}"
+    );
+
+    let file = dir.join(format!("{}.down.sql", TAGS[1]));
+    let original = std::fs::read_to_string(&file).expect("file");
+    std::fs::write(&file, format!("{original}\n-- edited")).expect("writable");
+    let output = run(&["check", "--dir", &dir_text]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stdout).contains(&format!("{}.down.sql changed after it was generated", TAGS[1])), "{}", text(&output.stdout));
+}

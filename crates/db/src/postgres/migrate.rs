@@ -451,3 +451,61 @@ async fn apply_statement_by_statement(
     tx.commit().await?;
     Ok(())
 }
+
+/// Undoes one applied migration with its down statements, in one
+/// transaction (statement by statement when it is marked non-transactional),
+/// and forgets it in both histories.
+pub async fn roll_back(conn: &mut PgConnection, file: &MigrationFile, down: &[String], applied_by: &str) -> Result<(), MigrateError> {
+    let total = down.len();
+    let transactional = schemaforge_kit::folder::is_transactional(file.down.as_deref().unwrap_or_default());
+    if transactional {
+        let mut tx = conn.begin().await?;
+        for (i, statement) in down.iter().enumerate() {
+            if let Err(error) = tx.execute(sqlx::AssertSqlSafe(statement.clone())).await {
+                tx.rollback().await?;
+                return Err(MigrateError::Failed {
+                    tag: file.tag.clone(),
+                    number: i + 1,
+                    total,
+                    statement: statement.clone(),
+                    error: error.to_string(),
+                });
+            }
+        }
+        forget(&mut tx, file, applied_by).await?;
+        tx.commit().await?;
+    } else {
+        for (i, statement) in down.iter().enumerate() {
+            if let Err(error) = conn.execute(sqlx::AssertSqlSafe(statement.clone())).await {
+                return Err(MigrateError::FailedPartway {
+                    tag: file.tag.clone(),
+                    number: i + 1,
+                    total,
+                    done: i,
+                    statement: statement.clone(),
+                    error: error.to_string(),
+                });
+            }
+        }
+        forget(conn, file, applied_by).await?;
+    }
+    Ok(())
+}
+
+/// Removes a rolled-back migration from drizzle-orm's history and marks it in ours.
+async fn forget(conn: &mut PgConnection, file: &MigrationFile, applied_by: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM drizzle.__drizzle_migrations WHERE created_at = $1").bind(when(file)).execute(&mut *conn).await?;
+    sqlx::query(
+        "UPDATE schemaforge.migrations SET status = 'rolled back', finished_at = now(), applied_by = $2, error = NULL WHERE name = $1",
+    )
+    .bind(&file.tag)
+    .bind(applied_by)
+    .execute(&mut *conn)
+    .await
+    .map(|_| ())
+}
+
+/// Every migration of `files` that is applied, in folder order, after checking the folder.
+pub async fn applied(conn: &mut PgConnection, files: &[MigrationFile]) -> Result<Vec<String>, MigrateError> {
+    Ok(status(conn, files).await?.into_iter().filter(|s| s.state == State::Applied).map(|s| s.tag).collect())
+}
