@@ -403,7 +403,9 @@ async fn apply_in_transaction(conn: &mut PgConnection, file: &MigrationFile, app
     let total = statements.len();
     let mut tx = conn.begin().await?;
     for (i, statement) in statements.iter().enumerate() {
-        if let Err(error) = tx.execute(sqlx::AssertSqlSafe(statement.clone())).await {
+        // The simple query protocol: DDL is run once, so preparing it first
+        // (the extended protocol) would only add round trips.
+        if let Err(error) = sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone())).execute(&mut *tx).await {
             tx.rollback().await?;
             let message = error.to_string();
             let progress = Progress { status: "failed", applied_by, started, done: 0, total, error: Some(&message) };
@@ -431,7 +433,7 @@ async fn apply_statement_by_statement(
     let total = statements.len();
     record(conn, file, &Progress { status: "running", applied_by, started, done: resume_at, total, error: None }).await?;
     for (i, statement) in statements.iter().enumerate().skip(resume_at) {
-        if let Err(error) = conn.execute(sqlx::AssertSqlSafe(statement.clone())).await {
+        if let Err(error) = sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone())).execute(&mut *conn).await {
             let message = error.to_string();
             record(conn, file, &Progress { status: "failed", applied_by, started, done: i, total, error: Some(&message) }).await?;
             return Err(MigrateError::FailedPartway {
