@@ -24,6 +24,25 @@ async fn connect(url: &str) -> anyhow::Result<sqlx::PgConnection> {
     sqlx::PgConnection::connect(url).await.with_context(|| format!("cannot connect to {}", database_url::redacted(url)))
 }
 
+/// The folder at `dir`, or the exit code after saying what is wrong with it.
+fn open_folder(dir: &std::path::Path) -> Result<folder_io::Folder, ExitCode> {
+    folder_io::read(dir).map_err(|error| {
+        eprintln!("error: {error:#}");
+        ExitCode::from(1)
+    })
+}
+
+/// Runs `work` on a connection holding the migration lock (the one `migrate`
+/// takes), released however `work` ends.
+async fn locked<T>(url: &str, work: impl AsyncFnOnce(&mut sqlx::PgConnection) -> anyhow::Result<T>) -> anyhow::Result<T> {
+    let mut conn = connect(url).await?;
+    migrate::lock(&mut conn).await?;
+    let outcome = work(&mut conn).await;
+    let _ = migrate::unlock(&mut conn).await;
+    let _ = conn.close().await;
+    outcome
+}
+
 /// `pull`: the database as a definition (`schema.json`) and a Drizzle `schema.ts`.
 pub fn pull(args: &PullArgs) -> anyhow::Result<ExitCode> {
     let url = database_url::resolve(args.db.as_deref())?;
@@ -81,12 +100,9 @@ fn hazards_of(folder: &folder_io::Folder, index: usize) -> Option<Vec<&'static s
 pub fn migrate(args: &MigrateArgs) -> anyhow::Result<ExitCode> {
     let url = database_url::resolve(args.db.as_deref())?;
     let dir = folder_io::resolve_dir(args.dir.as_deref());
-    let folder = match folder_io::read(&dir) {
+    let folder = match open_folder(&dir) {
         Ok(folder) => folder,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            return Ok(ExitCode::from(1));
-        }
+        Err(code) => return Ok(code),
     };
     if let Some(to) = &args.to
         && !folder.migrations.iter().any(|m| &m.tag == to)
@@ -143,12 +159,9 @@ pub struct StatusArgs {
 pub fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let url = database_url::resolve(args.db.as_deref())?;
     let dir = folder_io::resolve_dir(args.dir.as_deref());
-    let folder = match folder_io::read(&dir) {
+    let folder = match open_folder(&dir) {
         Ok(folder) => folder,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            return Ok(ExitCode::from(1));
-        }
+        Err(code) => return Ok(code),
     };
     let standings = runtime()?.block_on(async {
         let mut conn = connect(&url).await?;
@@ -265,14 +278,7 @@ pub fn push(args: &PushArgs) -> anyhow::Result<ExitCode> {
     let url = database_url::resolve(args.db.as_deref())?;
     let shadow_url = args.shadow_db.clone().unwrap_or_else(|| url.clone());
     let by = applied_by();
-    runtime()?.block_on(async {
-        let mut conn = connect(&url).await?;
-        migrate::lock(&mut conn).await?;
-        let outcome = push_locked(&mut conn, args, &definition, &text, &allowance, &shadow_url, &by).await;
-        let _ = migrate::unlock(&mut conn).await;
-        let _ = conn.close().await;
-        outcome
-    })
+    runtime()?.block_on(locked(&url, async |conn| push_locked(conn, args, &definition, &text, &allowance, &shadow_url, &by).await))
 }
 
 async fn push_locked(
@@ -358,22 +364,12 @@ pub fn rollback(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
     let allowance = crate::gate::Allowance::parse(&args.allow)?;
     let url = database_url::resolve(args.db.as_deref())?;
     let dir = folder_io::resolve_dir(args.dir.as_deref());
-    let folder = match folder_io::read(&dir) {
+    let folder = match open_folder(&dir) {
         Ok(folder) => folder,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            return Ok(ExitCode::from(1));
-        }
+        Err(code) => return Ok(code),
     };
     let by = applied_by();
-    runtime()?.block_on(async {
-        let mut conn = connect(&url).await?;
-        migrate::lock(&mut conn).await?;
-        let outcome = rollback_locked(&mut conn, args, &folder, &allowance, &by).await;
-        let _ = migrate::unlock(&mut conn).await;
-        let _ = conn.close().await;
-        outcome
-    })
+    runtime()?.block_on(locked(&url, async |conn| rollback_locked(conn, args, &folder, &allowance, &by).await))
 }
 
 async fn rollback_locked(
