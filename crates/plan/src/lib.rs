@@ -9,6 +9,7 @@
 mod describe;
 mod hazard;
 mod hazards;
+mod version;
 
 pub use schemaforge_diff::Options;
 use schemaforge_diff::{Pairing, Step};
@@ -17,6 +18,7 @@ use schemaforge_sql::RenderError;
 
 pub use describe::{describe, migration_name};
 pub use hazard::{Finding, Hazard};
+pub use version::{Bump, Version, bump_of, changelog};
 
 /// One statement of a plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
