@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use schemaforge_db::postgres::migrate::{self, State};
+use schemaforge_db::postgres::migrate::{self, History, State};
 use schemaforge_db::postgres::{IntrospectOptions, introspect};
 use sqlx::Connection;
 
@@ -36,9 +36,9 @@ fn open_folder(dir: &std::path::Path) -> Result<folder_io::Folder, ExitCode> {
 /// takes), released however `work` ends.
 async fn locked<T>(url: &str, work: impl AsyncFnOnce(&mut sqlx::PgConnection) -> anyhow::Result<T>) -> anyhow::Result<T> {
     let mut conn = connect(url).await?;
-    migrate::lock(&mut conn).await?;
+    migrate::lock(&mut conn, &History::standard()).await?;
     let outcome = work(&mut conn).await;
-    let _ = migrate::unlock(&mut conn).await;
+    let _ = migrate::unlock(&mut conn, &History::standard()).await;
     let _ = conn.close().await;
     outcome
 }
@@ -116,7 +116,7 @@ pub fn migrate(args: &MigrateArgs) -> anyhow::Result<ExitCode> {
     let by = applied_by();
     let result = runtime()?.block_on(async {
         let mut conn = connect(&url).await?;
-        let result = migrate::migrate(&mut conn, &folder.migrations, &by, args.to.as_deref(), |file| {
+        let result = migrate::migrate(&mut conn, &History::standard(), &folder.migrations, &by, args.to.as_deref(), |file| {
             let index = folder.migrations.iter().position(|m| m.tag == file.tag).unwrap_or(0);
             let mode = if file.transactional() { "" } else { ", outside a transaction" };
             let hazards = match hazards_of(&folder, index) {
@@ -165,7 +165,7 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
     };
     let standings = runtime()?.block_on(async {
         let mut conn = connect(&url).await?;
-        let standings = migrate::status(&mut conn, &folder.migrations).await;
+        let standings = migrate::status(&mut conn, &History::standard(), &folder.migrations).await;
         let _ = conn.close().await;
         anyhow::Ok(standings)
     })?;
@@ -379,7 +379,7 @@ async fn rollback_locked(
     allowance: &crate::gate::Allowance,
     by: &str,
 ) -> anyhow::Result<ExitCode> {
-    let applied = match migrate::applied(conn, &folder.migrations).await {
+    let applied = match migrate::applied(conn, &History::standard(), &folder.migrations).await {
         Ok(applied) => applied,
         Err(error) => {
             eprintln!("error: {error}");
@@ -431,7 +431,7 @@ async fn rollback_locked(
         work.push((file, down));
     }
     for (file, down) in work {
-        if let Err(error) = migrate::roll_back(conn, file, &down, by).await {
+        if let Err(error) = migrate::roll_back(conn, &History::standard(), file, &down, by).await {
             eprintln!("error: {error}");
             return Ok(ExitCode::from(1));
         }
@@ -499,7 +499,7 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             let shadow_url = args.shadow_db.clone().unwrap_or_else(|| url.clone());
             runtime()?.block_on(async {
                 let mut conn = connect(&url).await?;
-                match migrate::status(&mut conn, &folder.migrations).await {
+                match migrate::status(&mut conn, &History::standard(), &folder.migrations).await {
                     Err(error) => problems.push(error.to_string()),
                     Ok(standings) => {
                         for s in &standings {

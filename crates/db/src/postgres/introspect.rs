@@ -88,7 +88,7 @@ pub async fn introspect(conn: &mut PgConnection, options: &IntrospectOptions) ->
         "SELECT c.oid::int8, n.nspname::text, c.relname::text, c.relrowsecurity, obj_description(c.oid, 'pg_class')
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = ANY($1)
-           AND c.relname <> '__drizzle_migrations' AND {}
+           AND c.relname NOT IN ('__drizzle_migrations', '__schemaforge_migrations', '__schemaforge_versions') AND {}
          ORDER BY c.oid",
         not_from_extension("pg_class", "c.oid")
     );

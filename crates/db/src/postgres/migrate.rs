@@ -9,7 +9,8 @@
 //! A migration marked `-- schemaforge:no-transaction` runs statement by
 //! statement instead, its progress recorded after each one so a rerun resumes.
 //!
-//! Two histories are kept: ours (`schemaforge.migrations`: name, checksum,
+//! Two histories are kept (by default; `History` says where): ours
+//! (`schemaforge.migrations`: name, checksum,
 //! status, times, who, duration, error, progress) and drizzle-orm's
 //! (`drizzle.__drizzle_migrations`: hash, created_at), so drizzle-orm's
 //! `migrate()` and ours agree on what is applied.
@@ -17,30 +18,82 @@
 use std::time::Instant;
 
 use schemaforge_kit::folder::MigrationFile;
+use schemaforge_sql::postgres::quote_ident;
 use sqlx::{Connection, Executor, PgConnection};
 
-/// The advisory lock key: the bytes of "sfmigrat". Advisory locks are per
-/// database, so one key serialises every migrator of one target.
-pub const LOCK_KEY: i64 = i64::from_be_bytes(*b"sfmigrat");
+/// Where a database keeps its migration history, and the lock that guards it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct History {
+    /// Our table, quoted and qualified.
+    ours: String,
+    /// drizzle-orm's table, quoted and qualified.
+    drizzle: String,
+    /// The schemas the tables live in, created when missing.
+    schemas: Vec<String>,
+    lock_key: i64,
+}
 
-const HISTORY_DDL: [&str; 4] = [
-    "CREATE SCHEMA IF NOT EXISTS schemaforge",
-    "CREATE TABLE IF NOT EXISTS schemaforge.migrations (
-        name text PRIMARY KEY,
-        checksum text NOT NULL,
-        status text NOT NULL CHECK (status IN ('running', 'applied', 'failed', 'rolled back')),
-        started_at timestamptz NOT NULL,
-        finished_at timestamptz,
-        applied_by text NOT NULL,
-        duration_ms bigint,
-        statements_done integer NOT NULL DEFAULT 0,
-        statements_total integer NOT NULL,
-        error text
-    )",
-    // Exactly as drizzle-orm creates it.
-    "CREATE SCHEMA IF NOT EXISTS drizzle",
-    "CREATE TABLE IF NOT EXISTS drizzle.__drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)",
-];
+impl History {
+    /// `schemaforge.migrations` and drizzle-orm's default
+    /// `drizzle.__drizzle_migrations`, under one lock per database (advisory
+    /// locks are per database; the key is the bytes of "sfmigrat").
+    pub fn standard() -> Self {
+        History {
+            ours: "\"schemaforge\".\"migrations\"".into(),
+            drizzle: "\"drizzle\".\"__drizzle_migrations\"".into(),
+            schemas: vec!["schemaforge".into(), "drizzle".into()],
+            lock_key: i64::from_be_bytes(*b"sfmigrat"),
+        }
+    }
+
+    /// Both tables inside `schema` (drizzle-orm's `migrationsSchema` option),
+    /// under a lock of their own: one tenant of a shared database.
+    pub fn in_schema(schema: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("schemaforge migrations {schema}").as_bytes());
+        let mut key = [0u8; 8];
+        key.copy_from_slice(&digest[..8]);
+        let quoted = quote_ident(schema);
+        History {
+            ours: format!("{quoted}.\"__schemaforge_migrations\""),
+            drizzle: format!("{quoted}.\"__drizzle_migrations\""),
+            schemas: vec![schema.to_string()],
+            lock_key: i64::from_be_bytes(key),
+        }
+    }
+
+    /// Our table, quoted and qualified (for reports and queries).
+    pub fn ours(&self) -> &str {
+        &self.ours
+    }
+
+    /// drizzle-orm's table, quoted and qualified.
+    pub fn drizzle(&self) -> &str {
+        &self.drizzle
+    }
+
+    fn ddl(&self) -> Vec<String> {
+        let mut ddl: Vec<String> = self.schemas.iter().map(|s| format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(s))).collect();
+        ddl.push(format!(
+            "CREATE TABLE IF NOT EXISTS {} (
+                name text PRIMARY KEY,
+                checksum text NOT NULL,
+                status text NOT NULL CHECK (status IN ('running', 'applied', 'failed', 'rolled back')),
+                started_at timestamptz NOT NULL,
+                finished_at timestamptz,
+                applied_by text NOT NULL,
+                duration_ms bigint,
+                statements_done integer NOT NULL DEFAULT 0,
+                statements_total integer NOT NULL,
+                error text
+            )",
+            self.ours
+        ));
+        // Exactly as drizzle-orm creates it.
+        ddl.push(format!("CREATE TABLE IF NOT EXISTS {} (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)", self.drizzle));
+        ddl
+    }
+}
 
 /// Where a migration of the folder stands in a database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,18 +172,18 @@ pub enum MigrateError {
     Database(#[from] sqlx::Error),
 }
 
-/// Takes the migration lock, waiting for any other migrator of this database.
-pub async fn lock(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_lock($1)").bind(LOCK_KEY).execute(&mut *conn).await.map(|_| ())
+/// Takes the migration lock, waiting for any other migrator of this history.
+pub async fn lock(conn: &mut PgConnection, history: &History) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_lock($1)").bind(history.lock_key).execute(&mut *conn).await.map(|_| ())
 }
 
-pub async fn unlock(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_unlock($1)").bind(LOCK_KEY).execute(&mut *conn).await.map(|_| ())
+pub async fn unlock(conn: &mut PgConnection, history: &History) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_unlock($1)").bind(history.lock_key).execute(&mut *conn).await.map(|_| ())
 }
 
-async fn ensure_history(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    for ddl in HISTORY_DDL {
-        conn.execute(ddl).await?;
+async fn ensure_history(conn: &mut PgConnection, history: &History) -> Result<(), sqlx::Error> {
+    for ddl in history.ddl() {
+        conn.execute(sqlx::AssertSqlSafe(ddl)).await?;
     }
     Ok(())
 }
@@ -145,13 +198,14 @@ struct HistoryRow {
     error: Option<String>,
 }
 
-async fn read_history(conn: &mut PgConnection) -> Result<Vec<HistoryRow>, sqlx::Error> {
+async fn read_history(conn: &mut PgConnection, history: &History) -> Result<Vec<HistoryRow>, sqlx::Error> {
     type Row = (String, String, String, Option<String>, String, i32, Option<String>);
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT name, checksum, status, to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), applied_by,
                 statements_done, error
-         FROM schemaforge.migrations ORDER BY name",
-    )
+         FROM {} ORDER BY name",
+        history.ours
+    )))
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows
@@ -168,17 +222,24 @@ async fn read_history(conn: &mut PgConnection) -> Result<Vec<HistoryRow>, sqlx::
         .collect())
 }
 
-async fn read_drizzle(conn: &mut PgConnection) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    sqlx::query_as("SELECT hash, created_at FROM drizzle.__drizzle_migrations WHERE created_at IS NOT NULL ORDER BY id")
-        .fetch_all(&mut *conn)
-        .await
+async fn read_drizzle(conn: &mut PgConnection, history: &History) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT hash, created_at FROM {} WHERE created_at IS NOT NULL ORDER BY id",
+        history.drizzle
+    )))
+    .fetch_all(&mut *conn)
+    .await
 }
 
 /// Each migration's standing, checked against the folder. Needs the history
 /// tables (`migrate` creates them; without them everything is pending).
-async fn assess(conn: &mut PgConnection, files: &[MigrationFile]) -> Result<(Vec<Standing>, Vec<String>), MigrateError> {
-    let history = read_history(conn).await?;
-    let drizzle = read_drizzle(conn).await?;
+async fn assess(
+    conn: &mut PgConnection,
+    history_tables: &History,
+    files: &[MigrationFile],
+) -> Result<(Vec<Standing>, Vec<String>), MigrateError> {
+    let history = read_history(conn, history_tables).await?;
+    let drizzle = read_drizzle(conn, history_tables).await?;
     for row in &history {
         if row.status != "rolled back" && !files.iter().any(|f| f.tag == row.name) {
             return Err(MigrateError::Missing { tag: row.name.clone() });
@@ -229,26 +290,26 @@ async fn assess(conn: &mut PgConnection, files: &[MigrationFile]) -> Result<(Vec
     Ok((standings, adopted))
 }
 
-async fn history_exists(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT to_regclass('schemaforge.migrations') IS NOT NULL AND to_regclass('drizzle.__drizzle_migrations') IS NOT NULL",
-    )
-    .fetch_one(&mut *conn)
-    .await
+async fn history_exists(conn: &mut PgConnection, history: &History) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL")
+        .bind(&history.ours)
+        .bind(&history.drizzle)
+        .fetch_one(&mut *conn)
+        .await
 }
 
 /// Where each migration of the folder stands, without changing anything.
-pub async fn status(conn: &mut PgConnection, files: &[MigrationFile]) -> Result<Vec<Standing>, MigrateError> {
+pub async fn status(conn: &mut PgConnection, history: &History, files: &[MigrationFile]) -> Result<Vec<Standing>, MigrateError> {
     // Reading needs both tables; where they are missing (nothing applied
     // yet, or only drizzle-orm's), they are created in a transaction that is
     // rolled back.
     let mut tx = conn.begin().await?;
-    if !history_exists(&mut tx).await? {
-        for ddl in HISTORY_DDL {
-            tx.execute(ddl).await?;
+    if !history_exists(&mut tx, history).await? {
+        for ddl in history.ddl() {
+            tx.execute(sqlx::AssertSqlSafe(ddl)).await?;
         }
     }
-    let result = assess(&mut tx, files).await.map(|(standings, _)| standings);
+    let result = assess(&mut tx, history, files).await.map(|(standings, _)| standings);
     tx.rollback().await?;
     result
 }
@@ -271,34 +332,37 @@ fn statements(file: &MigrationFile) -> Vec<String> {
 /// when given) in order. `on_start` is told before each migration runs.
 pub async fn migrate(
     conn: &mut PgConnection,
+    history: &History,
     files: &[MigrationFile],
     applied_by: &str,
     until: Option<&str>,
     mut on_start: impl FnMut(&MigrationFile),
 ) -> Result<Report, MigrateError> {
-    lock(conn).await?;
-    let result = migrate_locked(conn, files, applied_by, until, &mut on_start).await;
+    lock(conn, history).await?;
+    let result = migrate_locked(conn, history, files, applied_by, until, &mut on_start).await;
     // The lock also goes with the session; a failed unlock must not hide the result.
-    let _ = unlock(conn).await;
+    let _ = unlock(conn, history).await;
     result
 }
 
 async fn migrate_locked(
     conn: &mut PgConnection,
+    history: &History,
     files: &[MigrationFile],
     applied_by: &str,
     until: Option<&str>,
     on_start: &mut impl FnMut(&MigrationFile),
 ) -> Result<Report, MigrateError> {
-    ensure_history(conn).await?;
-    let (standings, adopted) = assess(conn, files).await?;
+    ensure_history(conn, history).await?;
+    let (standings, adopted) = assess(conn, history, files).await?;
     for standing in &standings {
         if standing.state == State::Edited {
             let file = files.iter().find(|f| f.tag == standing.tag);
-            let applied: Option<String> = sqlx::query_scalar("SELECT checksum FROM schemaforge.migrations WHERE name = $1")
-                .bind(&standing.tag)
-                .fetch_optional(&mut *conn)
-                .await?;
+            let applied: Option<String> =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT checksum FROM {} WHERE name = $1", history.ours)))
+                    .bind(&standing.tag)
+                    .fetch_optional(&mut *conn)
+                    .await?;
             return Err(MigrateError::Edited {
                 tag: standing.tag.clone(),
                 applied: applied.unwrap_or_else(|| "(recorded by drizzle-orm)".into()),
@@ -314,11 +378,12 @@ async fn migrate_locked(
     let mut report = Report { applied: Vec::new(), adopted: adopted.clone() };
     for tag in &adopted {
         let Some(file) = files.iter().find(|f| &f.tag == tag) else { continue };
-        sqlx::query(
-            "INSERT INTO schemaforge.migrations (name, checksum, status, started_at, finished_at, applied_by, statements_done, statements_total)
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO {} (name, checksum, status, started_at, finished_at, applied_by, statements_done, statements_total)
              VALUES ($1, $2, 'applied', to_timestamp($3 / 1000.0), to_timestamp($3 / 1000.0), 'drizzle-orm', $4, $4)
              ON CONFLICT (name) DO NOTHING",
-        )
+            history.ours
+        )))
         .bind(tag)
         .bind(file.checksum())
         .bind(i64::try_from(file.when).unwrap_or(i64::MAX))
@@ -339,9 +404,9 @@ async fn migrate_locked(
             State::Applied | State::Pending | State::Edited => 0,
         };
         if file.transactional() {
-            apply_in_transaction(conn, file, applied_by).await?;
+            apply_in_transaction(conn, history, file, applied_by).await?;
         } else {
-            apply_statement_by_statement(conn, file, applied_by, resume_at).await?;
+            apply_statement_by_statement(conn, history, file, applied_by, resume_at).await?;
         }
         report.applied.push(file.tag.clone());
         if until == Some(file.tag.as_str()) {
@@ -365,16 +430,17 @@ struct Progress<'a> {
     error: Option<&'a str>,
 }
 
-async fn record(conn: &mut PgConnection, file: &MigrationFile, progress: &Progress<'_>) -> Result<(), sqlx::Error> {
+async fn record(conn: &mut PgConnection, history: &History, file: &MigrationFile, progress: &Progress<'_>) -> Result<(), sqlx::Error> {
     let Progress { status, applied_by, started, done, total, error } = *progress;
-    sqlx::query(
-        "INSERT INTO schemaforge.migrations
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO {} AS history
             (name, checksum, status, started_at, finished_at, applied_by, duration_ms, statements_done, statements_total, error)
          VALUES ($1, $2, $3, now() - make_interval(secs => $4 / 1000.0), CASE WHEN $3 = 'running' THEN NULL ELSE now() END, $5, $4, $6, $7, $8)
          ON CONFLICT (name) DO UPDATE SET checksum = $2, status = $3, finished_at = EXCLUDED.finished_at, applied_by = $5,
-            started_at = CASE WHEN migrations.status = 'running' THEN migrations.started_at ELSE EXCLUDED.started_at END,
+            started_at = CASE WHEN history.status = 'running' THEN history.started_at ELSE EXCLUDED.started_at END,
             duration_ms = $4, statements_done = $6, statements_total = $7, error = $8",
-    )
+        history.ours
+    )))
     .bind(&file.tag)
     .bind(file.checksum())
     .bind(status)
@@ -388,8 +454,8 @@ async fn record(conn: &mut PgConnection, file: &MigrationFile, progress: &Progre
     .map(|_| ())
 }
 
-async fn record_drizzle(conn: &mut PgConnection, file: &MigrationFile) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES ($1, $2)")
+async fn record_drizzle(conn: &mut PgConnection, history: &History, file: &MigrationFile) -> Result<(), sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO {} (hash, created_at) VALUES ($1, $2)", history.drizzle)))
         .bind(file.checksum())
         .bind(when(file))
         .execute(&mut *conn)
@@ -397,33 +463,61 @@ async fn record_drizzle(conn: &mut PgConnection, file: &MigrationFile) -> Result
         .map(|_| ())
 }
 
-async fn apply_in_transaction(conn: &mut PgConnection, file: &MigrationFile, applied_by: &str) -> Result<(), MigrateError> {
+async fn apply_in_transaction(
+    conn: &mut PgConnection,
+    history: &History,
+    file: &MigrationFile,
+    applied_by: &str,
+) -> Result<(), MigrateError> {
+    let started = Instant::now();
+    let mut tx = conn.begin().await?;
+    match apply_within(&mut tx, history, file, applied_by).await {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(())
+        }
+        Err(MigrateError::Failed { tag, number, total, statement, error }) => {
+            tx.rollback().await?;
+            let progress = Progress { status: "failed", applied_by, started, done: 0, total, error: Some(&error) };
+            record(conn, history, file, &progress).await?;
+            Err(MigrateError::Failed { tag, number, total, statement, error })
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// Runs a transactional migration and its bookkeeping inside a transaction
+/// the caller owns (and commits, or rolls back on error): the service commits
+/// a tenant's new version in the same transaction.
+pub async fn apply_within(conn: &mut PgConnection, history: &History, file: &MigrationFile, applied_by: &str) -> Result<(), MigrateError> {
     let started = Instant::now();
     let statements = statements(file);
     let total = statements.len();
-    let mut tx = conn.begin().await?;
     for (i, statement) in statements.iter().enumerate() {
         // The simple query protocol: DDL is run once, so preparing it first
         // (the extended protocol) would only add round trips.
-        if let Err(error) = sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone())).execute(&mut *tx).await {
-            tx.rollback().await?;
-            let message = error.to_string();
-            let progress = Progress { status: "failed", applied_by, started, done: 0, total, error: Some(&message) };
-            record(conn, file, &progress).await?;
-            return Err(MigrateError::Failed { tag: file.tag.clone(), number: i + 1, total, statement: statement.clone(), error: message });
+        if let Err(error) = sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone())).execute(&mut *conn).await {
+            return Err(MigrateError::Failed {
+                tag: file.tag.clone(),
+                number: i + 1,
+                total,
+                statement: statement.clone(),
+                error: error.to_string(),
+            });
         }
     }
     // The bookkeeping commits with the migration, or neither does: a
     // migration is never applied twice (sqlx's migrator does the same, see
     // https://github.com/launchbadge/sqlx/issues/1966).
-    record_drizzle(&mut tx, file).await?;
-    record(&mut tx, file, &Progress { status: "applied", applied_by, started, done: total, total, error: None }).await?;
-    tx.commit().await?;
+    ensure_history(conn, history).await?;
+    record_drizzle(conn, history, file).await?;
+    record(conn, history, file, &Progress { status: "applied", applied_by, started, done: total, total, error: None }).await?;
     Ok(())
 }
 
 async fn apply_statement_by_statement(
     conn: &mut PgConnection,
+    history: &History,
     file: &MigrationFile,
     applied_by: &str,
     resume_at: usize,
@@ -431,11 +525,11 @@ async fn apply_statement_by_statement(
     let started = Instant::now();
     let statements = statements(file);
     let total = statements.len();
-    record(conn, file, &Progress { status: "running", applied_by, started, done: resume_at, total, error: None }).await?;
+    record(conn, history, file, &Progress { status: "running", applied_by, started, done: resume_at, total, error: None }).await?;
     for (i, statement) in statements.iter().enumerate().skip(resume_at) {
         if let Err(error) = sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone())).execute(&mut *conn).await {
             let message = error.to_string();
-            record(conn, file, &Progress { status: "failed", applied_by, started, done: i, total, error: Some(&message) }).await?;
+            record(conn, history, file, &Progress { status: "failed", applied_by, started, done: i, total, error: Some(&message) }).await?;
             return Err(MigrateError::FailedPartway {
                 tag: file.tag.clone(),
                 number: i + 1,
@@ -445,11 +539,11 @@ async fn apply_statement_by_statement(
                 error: message,
             });
         }
-        record(conn, file, &Progress { status: "running", applied_by, started, done: i + 1, total, error: None }).await?;
+        record(conn, history, file, &Progress { status: "running", applied_by, started, done: i + 1, total, error: None }).await?;
     }
     let mut tx = conn.begin().await?;
-    record_drizzle(&mut tx, file).await?;
-    record(&mut tx, file, &Progress { status: "applied", applied_by, started, done: total, total, error: None }).await?;
+    record_drizzle(&mut tx, history, file).await?;
+    record(&mut tx, history, file, &Progress { status: "applied", applied_by, started, done: total, total, error: None }).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -457,7 +551,13 @@ async fn apply_statement_by_statement(
 /// Undoes one applied migration with its down statements, in one
 /// transaction (statement by statement when it is marked non-transactional),
 /// and forgets it in both histories.
-pub async fn roll_back(conn: &mut PgConnection, file: &MigrationFile, down: &[String], applied_by: &str) -> Result<(), MigrateError> {
+pub async fn roll_back(
+    conn: &mut PgConnection,
+    history: &History,
+    file: &MigrationFile,
+    down: &[String],
+    applied_by: &str,
+) -> Result<(), MigrateError> {
     let total = down.len();
     let transactional = schemaforge_kit::folder::is_transactional(file.down.as_deref().unwrap_or_default());
     if transactional {
@@ -474,7 +574,7 @@ pub async fn roll_back(conn: &mut PgConnection, file: &MigrationFile, down: &[St
                 });
             }
         }
-        forget(&mut tx, file, applied_by).await?;
+        forget(&mut tx, history, file, applied_by).await?;
         tx.commit().await?;
     } else {
         for (i, statement) in down.iter().enumerate() {
@@ -489,17 +589,21 @@ pub async fn roll_back(conn: &mut PgConnection, file: &MigrationFile, down: &[St
                 });
             }
         }
-        forget(conn, file, applied_by).await?;
+        forget(conn, history, file, applied_by).await?;
     }
     Ok(())
 }
 
 /// Removes a rolled-back migration from drizzle-orm's history and marks it in ours.
-async fn forget(conn: &mut PgConnection, file: &MigrationFile, applied_by: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM drizzle.__drizzle_migrations WHERE created_at = $1").bind(when(file)).execute(&mut *conn).await?;
-    sqlx::query(
-        "UPDATE schemaforge.migrations SET status = 'rolled back', finished_at = now(), applied_by = $2, error = NULL WHERE name = $1",
-    )
+async fn forget(conn: &mut PgConnection, history: &History, file: &MigrationFile, applied_by: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {} WHERE created_at = $1", history.drizzle)))
+        .bind(when(file))
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE {} SET status = 'rolled back', finished_at = now(), applied_by = $2, error = NULL WHERE name = $1",
+        history.ours
+    )))
     .bind(&file.tag)
     .bind(applied_by)
     .execute(&mut *conn)
@@ -508,6 +612,6 @@ async fn forget(conn: &mut PgConnection, file: &MigrationFile, applied_by: &str)
 }
 
 /// Every migration of `files` that is applied, in folder order, after checking the folder.
-pub async fn applied(conn: &mut PgConnection, files: &[MigrationFile]) -> Result<Vec<String>, MigrateError> {
-    Ok(status(conn, files).await?.into_iter().filter(|s| s.state == State::Applied).map(|s| s.tag).collect())
+pub async fn applied(conn: &mut PgConnection, history: &History, files: &[MigrationFile]) -> Result<Vec<String>, MigrateError> {
+    Ok(status(conn, history, files).await?.into_iter().filter(|s| s.state == State::Applied).map(|s| s.tag).collect())
 }
