@@ -104,23 +104,6 @@ fn read_folder(out: &Path) -> anyhow::Result<Option<FolderState>> {
     Ok(Some(FolderState { journal, snapshot_id, schema }))
 }
 
-/// Plan statements as migration-file statements; what cannot be undone
-/// becomes a comment above its statement.
-fn file_statements(plan: &schemaforge_plan::Plan) -> Vec<schemaforge_sql::Statement> {
-    plan.statements
-        .iter()
-        .map(|s| {
-            let notes: String = s
-                .hazards
-                .iter()
-                .filter(|f| f.hazard == schemaforge_plan::Hazard::Irreversible)
-                .map(|f| format!("-- irreversible: {}\n", f.message))
-                .collect();
-            schemaforge_sql::Statement { step: s.step.clone(), sql: format!("{notes}{}", s.sql) }
-        })
-        .collect()
-}
-
 pub fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     if let Some(name) = &args.name {
         schemaforge_kit::folder::check_name(name)?;
@@ -150,7 +133,7 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         (None, None) => "init".to_string(),
         (None, Some(_)) => schemaforge_plan::migration_name(&up.steps().into_iter().cloned().collect::<Vec<_>>()),
     };
-    let (up_statements, down_statements) = (file_statements(&up), file_statements(&down));
+    let (up_statements, down_statements) = (up.file_statements(), down.file_statements());
     let migration = schemaforge_kit::Migration { name: &name, when_millis: now_millis()?, breakpoints: args.breakpoints };
     let previous = folder.as_ref().map(|f| schemaforge_kit::Previous { journal: &f.journal, snapshot_id: &f.snapshot_id });
     let new = schemaforge_kit::NewMigration { schema: &schema, up: &up_statements, down: &down_statements, definition: &text };

@@ -6,6 +6,7 @@ mod folder_io;
 mod gate;
 mod live;
 mod report;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -168,6 +169,18 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Run the multi-tenant HTTP service (`POST /schema/generate` and friends).
+    Serve {
+        /// Address to listen on (port 0 picks a free one).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Where artifacts are kept (`drizzle/{userID}/…`).
+        #[arg(long, default_value = "data")]
+        data_dir: std::path::PathBuf,
+        /// The PostgreSQL database tenants live in (default: `SCHEMAFORGE_DATABASE_URL`, then `DATABASE_URL`).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Print the JSON Schema of the definition format.
     SchemaJson,
     /// Explain a diagnostic code, or list them all.
@@ -229,6 +242,7 @@ fn main() -> ExitCode {
         Command::Hash { dir } => commands::hash(dir.as_deref()),
         Command::Check { db, dir, shadow_db, format } => live::check(&live::CheckArgs { db, dir, shadow_db, format }),
         Command::Rollback { db, dir, to, allow } => live::rollback(&live::RollbackArgs { db, dir, to, allow }),
+        Command::Serve { listen, data_dir, database_url } => serve::serve(listen, data_dir, database_url),
         Command::SchemaJson => commands::schema_json(),
         Command::Explain { code } => commands::explain(code.as_deref()),
     };

@@ -2,8 +2,7 @@
 
 use std::path::Path;
 
-use schemaforge_db::postgres::probes::Fact;
-use schemaforge_plan::{Hazard, Plan};
+use schemaforge_plan::{Fact, Hazard, Plan};
 use schemaforge_spec::Diagnostic;
 use serde_json::json;
 
@@ -88,32 +87,7 @@ pub fn plan_human(title: &str, plan: &Plan, facts: &[Fact]) -> String {
 /// the summary says whether the plan can run in one transaction. Facts
 /// (`{"message","blocks"}`) appear when the plan was made against a database.
 pub fn plan_json(plan: &Plan, facts: &[Fact]) -> String {
-    let statements: Vec<serde_json::Value> = plan
-        .statements
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let first_of_step = i == 0 || plan.statements[i - 1].step != s.step;
-            let facts: Vec<serde_json::Value> = facts
-                .iter()
-                .filter(|f| first_of_step && f.step == s.step)
-                .map(|f| json!({"message": f.message, "blocks": f.blocks}))
-                .collect();
-            json!({
-                "sql": s.sql,
-                "hazards": s.hazards.iter().map(|f| json!({"code": f.hazard.code(), "message": f.message})).collect::<Vec<_>>(),
-                "facts": facts,
-            })
-        })
-        .collect();
-    let hazards: Vec<&str> = plan.hazards().into_iter().map(Hazard::code).collect();
-    let summary = json!({
-        "statements": plan.statements.len(),
-        "changes": plan.changes,
-        "hazards": hazards,
-        "transactional": plan.transactional(),
-    });
-    let mut text = serde_json::to_string_pretty(&json!({"statements": statements, "summary": summary})).unwrap_or_default();
+    let mut text = serde_json::to_string_pretty(&plan.to_json(facts)).unwrap_or_default();
     text.push('\n');
     text
 }

@@ -98,6 +98,11 @@ impl Journal {
         Ok(Journal { dialect, entries })
     }
 
+    /// The journal file's text, as drizzle-kit writes it.
+    pub fn to_json_text(&self) -> String {
+        snapshot::to_json_text(&self.to_value())
+    }
+
     fn to_value(&self) -> Value {
         json!({
             "version": JOURNAL_VERSION,

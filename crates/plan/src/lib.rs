@@ -9,6 +9,7 @@
 mod describe;
 mod hazard;
 mod hazards;
+mod report;
 mod version;
 
 pub use schemaforge_diff::Options;
@@ -18,6 +19,7 @@ use schemaforge_sql::RenderError;
 
 pub use describe::{describe, migration_name};
 pub use hazard::{Finding, Hazard};
+pub use report::Fact;
 pub use version::{Bump, Version, bump_of, changelog};
 
 /// One statement of a plan.
@@ -56,6 +58,23 @@ impl Plan {
     /// committed on its own.
     pub fn transactional(&self) -> bool {
         self.statements.iter().all(|s| s.step.transactional())
+    }
+
+    /// The statements as a migration file holds them: what cannot be undone
+    /// becomes a `-- irreversible: …` comment above its statement.
+    pub fn file_statements(&self) -> Vec<schemaforge_sql::Statement> {
+        self.statements
+            .iter()
+            .map(|s| {
+                let notes: String = s
+                    .hazards
+                    .iter()
+                    .filter(|f| f.hazard == Hazard::Irreversible)
+                    .map(|f| format!("-- irreversible: {}\n", f.message))
+                    .collect();
+                schemaforge_sql::Statement { step: s.step.clone(), sql: format!("{notes}{}", s.sql) }
+            })
+            .collect()
     }
 
     /// The steps, each once, in order.

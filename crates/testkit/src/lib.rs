@@ -6,6 +6,7 @@
 //! with the command that fixes it, because CI must run these checks.
 
 pub mod catalog;
+pub mod http;
 pub mod node;
 pub mod postgres;
 pub mod rows;

@@ -117,6 +117,45 @@ pub async fn drop_roles(roles: &[String]) {
     }
 }
 
+/// Roles a test makes, dropped when the guard goes (declare it before the
+/// `TestDatabase` that holds their objects, so it drops after the database).
+pub struct RoleGuard {
+    pub roles: std::sync::Mutex<Vec<String>>,
+}
+
+impl RoleGuard {
+    pub fn new() -> Self {
+        RoleGuard { roles: std::sync::Mutex::new(Vec::new()) }
+    }
+
+    /// Records `role` for dropping and returns it.
+    pub fn add(&self, role: impl Into<String>) -> String {
+        let role = role.into();
+        if let Ok(mut roles) = self.roles.lock() {
+            roles.push(role.clone());
+        }
+        role
+    }
+}
+
+impl Default for RoleGuard {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for RoleGuard {
+    fn drop(&mut self) {
+        let roles = self.roles.lock().map(|r| r.clone()).unwrap_or_default();
+        let cleanup = std::thread::spawn(move || {
+            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                runtime.block_on(drop_roles(&roles));
+            }
+        });
+        let _ = cleanup.join();
+    }
+}
+
 /// A suffix unique to this process and call, for cluster-global names.
 pub fn unique_suffix() -> String {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);

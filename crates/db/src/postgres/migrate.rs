@@ -47,7 +47,8 @@ impl History {
     }
 
     /// Both tables inside `schema` (drizzle-orm's `migrationsSchema` option),
-    /// under a lock of their own: one tenant of a shared database.
+    /// under a lock of their own: one tenant of a shared database. The schema
+    /// must exist (its owner need not be allowed to create schemas).
     pub fn in_schema(schema: &str) -> Self {
         use sha2::{Digest, Sha256};
         let digest = Sha256::digest(format!("schemaforge migrations {schema}").as_bytes());
@@ -57,7 +58,7 @@ impl History {
         History {
             ours: format!("{quoted}.\"__schemaforge_migrations\""),
             drizzle: format!("{quoted}.\"__drizzle_migrations\""),
-            schemas: vec![schema.to_string()],
+            schemas: Vec::new(),
             lock_key: i64::from_be_bytes(key),
         }
     }

@@ -12,15 +12,7 @@ use schemaforge_model::{Column, QualifiedName, ScalarType, Schema, Table};
 use schemaforge_sql::postgres::{quote_ident, quote_literal, relation};
 use sqlx::PgConnection;
 
-/// One measured fact about a step.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fact {
-    pub step: Step,
-    /// "table users has 1,204 rows".
-    pub message: String,
-    /// The step cannot succeed on the data as it is.
-    pub blocks: bool,
-}
+pub use schemaforge_plan::Fact;
 
 /// `n` with thousands separators, as people read counts.
 pub fn grouped(n: i64) -> String {

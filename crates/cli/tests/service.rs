@@ -1,0 +1,307 @@
+//! `schemaforge serve`, over HTTP against the real binary and PostgreSQL:
+//! versions from the blog chain, the hazard gate, tenancy and auth, bad
+//! input, concurrency within and across tenants, and two replicas.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use schemaforge_testkit::http::{Response, request};
+use schemaforge_testkit::postgres::{RoleGuard, TestDatabase, unique_suffix};
+use schemaforge_testkit::{repo_root, scratch_dir};
+use serde_json::{Value, json};
+
+const ADMIN: &str = "test-admin-token";
+
+/// userIDs unique to this run (tenant roles are server-wide), whose roles go
+/// when the guard does.
+struct Users {
+    suffix: String,
+    guard: RoleGuard,
+}
+
+impl Users {
+    fn new() -> Users {
+        Users { suffix: unique_suffix(), guard: RoleGuard::new() }
+    }
+
+    fn id(&self, name: &str) -> String {
+        let id = format!("{name}_{}", self.suffix);
+        self.guard.add(format!("tenant_{id}"));
+        id
+    }
+}
+
+/// One `schemaforge serve` process; killed on drop.
+struct Service {
+    child: Child,
+    addr: String,
+}
+
+impl Service {
+    fn start(database_url: &str, data_dir: &Path) -> Service {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_schemaforge"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", &data_dir.to_string_lossy(), "--database-url", database_url])
+            .env("SCHEMAFORGE_ADMIN_TOKEN", ADMIN)
+            .env("SCHEMAFORGE_SECRET", "test-secret")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("serve starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("the listening line");
+        let addr = line.trim().rsplit("http://").next().unwrap_or_default().to_string();
+        assert!(!addr.is_empty(), "serve did not say where it listens: {line}");
+        Service { child, addr }
+    }
+
+    fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> Response {
+        request(&self.addr, method, path, token, body.map(Value::to_string).as_deref())
+    }
+
+    fn generate(&self, user: &str, schema: &Value, options: Value) -> Response {
+        self.call("POST", "/schema/generate", Some(ADMIN), Some(&json!({"userID": user, "schema": schema, "options": options})))
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn fixture(name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(repo_root().join(format!("fixtures/examples/{name}.json"))).expect("fixture"))
+        .expect("json")
+}
+
+async fn tables_of(db: &TestDatabase, namespace: &str) -> Vec<String> {
+    let mut conn = db.connect().await;
+    sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1 AND table_name NOT LIKE '\\_\\_%' ORDER BY 1",
+    )
+    .bind(namespace)
+    .fetch_all(&mut conn)
+    .await
+    .expect("tables")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_seed_and_the_blog_chain_make_versions_and_the_gate_holds_back_data_loss() {
+    let users = Users::new();
+    let (alice, bob) = (users.id("alice"), users.id("bob"));
+    let db = TestDatabase::create("service_chain").await;
+    let data = scratch_dir("service-chain");
+    let service = Service::start(&db.url, &data);
+
+    let seed = service.generate(&alice, &fixture("seed-basic"), json!({}));
+    assert_eq!(seed.status, 200, "{}", seed.body);
+    let body = seed.json();
+    assert_eq!(body["version"], "1.0.0");
+    assert!(body["schemaTs"].as_str().is_some_and(|ts| ts.contains("\"users\"")), "{body}");
+    assert_eq!(tables_of(&db, &format!("tenant_{alice}")).await, ["users"]);
+    assert!(
+        data.join(format!("drizzle/{alice}/schema.ts")).exists()
+            && data.join(format!("drizzle/{alice}/migrations/meta/_journal.json")).exists()
+    );
+
+    let unchanged = service.generate(&alice, &fixture("seed-basic"), json!({}));
+    assert_eq!((unchanged.status, unchanged.json()["changed"].clone()), (200, json!(false)), "{}", unchanged.body);
+
+    for (version, expected) in [("v1", "1.0.0"), ("v2", "1.1.0")] {
+        let response = service.generate(&bob, &fixture(&format!("blog.{version}")), json!({}));
+        assert_eq!(response.status, 200, "{version}: {}", response.body);
+        assert_eq!(response.json()["version"], expected);
+    }
+    let before = tables_of(&db, &format!("tenant_{bob}")).await;
+    let refused = service.generate(&bob, &fixture("blog.v3"), json!({}));
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    let body = refused.json();
+    assert_eq!(body["error"]["code"], "hazards-not-allowed");
+    let hazards: Vec<String> =
+        body["plan"]["summary"]["hazards"].as_array().expect("hazards").iter().filter_map(|h| h.as_str().map(String::from)).collect();
+    assert!(hazards.contains(&"deletes-data".to_string()), "{hazards:?}");
+    assert_eq!(tables_of(&db, &format!("tenant_{bob}")).await, before, "a refused request changed the tenant");
+
+    let allowed = service.generate(&bob, &fixture("blog.v3"), json!({"allowHazards": hazards, "message": "Posts become articles."}));
+    assert_eq!(allowed.status, 200, "{}", allowed.body);
+    assert_eq!(allowed.json()["version"], "2.0.0");
+    assert!(allowed.json()["changelog"].as_str().is_some_and(|c| c.contains("Posts become articles.")));
+
+    let versions = service.call("GET", &format!("/versions?userID={bob}"), Some(ADMIN), None).json();
+    let listed: Vec<&str> = versions["versions"].as_array().expect("versions").iter().filter_map(|v| v["version"].as_str()).collect();
+    assert_eq!(listed, ["1.0.0", "1.1.0", "2.0.0"]);
+    let latest = service.call("GET", &format!("/schema/latest?userID={bob}"), Some(ADMIN), None).json();
+    assert_eq!(latest["version"], "2.0.0");
+    assert_eq!(latest["definition"], fixture("blog.v3"));
+    let old = service.call("GET", &format!("/schema/1.1.0?userID={bob}"), Some(ADMIN), None);
+    assert_eq!((old.status, old.json()["definition"].clone()), (200, fixture("blog.v2")));
+    assert!(data.join(format!("drizzle/{bob}/versions/2.0.0/changelog.md")).exists());
+    let log = std::fs::read_to_string(data.join(format!("drizzle/{bob}/logs/generation.log"))).expect("log");
+    assert_eq!(log.lines().count(), 4, "{log}");
+    assert!(log.lines().all(|l| serde_json::from_str::<Value>(l).is_ok()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_bind_users_and_bad_input_is_refused_with_pointers() {
+    let users = Users::new();
+    let (carol, dave) = (users.id("carol"), users.id("dave"));
+    let db = TestDatabase::create("service_auth").await;
+    let service = Service::start(&db.url, &scratch_dir("service-auth"));
+    let seed = fixture("seed-basic");
+    let body = json!({"userID": carol, "schema": seed});
+
+    assert_eq!(service.call("POST", "/schema/generate", None, Some(&body)).status, 401);
+    assert_eq!(service.call("POST", "/schema/generate", Some("wrong"), Some(&body)).status, 401);
+    let token =
+        service.call("POST", "/tokens", Some(ADMIN), Some(&json!({"userID": carol}))).json()["token"].as_str().expect("token").to_string();
+    let dave =
+        service.call("POST", "/tokens", Some(ADMIN), Some(&json!({"userID": dave}))).json()["token"].as_str().expect("token").to_string();
+    assert_eq!(service.call("POST", "/tokens", Some(&token), Some(&json!({"userID": carol}))).status, 403, "a user issued a token");
+    assert_eq!(service.call("POST", "/schema/generate", Some(&token), Some(&body)).status, 200);
+    let cross = service.call("POST", "/schema/generate", Some(&dave), Some(&body));
+    assert_eq!((cross.status, cross.json()["error"]["code"].clone()), (403, json!("forbidden")));
+    assert_eq!(service.call("GET", &format!("/versions?userID={carol}"), Some(&dave), None).status, 403);
+
+    let traversal = service.generate("../../etc", &seed, json!({}));
+    assert_eq!((traversal.status, traversal.json()["error"]["code"].clone()), (400, json!("invalid-user-id")));
+
+    let mut injected = seed.clone();
+    injected["tables"][0]["columns"][0]["default"] = json!({"sql": "0); DROP TABLE users; --"});
+    let response = service.generate(&carol, &injected, json!({}));
+    assert_eq!(response.status, 400, "{}", response.body);
+    let details = response.json()["error"]["details"].clone();
+    assert!(details.as_array().is_some_and(|d| d.iter().any(|d| d["path"] == "/schema/tables/0/columns/0/default/sql")), "{details}");
+
+    let extension = service.generate(&carol, &json!({"extensions": ["pgcrypto"], "tables": []}), json!({}));
+    assert_eq!((extension.status, extension.json()["error"]["details"][0]["path"].clone()), (400, json!("/schema/extensions")));
+    let malformed = service.call("POST", "/schema/generate", Some(ADMIN), None);
+    assert_eq!((malformed.status, malformed.json()["error"]["code"].clone()), (400, json!("invalid-request")));
+    let unknown = service.call("GET", "/nowhere", Some(ADMIN), None);
+    assert_eq!((unknown.status, unknown.json()["error"]["code"].clone()), (404, json!("not-found")));
+    let huge = json!({"userID": carol, "schema": {"tables": [], "padding": "x".repeat(9 * 1024 * 1024)}});
+    let too_large = service.call("POST", "/schema/generate", Some(ADMIN), Some(&huge));
+    assert_eq!((too_large.status, too_large.json()["error"]["code"].clone()), (413, json!("too-large")));
+    assert_eq!(service.call("GET", "/healthz", None, None).status, 200);
+    assert_eq!(service.call("GET", "/readyz", None, None).status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tenant_cannot_reach_another_tenants_tables() {
+    let users = Users::new();
+    let (erin, frank) = (users.id("erin"), users.id("frank"));
+    let db = TestDatabase::create("service_isolation").await;
+    let service = Service::start(&db.url, &scratch_dir("service-isolation"));
+    assert_eq!(service.generate(&erin, &fixture("seed-basic"), json!({})).status, 200);
+    let spy = json!({"tables": [{
+        "name": "notes",
+        "columns": [{"name": "id", "type": "serial", "primaryKey": true}],
+        "policies": [{"name": "peek", "using": format!("EXISTS (SELECT 1 FROM tenant_{erin}.users)")}]
+    }]});
+    let response = service.generate(&frank, &spy, json!({}));
+    assert_eq!(response.status, 400, "{}", response.body);
+    let error = response.json()["error"].clone();
+    assert_eq!(error["code"], "apply-failed");
+    assert!(error["message"].as_str().is_some_and(|m| m.contains("permission denied")), "{error}");
+    assert!(tables_of(&db, &format!("tenant_{frank}")).await.is_empty());
+    assert_eq!(service.call("GET", &format!("/versions?userID={frank}"), Some(ADMIN), None).json()["latest"], Value::Null);
+}
+
+/// `base` with the columns `extra` added to its first table.
+fn with_columns(base: &Value, extra: &[String]) -> Value {
+    let mut value = base.clone();
+    if let Some(columns) = value["tables"][0]["columns"].as_array_mut() {
+        columns.extend(extra.iter().map(|name| json!({"name": name, "type": "text"})));
+    }
+    value
+}
+
+fn check_history(versions: &Value) {
+    let list = versions["versions"].as_array().expect("versions");
+    let parse = |v: &Value| -> (u64, u64, u64) {
+        let parts: Vec<u64> = v["version"].as_str().unwrap_or_default().split('.').filter_map(|p| p.parse().ok()).collect();
+        (parts[0], parts[1], parts[2])
+    };
+    for pair in list.windows(2) {
+        let (a, b) = (parse(&pair[0]), parse(&pair[1]));
+        let next = match pair[1]["bump"].as_str() {
+            Some("major") => (a.0 + 1, 0, 0),
+            Some("minor") => (a.0, a.1 + 1, 0),
+            _ => (a.0, a.1, a.2 + 1),
+        };
+        assert_eq!(b, next, "a gap or duplicate between {} and {}", pair[0], pair[1]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_requests_serialize_per_tenant_and_tenants_run_in_parallel() {
+    let users = Users::new();
+    let gina = users.id("gina");
+    let tenants: Vec<String> = (0..20).map(|i| users.id(&format!("tenant{i}"))).collect();
+    let db = TestDatabase::create("service_concurrency").await;
+    let data = scratch_dir("service-concurrency");
+    let first = Service::start(&db.url, &data);
+    let second = Service::start(&db.url, &data);
+    let seed = fixture("seed-basic");
+    assert_eq!(first.generate(&gina, &seed, json!({})).status, 200);
+
+    // 50 requests for one tenant, spread over two replicas, each adding its own column.
+    let handles: Vec<_> = (0..50)
+        .map(|i| {
+            let (addr, body) = (
+                if i % 2 == 0 { first.addr.clone() } else { second.addr.clone() },
+                json!({
+                    "userID": gina,
+                    "schema": with_columns(&seed, &[format!("c{i}")]),
+                    "options": {"allowHazards": ["deletes-data", "possible-rename"]}
+                }),
+            );
+            std::thread::spawn(move || request(&addr, "POST", "/schema/generate", Some(ADMIN), Some(&body.to_string())))
+        })
+        .collect();
+    let responses: Vec<Response> = handles.into_iter().map(|h| h.join().expect("thread")).collect();
+    for response in &responses {
+        assert!(matches!(response.status, 200 | 409), "{} {}", response.status, response.body);
+    }
+    let path = format!("/versions?userID={gina}");
+    let versions = first.call("GET", &path, Some(ADMIN), None).json();
+    assert_eq!(versions, second.call("GET", &path, Some(ADMIN), None).json(), "replicas disagree");
+    check_history(&versions);
+    let applied = responses.iter().filter(|r| r.status == 200 && r.json()["changed"] == true).count();
+    assert_eq!(versions["versions"].as_array().map(Vec::len), Some(applied + 1), "every applied request is one version");
+    // The database holds the latest version's columns.
+    let latest = first.call("GET", &format!("/schema/latest?userID={gina}"), Some(ADMIN), None).json();
+    let expected: Vec<String> = latest["definition"]["tables"][0]["columns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .filter_map(|c| c["name"].as_str().map(String::from))
+        .collect();
+    let mut conn = db.connect().await;
+    let actual: Vec<String> = sqlx::query_scalar("SELECT column_name::text FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'users' ORDER BY ordinal_position")
+        .bind(format!("tenant_{gina}"))
+        .fetch_all(&mut conn)
+        .await
+        .expect("columns");
+    let (mut expected, mut actual) = (expected, actual);
+    expected.sort();
+    actual.sort();
+    assert_eq!(actual, expected);
+
+    // 20 tenants at once.
+    let handles: Vec<_> = tenants
+        .iter()
+        .enumerate()
+        .map(|(i, tenant)| {
+            let addr = if i % 2 == 0 { first.addr.clone() } else { second.addr.clone() };
+            let body = json!({"userID": tenant, "schema": fixture("blog.v1")});
+            std::thread::spawn(move || request(&addr, "POST", "/schema/generate", Some(ADMIN), Some(&body.to_string())))
+        })
+        .collect();
+    for handle in handles {
+        let response = handle.join().expect("thread");
+        assert_eq!(response.status, 200, "{}", response.body);
+    }
+}

@@ -1,0 +1,347 @@
+//! `POST /schema/generate`: validate → plan against the tenant's latest
+//! version → hazard gate → apply with the new version's record in one
+//! transaction → artifacts → response.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use schemaforge_db::postgres::migrate::{self, History, MigrateError};
+use schemaforge_kit::folder::{MigrationFile, snapshot_id, snapshot_path};
+use schemaforge_model::Schema;
+use schemaforge_plan::{Hazard, Plan, Version};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::{Connection, PgConnection};
+
+use crate::artifacts;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::{AppState, Metrics};
+use crate::tenant::{self, UserId};
+use crate::versions::{self, VersionRow};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GenerateRequest {
+    #[serde(rename = "userID")]
+    user_id: String,
+    schema: Value,
+    #[serde(default)]
+    options: GenerateOptions,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct GenerateOptions {
+    #[serde(default)]
+    dry_run: bool,
+    #[serde(default)]
+    allow_hazards: Vec<String>,
+    name: Option<String>,
+    message: Option<String>,
+}
+
+/// Reads a JSON request body, refusing it with a 400 that says where it is wrong.
+pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request("invalid-request", format!("the request body is not valid: {e}")))
+}
+
+/// Hazards a tenant's migration may carry without asking: the operational
+/// ones (a lock, an index build, a scan, a statement that fails and rolls
+/// back cleanly). What changes or loses data, or who may see it, must be
+/// allowed by name.
+const ALLOWED_BY_DEFAULT: [Hazard; 5] =
+    [Hazard::RewritesTable, Hazard::AccessExclusiveLock, Hazard::BuildsIndex, Hazard::ValidationScan, Hazard::MayFailOnExistingData];
+
+/// Hazards that may run: the operational ones, plus those named (`all` allows every one).
+pub fn allowed(codes: &[String]) -> Result<Vec<Hazard>, ApiError> {
+    let mut allowed = ALLOWED_BY_DEFAULT.to_vec();
+    for code in codes {
+        if code == "all" {
+            return Ok(Hazard::ALL.to_vec());
+        }
+        let hazard = Hazard::from_code(code).ok_or_else(|| {
+            let known: Vec<&str> = Hazard::ALL.iter().map(|h| h.code()).collect();
+            ApiError::bad_request("invalid-request", format!("allowHazards: unknown hazard `{code}`; known: all, {}", known.join(", ")))
+        })?;
+        allowed.push(hazard);
+    }
+    Ok(allowed)
+}
+
+fn millis(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+fn now_millis() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).unwrap_or(0)
+}
+
+/// The definition a version holds, as the tenant wrote it (empty before the first).
+fn unmapped(row: Option<&VersionRow>) -> Result<Schema, ApiError> {
+    match row {
+        Some(row) => schemaforge_spec::parse_definition(&row.definition)
+            .map_err(|_| ApiError::Internal(format!("the stored definition of version {} no longer validates", row.version))),
+        None => Ok(Schema::empty(schemaforge_model::Dialect::Postgresql)),
+    }
+}
+
+/// The schema a version holds, in the tenant's namespace.
+pub fn schema_of(row: &VersionRow, namespace: &str) -> Result<Schema, ApiError> {
+    let schema = schemaforge_spec::parse_definition(&row.definition)
+        .map_err(|_| ApiError::Internal(format!("the stored definition of version {} no longer validates", row.version)))?;
+    Ok(tenant::into_namespace(&schema, namespace))
+}
+
+pub async fn handle(State(state): State<AppState>, caller: Caller, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let started = Instant::now();
+    let request: GenerateRequest = parse_body(&body)?;
+    let user = UserId::parse(&request.user_id)?;
+    caller.may_act_for(&user)?;
+    let result = validated(&state, &caller, &user, &request, started).await;
+    let (outcome, version) = match &result {
+        Ok(Json(value)) => (
+            if value["changed"] == true { if value["dryRun"] == true { "dry-run" } else { "applied" } } else { "unchanged" },
+            value["version"].as_str().map(String::from),
+        ),
+        Err(ApiError::BadRequest { .. }) => ("invalid", None),
+        Err(ApiError::Conflict { .. }) => ("refused", None),
+        Err(_) => ("failed", None),
+    };
+    let line = json!({
+        "at": now_millis(),
+        "userID": user.as_str(),
+        "caller": caller.label(),
+        "request": "generate",
+        "result": outcome,
+        "version": version,
+        "error": result.as_ref().err().map(ToString::to_string),
+        "ms": millis(started),
+    });
+    // The log is a record, not the outcome: its failure does not undo a version.
+    let _ = artifacts::log(state.store.as_ref(), &user, &line).await;
+    result
+}
+
+async fn validated(
+    state: &AppState,
+    caller: &Caller,
+    user: &UserId,
+    request: &GenerateRequest,
+    started: Instant,
+) -> Result<Json<Value>, ApiError> {
+    tenant::check_definition(&request.schema)?;
+    let definition = schemaforge_spec::validate_value(&request.schema).map_err(|diagnostics| {
+        let details: Vec<Value> = diagnostics
+            .iter()
+            .map(|d| json!({"path": format!("/schema{}", d.path), "code": d.code.as_str(), "message": d.message, "hint": d.hint}))
+            .collect();
+        ApiError::BadRequest {
+            code: "invalid-definition",
+            message: format!("the definition has {} problem(s)", details.len()),
+            details: Value::Array(details),
+        }
+    })?;
+    if let Some(name) = &request.options.name {
+        schemaforge_kit::folder::check_name(name).map_err(|e| ApiError::bad_request("invalid-request", e.to_string()))?;
+    }
+    let allowance = allowed(&request.options.allow_hazards)?;
+    let validate_ms = millis(started);
+    state.provision(user).await?;
+    let mut conn = state.connect_tenant(user).await?;
+    let history = History::in_schema(&user.namespace());
+    migrate::lock(&mut conn, &history).await?;
+    let result = locked(state, caller, user, request, &definition, &allowance, &mut conn, &history, (started, validate_ms)).await;
+    let _ = migrate::unlock(&mut conn, &history).await;
+    let _ = conn.close().await;
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn locked(
+    state: &AppState,
+    caller: &Caller,
+    user: &UserId,
+    request: &GenerateRequest,
+    definition: &Schema,
+    allowance: &[Hazard],
+    conn: &mut PgConnection,
+    history: &History,
+    (started, validate_ms): (Instant, u64),
+) -> Result<Json<Value>, ApiError> {
+    let namespace = user.namespace();
+    versions::ensure_table(conn, &namespace).await?;
+    let mut rows = versions::current(conn, &namespace).await?;
+    let previous = match rows.last() {
+        Some(row) => schema_of(row, &namespace)?,
+        None => tenant::baseline(&namespace),
+    };
+    let next = tenant::into_namespace(definition, &namespace);
+    let plan_started = Instant::now();
+    let plan = schemaforge_plan::plan(&previous, &next).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if plan.is_empty() {
+        let latest = rows.last().map(|r| r.version.to_string());
+        if let Some(latest_row) = rows.last() {
+            let schema_ts = schemaforge_codegen::drizzle::generate(&schema_of(latest_row, &namespace)?).contents;
+            artifacts::sync(state.store.as_ref(), user, &rows, &schema_ts).await?;
+        }
+        return Ok(Json(json!({"userID": user.as_str(), "changed": false, "version": latest})));
+    }
+    let steps: Vec<schemaforge_diff::Step> = plan.steps().into_iter().cloned().collect();
+    let facts = schemaforge_db::postgres::probes::measure(conn, &previous, &next, &steps).await;
+    let plan_ms = millis(plan_started);
+    let blocking: Vec<&str> = facts.iter().filter(|f| f.blocks).map(|f| f.message.as_str()).collect();
+    if !blocking.is_empty() {
+        return Err(ApiError::Conflict {
+            code: "cannot-succeed",
+            message: format!("the plan cannot succeed on the tenant's data: {}; nothing was applied", blocking.join("; ")),
+            plan: plan.to_json(&facts),
+        });
+    }
+    let refused: Vec<&str> = plan.hazards().into_iter().filter(|h| !allowance.contains(h)).map(Hazard::code).collect();
+    if !refused.is_empty() {
+        return Err(ApiError::Conflict {
+            code: "hazards-not-allowed",
+            message: format!(
+                "the plan carries hazards that were not allowed: {}; nothing was applied. Review the plan, then send options.allowHazards",
+                refused.join(", ")
+            ),
+            plan: plan.to_json(&facts),
+        });
+    }
+    let version = rows.last().map_or(Version::FIRST, |r| r.version.bumped(schemaforge_plan::bump_of(&plan)));
+    // Described in the tenant's own terms, without its namespace.
+    let described = schemaforge_plan::plan(&unmapped(rows.last())?, definition).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let changelog = schemaforge_plan::changelog(version, request.options.message.as_deref(), &described);
+    if request.options.dry_run {
+        return Ok(Json(json!({
+            "userID": user.as_str(),
+            "changed": true,
+            "dryRun": true,
+            "version": version.to_string(),
+            "previousVersion": rows.last().map(|r| r.version.to_string()),
+            "changelog": changelog,
+            "migration": plan.to_json(&facts),
+        })));
+    }
+
+    let row = new_version(&previous, &next, (&plan, &described), &rows, version, request, caller, changelog)?;
+    let apply_started = Instant::now();
+    let file = MigrationFile {
+        idx: row.idx,
+        tag: row.tag.clone(),
+        when: row.when_millis,
+        breakpoints: true,
+        sql: row.up_sql.clone(),
+        down: Some(row.down_sql.clone()),
+    };
+    let mut tx = conn.begin().await?;
+    match migrate::apply_within(&mut tx, history, &file, &caller.label()).await {
+        Ok(()) => {}
+        Err(error) => {
+            let _ = tx.rollback().await;
+            Metrics::add(&state.metrics.migrations_failed, 1);
+            return Err(match error {
+                MigrateError::Failed { number, total, statement, error, .. } => ApiError::BadRequest {
+                    code: "apply-failed",
+                    message: format!(
+                        "statement {number} of {total} failed: {error}; nothing was applied and the tenant stays at its previous version"
+                    ),
+                    details: json!({"statement": statement}),
+                },
+                other => ApiError::Database(format!("{other}; nothing was applied and the tenant stays at its previous version")),
+            });
+        }
+    }
+    versions::insert(&mut tx, &namespace, &row).await?;
+    tx.commit().await?;
+    Metrics::add(&state.metrics.migrations_applied, 1);
+    let apply_ms = millis(apply_started);
+
+    let artifacts_started = Instant::now();
+    let schema_ts = schemaforge_codegen::drizzle::generate(&next).contents;
+    rows.push(row.clone());
+    artifacts::sync(state.store.as_ref(), user, &rows, &schema_ts).await.map_err(|e| {
+        ApiError::Internal(format!(
+            "version {version} was applied and recorded, but writing its artifacts failed ({e}); the next request rewrites them"
+        ))
+    })?;
+    Ok(Json(json!({
+        "userID": user.as_str(),
+        "changed": true,
+        "version": version.to_string(),
+        "previousVersion": rows.len().checked_sub(2).and_then(|i| rows.get(i)).map(|r| r.version.to_string()),
+        "bump": row.bump,
+        "changelog": row.changelog,
+        "migration": {"name": row.tag, "plan": plan.to_json(&facts)},
+        "schemaTs": schema_ts,
+        "artifacts": artifacts::locations(user, &version.to_string()),
+        "timings": {
+            "validateMs": validate_ms,
+            "planMs": plan_ms,
+            "applyMs": apply_ms,
+            "artifactsMs": millis(artifacts_started),
+            "totalMs": millis(started),
+        },
+    })))
+}
+
+/// The record of a new version: its migration files, made by the same code
+/// as `schemaforge generate`, chained to the versions before it.
+#[allow(clippy::too_many_arguments)]
+fn new_version(
+    previous: &Schema,
+    next: &Schema,
+    (plan, described): (&Plan, &Plan),
+    rows: &[VersionRow],
+    version: Version,
+    request: &GenerateRequest,
+    caller: &Caller,
+    changelog: String,
+) -> Result<VersionRow, ApiError> {
+    let internal = |e: &dyn std::fmt::Display| ApiError::Internal(e.to_string());
+    let down = schemaforge_plan::plan_down(previous, next).map_err(|e| internal(&e))?;
+    let name = match (&request.options.name, rows.is_empty()) {
+        (Some(name), _) => name.clone(),
+        (None, true) => "init".to_string(),
+        (None, false) => schemaforge_plan::migration_name(&described.steps().into_iter().cloned().collect::<Vec<_>>()),
+    };
+    let folder_definition = schemaforge_spec::emit::to_json(next);
+    let journal = artifacts::journal(rows);
+    let previous_folder = rows.last().map(|r| schemaforge_kit::Previous { journal: &journal, snapshot_id: &r.snapshot_id });
+    let (up_statements, down_statements) = (plan.file_statements(), down.file_statements());
+    let new = schemaforge_kit::NewMigration { schema: next, up: &up_statements, down: &down_statements, definition: &folder_definition };
+    let migration = schemaforge_kit::Migration { name: &name, when_millis: now_millis(), breakpoints: true };
+    let files = schemaforge_kit::next_migration(previous_folder, &new, &migration).map_err(|e| internal(&e))?;
+    let idx = rows.last().map_or(0, |r| r.idx + 1);
+    let tag = format!("{idx:04}_{name}");
+    let file = |path: &str| {
+        files.iter().find(|f| f.path == path).map(|f| f.contents.clone()).ok_or_else(|| internal(&format!("{path} was not generated")))
+    };
+    let snapshot = file(&snapshot_path(idx))?;
+    let when_millis = schemaforge_kit::Journal::parse(&file("meta/_journal.json")?)
+        .ok()
+        .and_then(|j| j.entries.last().map(|e| e.when))
+        .unwrap_or_else(now_millis);
+    Ok(VersionRow {
+        version,
+        created_at: String::new(),
+        bump: if rows.is_empty() { "initial".into() } else { schemaforge_plan::bump_of(plan).as_str().into() },
+        message: request.options.message.clone(),
+        definition: request.schema.to_string(),
+        changelog,
+        snapshot_id: snapshot_id(&snapshot).map_err(|e| internal(&e))?,
+        snapshot,
+        up_sql: file(&format!("{tag}.sql"))?,
+        down_sql: file(&format!("{tag}.down.sql"))?,
+        folder_definition,
+        tag,
+        idx,
+        when_millis,
+        hazards: plan.hazards().into_iter().map(|h| h.code().to_string()).collect(),
+        statements: i32::try_from(plan.statements.len()).unwrap_or(i32::MAX),
+        applied_by: caller.label(),
+    })
+}

@@ -1,0 +1,88 @@
+//! `schemaforge serve`: the multi-tenant HTTP service over the same core as
+//! the CLI.
+//!
+//! A request names a tenant (`userID`); the service validates the definition,
+//! plans it against the tenant's latest version, holds back hazards that were
+//! not allowed, applies the migration in the tenant's own schema (logged in as
+//! the tenant's own role) together with the new version's record, and then
+//! writes the artifacts. The database is the source of truth: artifacts are a
+//! projection of the version records and are rewritten from them when missing.
+//! Requests for one tenant serialise on that tenant's advisory lock, so any
+//! number of replicas can serve the same database.
+
+mod artifacts;
+mod auth;
+mod error;
+mod generate;
+mod routes;
+mod state;
+pub mod tenant;
+mod versions;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use error::ApiError;
+pub use state::AppState;
+
+/// How the service runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// Where artifacts are written (`drizzle/{userID}/…`).
+    pub data_dir: PathBuf,
+    /// The PostgreSQL database tenants live in (each in its own schema).
+    pub database_url: String,
+    /// The token that may act for any user; none disables admin routes.
+    pub admin_token: Option<String>,
+    /// Derives the tenant roles' passwords; the same on every replica.
+    pub secret: String,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// Longest a request may take before it is answered 503.
+    pub request_timeout: Duration,
+}
+
+impl Config {
+    /// 8 MiB: a 5,000-table definition is about 4.5 MiB.
+    pub const DEFAULT_BODY_LIMIT: usize = 8 * 1024 * 1024;
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot reach the database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("cannot use the data directory {dir}: {source}")]
+    DataDir {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the artifact store failed: {0}")]
+    Store(#[from] object_store::Error),
+    #[error("the server stopped: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Runs the service until `shutdown` resolves, then drains open requests.
+/// `on_listening` is told the bound address (port 0 picks a free one).
+pub async fn run(
+    config: Config,
+    on_listening: impl FnOnce(SocketAddr),
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let state = state::Shared::open(config.clone()).await?;
+    let listener =
+        tokio::net::TcpListener::bind(config.listen).await.map_err(|source| ServeError::Listen { addr: config.listen, source })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Listen { addr: config.listen, source })?;
+    on_listening(addr);
+    axum::serve(listener, routes::router(state)).with_graceful_shutdown(shutdown).await.map_err(ServeError::Serve)
+}

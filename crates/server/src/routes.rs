@@ -1,0 +1,209 @@
+//! The routes, and the layers every request passes: body limit, timeout,
+//! metrics, and JSON bodies for every error (including those axum and tower
+//! produce themselves, such as 404, 405, 413 and 408).
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use axum::Json;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::{Caller, token_digest};
+use crate::error::ApiError;
+use crate::generate::{self, parse_body};
+use crate::state::{AppState, Metrics};
+use crate::tenant::UserId;
+use crate::versions;
+
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.body_limit;
+    let timeout = state.config.request_timeout;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/tokens", post(issue_token))
+        .route("/schema/generate", post(generate::handle))
+        .route("/versions", get(list_versions))
+        .route("/schema/{version}", get(schema_version))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .with_state(state)
+}
+
+/// Counts requests and turns any error response without a JSON body into
+/// `{"error": {"code", "message"}}`.
+async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let metrics = &state.metrics;
+    Metrics::add(&metrics.requests, 1);
+    Metrics::add(&metrics.request_micros, u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+    let status = response.status();
+    if status.is_client_error() {
+        Metrics::add(&metrics.client_errors, 1);
+    } else if status.is_server_error() {
+        Metrics::add(&metrics.server_errors, 1);
+    }
+    let is_json =
+        response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024).await.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let code = match status {
+        StatusCode::NOT_FOUND => "not-found",
+        StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "too-large",
+        StatusCode::REQUEST_TIMEOUT => "timeout",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
+        _ if status.is_client_error() => "bad-request",
+        _ => "internal-error",
+    };
+    let message = if text.trim().is_empty() { status.canonical_reason().unwrap_or("error").to_string() } else { text.trim().to_string() };
+    let mut response = (parts.status, Json(json!({"error": {"code": code, "message": message}}))).into_response();
+    for (name, value) in parts.headers.iter().filter(|(n, _)| *n != header::CONTENT_TYPE && *n != header::CONTENT_LENGTH) {
+        response.headers_mut().insert(name.clone(), value.clone());
+    }
+    response
+}
+
+async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    sqlx::query("SELECT 1").execute(&state.admin).await?;
+    Ok(Json(json!({"status": "ready"})))
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let m = &state.metrics;
+    let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+    let text = format!(
+        "# HELP schemaforge_requests_total HTTP requests answered.\n# TYPE schemaforge_requests_total counter\nschemaforge_requests_total {}\n\
+         # HELP schemaforge_client_errors_total Requests answered 4xx.\n# TYPE schemaforge_client_errors_total counter\nschemaforge_client_errors_total {}\n\
+         # HELP schemaforge_server_errors_total Requests answered 5xx.\n# TYPE schemaforge_server_errors_total counter\nschemaforge_server_errors_total {}\n\
+         # HELP schemaforge_request_seconds_sum Time spent answering requests.\n# TYPE schemaforge_request_seconds_sum counter\nschemaforge_request_seconds_sum {:.6}\n\
+         # HELP schemaforge_migrations_applied_total Tenant migrations applied.\n# TYPE schemaforge_migrations_applied_total counter\nschemaforge_migrations_applied_total {}\n\
+         # HELP schemaforge_migrations_failed_total Tenant migrations that failed and were rolled back.\n# TYPE schemaforge_migrations_failed_total counter\nschemaforge_migrations_failed_total {}\n",
+        load(&m.requests),
+        load(&m.client_errors),
+        load(&m.server_errors),
+        load(&m.request_micros) as f64 / 1_000_000.0,
+        load(&m.migrations_applied),
+        load(&m.migrations_failed),
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], Body::from(text)).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenRequest {
+    #[serde(rename = "userID")]
+    user_id: String,
+}
+
+/// 32 random bytes from the operating system, in hex.
+fn random_token() -> Result<String, ApiError> {
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| ApiError::Internal(format!("no randomness available: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+async fn issue_token(State(state): State<AppState>, caller: Caller, body: Bytes) -> Result<Json<Value>, ApiError> {
+    caller.require_admin()?;
+    let request: TokenRequest = parse_body(&body)?;
+    let user = UserId::parse(&request.user_id)?;
+    let token = random_token()?;
+    sqlx::query("INSERT INTO schemaforge_service.tokens (token_sha256, user_id) VALUES ($1, $2)")
+        .bind(token_digest(&token))
+        .bind(user.as_str())
+        .execute(&state.admin)
+        .await?;
+    Ok(Json(json!({"userID": user.as_str(), "token": token})))
+}
+
+fn user_of(query: &HashMap<String, String>, caller: &Caller) -> Result<UserId, ApiError> {
+    let user = UserId::parse(
+        query
+            .get("userID")
+            .map(String::as_str)
+            .ok_or_else(|| ApiError::bad_request("invalid-request", "the `userID` query parameter is required"))?,
+    )?;
+    caller.may_act_for(&user)?;
+    Ok(user)
+}
+
+/// The tenant's current versions, read under no lock (a read sees committed versions only).
+async fn tenant_versions(state: &AppState, user: &UserId) -> Result<Vec<versions::VersionRow>, ApiError> {
+    state.provision(user).await?;
+    let mut conn = state.connect_tenant(user).await?;
+    versions::ensure_table(&mut conn, &user.namespace()).await?;
+    let rows = versions::current(&mut conn, &user.namespace()).await?;
+    let _ = sqlx::Connection::close(conn).await;
+    Ok(rows)
+}
+
+async fn list_versions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let user = user_of(&query, &caller)?;
+    let rows = tenant_versions(&state, &user).await?;
+    let versions: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "version": r.version.to_string(),
+                "createdAt": r.created_at,
+                "bump": r.bump,
+                "message": r.message,
+                "migration": r.tag,
+                "statements": r.statements,
+                "hazards": r.hazards,
+                "appliedBy": r.applied_by,
+            })
+        })
+        .collect();
+    Ok(Json(json!({"userID": user.as_str(), "latest": rows.last().map(|r| r.version.to_string()), "versions": versions})))
+}
+
+async fn schema_version(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(version): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let user = user_of(&query, &caller)?;
+    let rows = tenant_versions(&state, &user).await?;
+    let row = if version == "latest" { rows.last() } else { rows.iter().find(|r| r.version.to_string() == version) };
+    let row = row.ok_or_else(|| ApiError::NotFound(format!("userID {} has no version {version}", user.as_str())))?;
+    let definition: Value = serde_json::from_str(&row.definition).unwrap_or(Value::Null);
+    Ok(Json(json!({
+        "userID": user.as_str(),
+        "version": row.version.to_string(),
+        "createdAt": row.created_at,
+        "bump": row.bump,
+        "message": row.message,
+        "definition": definition,
+        "changelog": row.changelog,
+        "migration": row.tag,
+        "hazards": row.hazards,
+    })))
+}
