@@ -305,3 +305,45 @@ async fn concurrent_requests_serialize_per_tenant_and_tenants_run_in_parallel() 
         assert_eq!(response.status, 200, "{}", response.body);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clients_come_as_source_and_as_installable_packages() {
+    schemaforge_testkit::node::require_toolchain();
+    let users = Users::new();
+    let hana = users.id("Hana");
+    let db = TestDatabase::create("service_clients").await;
+    let service = Service::start(&db.url, &scratch_dir("service-clients"));
+    assert_eq!(service.generate(&hana, &fixture("blog.v2"), json!({})).status, 200);
+
+    let types = service.call("GET", &format!("/client/latest/typescript?userID={hana}"), Some(ADMIN), None);
+    assert_eq!(types.status, 200, "{}", types.body);
+    assert!(types.body.contains("export interface User {"), "{}", types.body);
+    assert_eq!(types.header("x-schemaforge-version"), Some("1.0.0"));
+    let drizzle = service.call("GET", &format!("/client/1.0.0/drizzle?userID={hana}"), Some(ADMIN), None);
+    assert!(drizzle.body.contains(&format!("pgSchema(\"tenant_{hana}\")")), "{}", drizzle.body);
+    let unknown = service.call("GET", &format!("/client/latest/cobol?userID={hana}"), Some(ADMIN), None);
+    assert_eq!((unknown.status, unknown.json()["error"]["code"].clone()), (404, json!("not-found")));
+
+    let package = service.call("GET", &format!("/client/latest/zod?userID={hana}&format=tar"), Some(ADMIN), None);
+    assert_eq!((package.status, package.header("content-type")), (200, Some("application/gzip")));
+    // Installed with npm into a project next to the oracle's node_modules (for zod and tsc).
+    let project = schemaforge_testkit::node::oracle_dir().join(format!(".package-{}", std::process::id()));
+    std::fs::create_dir_all(&project).expect("creatable");
+    std::fs::write(project.join("client.tgz"), &package.bytes).expect("writable");
+    std::fs::write(project.join("package.json"), r#"{"name": "consumer", "private": true, "type": "module"}"#).expect("writable");
+    let install = Command::new("npm")
+        .args(["install", "./client.tgz", "--no-save", "--no-audit", "--no-fund", "--legacy-peer-deps", "--offline", "--loglevel=error"])
+        .current_dir(&project)
+        .output()
+        .expect("npm runs");
+    assert!(install.status.success(), "npm install: {}", String::from_utf8_lossy(&install.stderr));
+    let name = format!("@schemaforge/{}-zod", hana.to_ascii_lowercase());
+    std::fs::write(
+        project.join("use.ts"),
+        format!("import {{ usersInsert }} from \"{name}\";\nexport const ok: boolean = usersInsert.safeParse({{ email: \"a@b.co\" }}).success;\n"),
+    )
+    .expect("writable");
+    let check = schemaforge_testkit::node::typecheck(&project, &["use.ts".to_string()]);
+    let _ = std::fs::remove_dir_all(&project);
+    assert!(check.success, "tsc over the installed package: {}", check.combined());
+}

@@ -80,7 +80,7 @@ fn now_millis() -> u64 {
 }
 
 /// The definition a version holds, as the tenant wrote it (empty before the first).
-fn unmapped(row: Option<&VersionRow>) -> Result<Schema, ApiError> {
+pub fn unmapped(row: Option<&VersionRow>) -> Result<Schema, ApiError> {
     match row {
         Some(row) => schemaforge_spec::parse_definition(&row.definition)
             .map_err(|_| ApiError::Internal(format!("the stored definition of version {} no longer validates", row.version))),

@@ -18,9 +18,12 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use schemaforge_codegen::Language;
+
 use crate::auth::{Caller, token_digest};
 use crate::error::ApiError;
 use crate::generate::{self, parse_body};
+use crate::package;
 use crate::state::{AppState, Metrics};
 use crate::tenant::UserId;
 use crate::versions;
@@ -36,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .route("/schema/generate", post(generate::handle))
         .route("/versions", get(list_versions))
         .route("/schema/{version}", get(schema_version))
+        .route("/client/{version}/{language}", get(client))
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
@@ -182,6 +186,56 @@ async fn list_versions(
         })
         .collect();
     Ok(Json(json!({"userID": user.as_str(), "latest": rows.last().map(|r| r.version.to_string()), "versions": versions})))
+}
+
+/// `GET /client/{version|latest}/{language}?userID=[&format=tar]`: the client's
+/// source, or (`format=tar`) an installable npm package of it.
+async fn client(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((version, language)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let user = user_of(&query, &caller)?;
+    let language = Language::from_name(&language).ok_or_else(|| {
+        let known: Vec<&str> = Language::ALL.iter().map(|l| l.name()).collect();
+        ApiError::NotFound(format!("no client language `{language}`; known: {}", known.join(", ")))
+    })?;
+    let rows = tenant_versions(&state, &user).await?;
+    let row = if version == "latest" { rows.last() } else { rows.iter().find(|r| r.version.to_string() == version) };
+    let row = row.ok_or_else(|| ApiError::NotFound(format!("userID {} has no version {version}", user.as_str())))?;
+    // The Drizzle schema names the tenant's schema, as the database has it;
+    // the plain clients describe rows, wherever they live.
+    let schema = match language {
+        Language::Drizzle => generate::schema_of(row, &user.namespace())?,
+        Language::Typescript | Language::Zod => generate::unmapped(Some(row))?,
+    };
+    let file = language.generate(&schema);
+    let version = row.version.to_string();
+    match query.get("format").map(String::as_str) {
+        None | Some("source") => Ok((
+            [
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()),
+                (header::HeaderName::from_static("x-schemaforge-version"), version),
+            ],
+            file.contents,
+        )
+            .into_response()),
+        Some("tar") => {
+            let bytes = package::tarball(user.as_str(), language, &version, &file).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let filename = format!("{}-{}-{version}.tgz", user.as_str().to_ascii_lowercase(), language.name());
+            Ok((
+                [
+                    (header::CONTENT_TYPE, "application/gzip".to_string()),
+                    (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+                    (header::HeaderName::from_static("x-schemaforge-version"), version),
+                ],
+                bytes,
+            )
+                .into_response())
+        }
+        Some(other) => Err(ApiError::bad_request("invalid-request", format!("format `{other}` is not offered; use `source` or `tar`"))),
+    }
 }
 
 async fn schema_version(

@@ -10,7 +10,9 @@ use std::time::Duration;
 pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
+    /// The body as text (lossy); `bytes` holds it exactly.
     pub body: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Response {
@@ -55,7 +57,7 @@ fn parse(raw: &[u8]) -> Response {
     if chunked {
         body = dechunk(&body);
     }
-    Response { status, headers, body: String::from_utf8_lossy(&body).into_owned() }
+    Response { status, headers, body: String::from_utf8_lossy(&body).into_owned(), bytes: body }
 }
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
