@@ -347,3 +347,62 @@ async fn clients_come_as_source_and_as_installable_packages() {
     let _ = std::fs::remove_dir_all(&project);
     assert!(check.success, "tsc over the installed package: {}", check.combined());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn history_rollback_and_drift() {
+    let users = Users::new();
+    let ivy = users.id("ivy");
+    let db = TestDatabase::create("service_history").await;
+    let service = Service::start(&db.url, &scratch_dir("service-history"));
+    for (version, options) in [("v1", json!({})), ("v2", json!({})), ("v3", json!({"allowHazards": ["all"]}))] {
+        let response = service.generate(&ivy, &fixture(&format!("blog.{version}")), options);
+        assert_eq!(response.status, 200, "{version}: {}", response.body);
+    }
+    let migrations = service.call("GET", &format!("/migrations?userID={ivy}"), Some(ADMIN), None).json();
+    let listed: Vec<(String, String)> = migrations["migrations"]
+        .as_array()
+        .expect("migrations")
+        .iter()
+        .map(|m| (m["version"].as_str().unwrap_or_default().to_string(), m["status"].as_str().unwrap_or_default().to_string()))
+        .collect();
+    assert_eq!(listed, [("1.0.0".into(), "applied".into()), ("1.1.0".into(), "applied".into()), ("2.0.0".into(), "applied".into())]);
+    assert!(migrations["migrations"][0]["checksum"].as_str().is_some_and(|c| c.len() == 64));
+
+    let drift = service.call("GET", &format!("/drift?userID={ivy}"), Some(ADMIN), None);
+    assert_eq!((drift.status, drift.json()["drift"].clone()), (200, json!(false)), "{}", drift.body);
+    let namespace = format!("tenant_{ivy}");
+    let mut conn = db.connect().await;
+    sqlx::query(sqlx::AssertSqlSafe(format!("ALTER TABLE \"{namespace}\".users ADD COLUMN hack text")))
+        .execute(&mut conn)
+        .await
+        .expect("drift");
+    let drift = service.call("GET", &format!("/drift?userID={ivy}"), Some(ADMIN), None).json();
+    assert_eq!(drift["drift"], true, "{drift}");
+    assert!(drift["changes"].as_array().is_some_and(|c| c.iter().any(|c| c.as_str().is_some_and(|c| c.contains("hack")))), "{drift}");
+    sqlx::query(sqlx::AssertSqlSafe(format!("ALTER TABLE \"{namespace}\".users DROP COLUMN hack")))
+        .execute(&mut conn)
+        .await
+        .expect("undrift");
+
+    let rollback = |allow: Value| {
+        service.call("POST", "/rollback", Some(ADMIN), Some(&json!({"userID": ivy, "toVersion": "1.1.0", "allowHazards": allow})))
+    };
+    let refused = rollback(json!([]));
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert_eq!(tables_of(&db, &namespace).await, ["articles", "comments", "users"].map(String::from));
+    let done = rollback(json!(["all"]));
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(done.json()["rolledBack"], json!(["2.0.0"]));
+    assert_eq!(tables_of(&db, &namespace).await, ["comments", "posts", "users"].map(String::from));
+    assert_eq!(service.call("GET", &format!("/versions?userID={ivy}"), Some(ADMIN), None).json()["latest"], "1.1.0");
+    let drift = service.call("GET", &format!("/drift?userID={ivy}"), Some(ADMIN), None).json();
+    assert_eq!(drift["drift"], false, "{drift}");
+
+    let again = service.generate(&ivy, &fixture("blog.v3"), json!({"allowHazards": ["all"]}));
+    assert_eq!((again.status, again.json()["version"].clone()), (200, json!("2.0.0")), "{}", again.body);
+    let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM \"{namespace}\".\"__drizzle_migrations\"")))
+        .fetch_one(&mut conn)
+        .await
+        .expect("count");
+    assert_eq!(count, 3);
+}

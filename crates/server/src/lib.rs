@@ -14,6 +14,7 @@ mod artifacts;
 mod auth;
 mod error;
 mod generate;
+mod history;
 mod package;
 mod routes;
 mod state;

@@ -140,3 +140,12 @@ pub async fn insert(conn: &mut PgConnection, namespace: &str, row: &VersionRow) 
     .await
     .map(|_| ())
 }
+
+/// Marks versions rolled back: they leave the history the tenant is at.
+pub async fn mark_rolled_back(conn: &mut PgConnection, namespace: &str, versions: &[String]) -> Result<(), sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE {} SET status = 'rolled back' WHERE version = ANY($1)", table(namespace))))
+        .bind(versions)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
+}

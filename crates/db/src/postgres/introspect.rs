@@ -42,6 +42,23 @@ fn not_from_extension(catalog: &str, oid: &str) -> String {
 
 /// Reads the database `conn` is connected to.
 pub async fn introspect(conn: &mut PgConnection, options: &IntrospectOptions) -> Result<Introspected, IntrospectError> {
+    // The server spells a name without its schema only when the schema is on
+    // the search path, so expressions read back depend on it. Two readings
+    // compare equal only under the same path: the schemas read, `public` first.
+    let previous: String =
+        sqlx::query_scalar("SELECT current_setting('search_path')").fetch_one(&mut *conn).await.map_err(query_error("search path"))?;
+    let mut path: Vec<&str> = options.schemas.iter().map(String::as_str).filter(|s| *s != "public").collect();
+    path.insert(0, "public");
+    let path = path.iter().map(|s| schemaforge_sql::postgres::quote_ident(s)).collect::<Vec<_>>().join(", ");
+    sqlx::query("SELECT set_config('search_path', $1, false)").bind(&path).execute(&mut *conn).await.map_err(query_error("search path"))?;
+    let result = read(conn, options).await;
+    let restored = sqlx::query("SELECT set_config('search_path', $1, false)").bind(&previous).execute(&mut *conn).await;
+    let read = result?;
+    restored.map_err(query_error("search path"))?;
+    Ok(read)
+}
+
+async fn read(conn: &mut PgConnection, options: &IntrospectOptions) -> Result<Introspected, IntrospectError> {
     let version: i32 = sqlx::query_scalar("SELECT current_setting('server_version_num')::int4")
         .fetch_one(&mut *conn)
         .await

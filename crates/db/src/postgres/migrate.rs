@@ -563,19 +563,10 @@ pub async fn roll_back(
     let transactional = schemaforge_kit::folder::is_transactional(file.down.as_deref().unwrap_or_default());
     if transactional {
         let mut tx = conn.begin().await?;
-        for (i, statement) in down.iter().enumerate() {
-            if let Err(error) = tx.execute(sqlx::AssertSqlSafe(statement.clone())).await {
-                tx.rollback().await?;
-                return Err(MigrateError::Failed {
-                    tag: file.tag.clone(),
-                    number: i + 1,
-                    total,
-                    statement: statement.clone(),
-                    error: error.to_string(),
-                });
-            }
+        if let Err(error) = roll_back_within(&mut tx, history, file, down, applied_by).await {
+            tx.rollback().await?;
+            return Err(error);
         }
-        forget(&mut tx, history, file, applied_by).await?;
         tx.commit().await?;
     } else {
         for (i, statement) in down.iter().enumerate() {
@@ -592,6 +583,32 @@ pub async fn roll_back(
         }
         forget(conn, history, file, applied_by).await?;
     }
+    Ok(())
+}
+
+/// Runs a migration's down statements and forgets it in both histories,
+/// inside a transaction the caller owns (the service rolls back several
+/// versions as one).
+pub async fn roll_back_within(
+    conn: &mut PgConnection,
+    history: &History,
+    file: &MigrationFile,
+    down: &[String],
+    applied_by: &str,
+) -> Result<(), MigrateError> {
+    let total = down.len();
+    for (i, statement) in down.iter().enumerate() {
+        if let Err(error) = sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone())).execute(&mut *conn).await {
+            return Err(MigrateError::Failed {
+                tag: file.tag.clone(),
+                number: i + 1,
+                total,
+                statement: statement.clone(),
+                error: error.to_string(),
+            });
+        }
+    }
+    forget(conn, history, file, applied_by).await?;
     Ok(())
 }
 
