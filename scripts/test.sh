@@ -19,6 +19,14 @@ if command -v pg_isready >/dev/null && ! pg_isready -q -d "$PG_URL"; then
   pg_isready -d "$PG_URL"
 fi
 
+# A real S3-compatible server (moto) for the service's S3 store tests.
+if [ ! -x .venv/bin/moto_server ] || [ scripts/requirements-test.txt -nt .venv/bin/moto_server ]; then
+  log "installing the Python test tools (.venv)"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+  touch .venv/bin/moto_server
+fi
+
 # The real drizzle toolchain (drizzle-kit, drizzle-orm, TypeScript) judges our output.
 if [ ! -f oracle/node_modules/.package-lock.json ] || [ oracle/package-lock.json -nt oracle/node_modules/.package-lock.json ]; then
   log "installing the drizzle toolchain (npm ci)"

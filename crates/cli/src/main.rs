@@ -180,6 +180,9 @@ enum Command {
         /// The PostgreSQL database tenants live in (default: `SCHEMAFORGE_DATABASE_URL`, then `DATABASE_URL`).
         #[arg(long)]
         database_url: Option<String>,
+        /// Keep artifacts in S3 (`s3://bucket[/prefix]`; default: `SCHEMAFORGE_STORE`, else the data directory).
+        #[arg(long)]
+        store: Option<String>,
     },
     /// Print the JSON Schema of the definition format.
     SchemaJson,
@@ -242,7 +245,7 @@ fn main() -> ExitCode {
         Command::Hash { dir } => commands::hash(dir.as_deref()),
         Command::Check { db, dir, shadow_db, format } => live::check(&live::CheckArgs { db, dir, shadow_db, format }),
         Command::Rollback { db, dir, to, allow } => live::rollback(&live::RollbackArgs { db, dir, to, allow }),
-        Command::Serve { listen, data_dir, database_url } => serve::serve(listen, data_dir, database_url),
+        Command::Serve { listen, data_dir, database_url, store } => serve::serve(listen, data_dir, database_url, store),
         Command::SchemaJson => commands::schema_json(),
         Command::Explain { code } => commands::explain(code.as_deref()),
     };

@@ -37,7 +37,7 @@ fn secret(data_dir: &Path) -> anyhow::Result<String> {
     Ok(secret)
 }
 
-pub fn serve(listen: SocketAddr, data_dir: PathBuf, database_url: Option<String>) -> anyhow::Result<ExitCode> {
+pub fn serve(listen: SocketAddr, data_dir: PathBuf, database_url: Option<String>, store: Option<String>) -> anyhow::Result<ExitCode> {
     let database_url = database_url
         .or_else(|| std::env::var("SCHEMAFORGE_DATABASE_URL").ok())
         .or_else(|| std::env::var("DATABASE_URL").ok())
@@ -47,6 +47,7 @@ pub fn serve(listen: SocketAddr, data_dir: PathBuf, database_url: Option<String>
         secret: secret(&data_dir)?,
         data_dir,
         database_url,
+        store: store.or_else(|| std::env::var("SCHEMAFORGE_STORE").ok()).filter(|s| !s.is_empty()),
         admin_token: std::env::var("SCHEMAFORGE_ADMIN_TOKEN").ok().filter(|t| !t.is_empty()),
         body_limit: Config::DEFAULT_BODY_LIMIT,
         request_timeout: Config::DEFAULT_TIMEOUT,

@@ -40,14 +40,20 @@ struct Service {
 
 impl Service {
     fn start(database_url: &str, data_dir: &Path) -> Service {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_schemaforge"))
+        Service::start_with(database_url, data_dir, &[])
+    }
+
+    fn start_with(database_url: &str, data_dir: &Path, env: &[(&str, String)]) -> Service {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_schemaforge"));
+        command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", &data_dir.to_string_lossy(), "--database-url", database_url])
             .env("SCHEMAFORGE_ADMIN_TOKEN", ADMIN)
             .env("SCHEMAFORGE_SECRET", "test-secret")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("serve starts");
+            .env_remove("SCHEMAFORGE_STORE");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("serve starts");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).expect("the listening line");
@@ -405,4 +411,83 @@ async fn history_rollback_and_drift() {
         .await
         .expect("count");
     assert_eq!(count, 3);
+}
+
+/// A moto S3 server on a free port, stopped on drop.
+struct S3 {
+    child: Child,
+    endpoint: String,
+}
+
+impl S3 {
+    fn start() -> S3 {
+        let moto = repo_root().join(".venv/bin/moto_server");
+        assert!(moto.exists(), "moto is not installed: run scripts/test.sh (it makes .venv from scripts/requirements-test.txt)");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let child = Command::new(moto)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto starts");
+        let addr = format!("127.0.0.1:{port}");
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(&addr).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        S3 { child, endpoint: addr }
+    }
+}
+
+impl S3 {
+    /// An object's text, read with boto3 (a signed request, as a client would).
+    fn get(&self, bucket: &str, key: &str) -> String {
+        let script = format!(
+            "import boto3\nc = boto3.client('s3', endpoint_url='http://{}', aws_access_key_id='test', aws_secret_access_key='test', region_name='us-east-1')\nprint(c.get_object(Bucket='{bucket}', Key='{key}')['Body'].read().decode(), end='')",
+            self.endpoint
+        );
+        let output = Command::new(repo_root().join(".venv/bin/python")).args(["-c", &script]).output().expect("python runs");
+        assert!(output.status.success(), "s3 get {key}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
+
+impl Drop for S3 {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn artifacts_can_live_in_s3() {
+    let s3 = S3::start();
+    let bucket = request(&s3.endpoint, "PUT", "/artifacts", None, None);
+    assert_eq!(bucket.status, 200, "bucket creation: {:?} {}", bucket.headers, bucket.body);
+    let users = Users::new();
+    let jo = users.id("jo");
+    let db = TestDatabase::create("service_s3").await;
+    let env = [
+        ("SCHEMAFORGE_STORE", "s3://artifacts/prod".to_string()),
+        ("AWS_ENDPOINT", format!("http://{}", s3.endpoint)),
+        ("AWS_ALLOW_HTTP", "true".to_string()),
+        ("AWS_ACCESS_KEY_ID", "test".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+    ];
+    let data = scratch_dir("service-s3");
+    let service = Service::start_with(&db.url, &data, &env);
+    for (version, expected) in [("v1", "1.0.0"), ("v2", "1.1.0")] {
+        let response = service.generate(&jo, &fixture(&format!("blog.{version}")), json!({}));
+        assert_eq!((response.status, response.json()["version"].clone()), (200, json!(expected)), "{}", response.body);
+    }
+    let unchanged = service.generate(&jo, &fixture("blog.v2"), json!({}));
+    assert_eq!(unchanged.json()["changed"], false, "{}", unchanged.body);
+    let object = |key: &str| s3.get("artifacts", &format!("prod/drizzle/{jo}/{key}"));
+    assert!(object("schema.ts").contains(".table(\"comments\""), "{}", object("schema.ts"));
+    assert!(object("versions/1.1.0/changelog.md").contains("## 1.1.0"));
+    assert!(object("migrations/meta/_journal.json").contains("0001_"));
+    assert!(!data.join("drizzle").exists(), "artifacts were written to the data directory too");
 }

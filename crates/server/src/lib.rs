@@ -32,8 +32,13 @@ pub use state::AppState;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
-    /// Where artifacts are written (`drizzle/{userID}/…`).
+    /// Where the service keeps its own files, and the artifacts when no
+    /// `store` is given (`drizzle/{userID}/…`).
     pub data_dir: PathBuf,
+    /// Where artifacts are written: `s3://bucket[/prefix]` (credentials,
+    /// region and endpoint from the usual `AWS_*` variables), or `None` for
+    /// the data directory.
+    pub store: Option<String>,
     /// The PostgreSQL database tenants live in (each in its own schema).
     pub database_url: String,
     /// The token that may act for any user; none disables admin routes.
@@ -70,6 +75,8 @@ pub enum ServeError {
     },
     #[error("the artifact store failed: {0}")]
     Store(#[from] object_store::Error),
+    #[error("--store {0}: expected s3://bucket[/prefix]")]
+    StoreUrl(String),
     #[error("the server stopped: {0}")]
     Serve(std::io::Error),
 }

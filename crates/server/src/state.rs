@@ -57,10 +57,25 @@ const SERVICE_DDL: [&str; 4] = [
     "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
 ];
 
+/// The artifact store the configuration names.
+fn open_store(config: &Config) -> Result<Arc<dyn ObjectStore>, ServeError> {
+    let Some(url) = &config.store else {
+        return Ok(Arc::new(LocalFileSystem::new_with_prefix(&config.data_dir)?));
+    };
+    let rest = url.strip_prefix("s3://").ok_or_else(|| ServeError::StoreUrl(url.clone()))?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(ServeError::StoreUrl(url.clone()));
+    }
+    let s3 = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket).build()?;
+    let prefix = prefix.trim_matches('/');
+    if prefix.is_empty() { Ok(Arc::new(s3)) } else { Ok(Arc::new(object_store::prefix::PrefixStore::new(s3, prefix))) }
+}
+
 impl Shared {
     pub async fn open(config: Config) -> Result<AppState, ServeError> {
         std::fs::create_dir_all(&config.data_dir).map_err(|source| ServeError::DataDir { dir: config.data_dir.clone(), source })?;
-        let store = LocalFileSystem::new_with_prefix(&config.data_dir)?;
+        let store = open_store(&config)?;
         let options = PgConnectOptions::from_str(&config.database_url)?;
         let admin = PgPoolOptions::new().max_connections(8).connect_with(options.clone()).await?;
         {
@@ -77,7 +92,7 @@ impl Shared {
             let _ = conn.execute("SELECT pg_advisory_unlock(7394021151)").await;
             result?;
         }
-        Ok(Arc::new(Shared { config, admin, store: Arc::new(store), metrics: Metrics::default(), tenant_options: options }))
+        Ok(Arc::new(Shared { config, admin, store, metrics: Metrics::default(), tenant_options: options }))
     }
 
     /// Makes sure the tenant's role and schema exist (idempotent, safe to race).
