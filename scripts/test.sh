@@ -20,7 +20,7 @@ if command -v pg_isready >/dev/null && ! pg_isready -q -d "$PG_URL"; then
 fi
 
 # A real S3-compatible server (moto) for the service's S3 store tests.
-if [ ! -x .venv/bin/moto_server ] || [ scripts/requirements-test.txt -nt .venv/bin/moto_server ]; then
+if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/openapi-spec-validator ] || [ scripts/requirements-test.txt -nt .venv/bin/moto_server ]; then
   log "installing the Python test tools (.venv)"
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt

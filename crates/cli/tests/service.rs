@@ -491,3 +491,31 @@ async fn artifacts_can_live_in_s3() {
     assert!(object("migrations/meta/_journal.json").contains("0001_"));
     assert!(!data.join("drizzle").exists(), "artifacts were written to the data directory too");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_openapi_document_describes_every_route_and_is_valid() {
+    let db = TestDatabase::create("service_openapi").await;
+    let service = Service::start(&db.url, &scratch_dir("service-openapi"));
+    let response = service.call("GET", "/openapi.json", None, None);
+    assert_eq!(response.status, 200);
+    let document = response.json();
+    assert_eq!(document["openapi"], "3.1.0");
+    let paths = document["paths"].as_object().expect("paths");
+    for (path, methods) in paths {
+        for method in methods.as_object().expect("methods").keys() {
+            // Every documented route is served: anything but 404 and 405 (without a token: 401).
+            let concrete = path.replace("{version}", "latest").replace("{language}", "zod");
+            let status = service.call(&method.to_uppercase(), &concrete, None, None).status;
+            assert!(status != 404 && status != 405, "{method} {path} is documented but not served ({status})");
+        }
+    }
+    for path in ["/schema/generate", "/versions", "/client/{version}/{language}", "/rollback", "/drift", "/migrations", "/tokens"] {
+        assert!(paths.contains_key(path), "{path} is not documented");
+    }
+    let file = scratch_dir("service-openapi-doc").join("openapi.json");
+    std::fs::write(&file, response.body).expect("writable");
+    let validator = repo_root().join(".venv/bin/openapi-spec-validator");
+    assert!(validator.exists(), "run scripts/test.sh: it installs the validator into .venv");
+    let output = Command::new(validator).arg(&file).output().expect("the validator runs");
+    assert!(output.status.success(), "{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+}

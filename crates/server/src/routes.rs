@@ -14,7 +14,6 @@ use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -31,22 +30,19 @@ use crate::versions;
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
     let timeout = state.config.request_timeout;
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/tokens", post(issue_token))
-        .route("/schema/generate", post(generate::handle))
-        .route("/versions", get(list_versions))
-        .route("/schema/{version}", get(schema_version))
-        .route("/client/{version}/{language}", get(client))
-        .route("/migrations", get(crate::history::migrations))
-        .route("/rollback", post(crate::history::rollback))
-        .route("/drift", get(crate::history::drift))
+    let mut router = Router::new();
+    for endpoint in crate::openapi::endpoints() {
+        router = router.route(endpoint.path, (endpoint.handler)());
+    }
+    router
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .with_state(state)
+}
+
+pub(crate) async fn openapi() -> Json<Value> {
+    Json(crate::openapi::document())
 }
 
 /// Counts requests and turns any error response without a JSON body into
@@ -87,16 +83,16 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     response
 }
 
-async fn healthz() -> Json<Value> {
+pub(crate) async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     sqlx::query("SELECT 1").execute(&state.admin).await?;
     Ok(Json(json!({"status": "ready"})))
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let m = &state.metrics;
     let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
     let text = format!(
@@ -132,7 +128,7 @@ fn random_token() -> Result<String, ApiError> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-async fn issue_token(State(state): State<AppState>, caller: Caller, body: Bytes) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn issue_token(State(state): State<AppState>, caller: Caller, body: Bytes) -> Result<Json<Value>, ApiError> {
     caller.require_admin()?;
     let request: TokenRequest = parse_body(&body)?;
     let user = UserId::parse(&request.user_id)?;
@@ -166,7 +162,7 @@ async fn tenant_versions(state: &AppState, user: &UserId) -> Result<Vec<versions
     Ok(rows)
 }
 
-async fn list_versions(
+pub(crate) async fn list_versions(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<HashMap<String, String>>,
@@ -193,7 +189,7 @@ async fn list_versions(
 
 /// `GET /client/{version|latest}/{language}?userID=[&format=tar]`: the client's
 /// source, or (`format=tar`) an installable npm package of it.
-async fn client(
+pub(crate) async fn client(
     State(state): State<AppState>,
     caller: Caller,
     Path((version, language)): Path<(String, String)>,
@@ -241,7 +237,7 @@ async fn client(
     }
 }
 
-async fn schema_version(
+pub(crate) async fn schema_version(
     State(state): State<AppState>,
     caller: Caller,
     Path(version): Path<String>,
