@@ -32,20 +32,7 @@ pub fn resolve_dir(flag: Option<&Path>) -> PathBuf {
     if let Some(dir) = flag {
         return dir.to_path_buf();
     }
-    if let Ok(text) = fs::read_to_string("schemaforge.toml") {
-        let mut section = String::new();
-        for line in text.lines().map(str::trim) {
-            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-                section = name.trim().to_string();
-            } else if section == "migrations"
-                && let Some((key, value)) = line.split_once('=')
-                && key.trim() == "dir"
-            {
-                return PathBuf::from(value.trim().trim_matches('"'));
-            }
-        }
-    }
-    PathBuf::from("drizzle")
+    crate::config::load().ok().and_then(|c| c.migrations.dir).unwrap_or_else(|| PathBuf::from("drizzle"))
 }
 
 /// Reads and checks the folder at `dir`.

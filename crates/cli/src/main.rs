@@ -1,6 +1,7 @@
 //! The `schemaforge` binary: argument parsing, file IO and exit codes around the pure core.
 
 mod commands;
+mod config;
 mod database_url;
 mod folder_io;
 mod gate;
@@ -171,12 +172,14 @@ enum Command {
     },
     /// Run the multi-tenant HTTP service (`POST /schema/generate` and friends).
     Serve {
-        /// Address to listen on (port 0 picks a free one).
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: std::net::SocketAddr,
-        /// Where artifacts are kept (`drizzle/{userID}/…`).
-        #[arg(long, default_value = "data")]
-        data_dir: std::path::PathBuf,
+        /// Address to listen on (port 0 picks a free one; default: `SCHEMAFORGE_LISTEN`, then
+        /// `[serve] listen` in `schemaforge.toml`, then 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// Where the service keeps its files and, without a store, the artifacts
+        /// (default: `SCHEMAFORGE_DATA_DIR`, then the file, then `./data`).
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
         /// The PostgreSQL database tenants live in (default: `SCHEMAFORGE_DATABASE_URL`, then `DATABASE_URL`).
         #[arg(long)]
         database_url: Option<String>,

@@ -9,6 +9,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use schemaforge_server::Config;
 
+use crate::config::env;
+
 /// The secret tenant passwords derive from: `SCHEMAFORGE_SECRET`, else
 /// `<data-dir>/secret`, made on first start (readable by its owner only).
 fn secret(data_dir: &Path) -> anyhow::Result<String> {
@@ -37,20 +39,46 @@ fn secret(data_dir: &Path) -> anyhow::Result<String> {
     Ok(secret)
 }
 
-pub fn serve(listen: SocketAddr, data_dir: PathBuf, database_url: Option<String>, store: Option<String>) -> anyhow::Result<ExitCode> {
+pub fn serve(
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    store: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let file = crate::config::load()?.serve;
+    let listen = match listen {
+        Some(listen) => listen,
+        None => {
+            let text = env("SCHEMAFORGE_LISTEN").or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
+            text.parse().with_context(|| format!("listen address `{text}` is not host:port"))?
+        }
+    };
+    let data_dir =
+        data_dir.or_else(|| env("SCHEMAFORGE_DATA_DIR").map(PathBuf::from)).or(file.data_dir).unwrap_or_else(|| PathBuf::from("data"));
     let database_url = database_url
-        .or_else(|| std::env::var("SCHEMAFORGE_DATABASE_URL").ok())
-        .or_else(|| std::env::var("DATABASE_URL").ok())
-        .context("no database: pass --database-url, or set SCHEMAFORGE_DATABASE_URL or DATABASE_URL")?;
+        .or_else(|| env("SCHEMAFORGE_DATABASE_URL"))
+        .or(file.database_url)
+        .or_else(|| env("DATABASE_URL"))
+        .context("no database: pass --database-url, or set SCHEMAFORGE_DATABASE_URL (or DATABASE_URL), or `[serve] database_url` in schemaforge.toml")?;
+    let number = |name: &str| -> anyhow::Result<Option<u64>> {
+        env(name).map(|v| v.parse::<u64>().with_context(|| format!("{name}=`{v}` is not a whole number"))).transpose()
+    };
+    let body_limit = match number("SCHEMAFORGE_BODY_LIMIT")? {
+        Some(limit) => usize::try_from(limit).unwrap_or(usize::MAX),
+        None => file.body_limit.unwrap_or(Config::DEFAULT_BODY_LIMIT),
+    };
+    let timeout = number("SCHEMAFORGE_REQUEST_TIMEOUT")?
+        .or(file.request_timeout_seconds)
+        .map_or(Config::DEFAULT_TIMEOUT, std::time::Duration::from_secs);
     let config = Config {
         listen,
         secret: secret(&data_dir)?,
         data_dir,
         database_url,
-        store: store.or_else(|| std::env::var("SCHEMAFORGE_STORE").ok()).filter(|s| !s.is_empty()),
-        admin_token: std::env::var("SCHEMAFORGE_ADMIN_TOKEN").ok().filter(|t| !t.is_empty()),
-        body_limit: Config::DEFAULT_BODY_LIMIT,
-        request_timeout: Config::DEFAULT_TIMEOUT,
+        store: store.or_else(|| env("SCHEMAFORGE_STORE")).or(file.store),
+        admin_token: env("SCHEMAFORGE_ADMIN_TOKEN"),
+        body_limit,
+        request_timeout: timeout,
     };
     if config.admin_token.is_none() {
         eprintln!("note: SCHEMAFORGE_ADMIN_TOKEN is not set: no token can be issued and only existing user tokens work");

@@ -519,3 +519,28 @@ async fn the_openapi_document_describes_every_route_and_is_valid() {
     let output = Command::new(validator).arg(&file).output().expect("the validator runs");
     assert!(output.status.success(), "{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn settings_come_from_the_configuration_file() {
+    let users = Users::new();
+    let kim = users.id("kim");
+    let db = TestDatabase::create("service_config").await;
+    let dir = scratch_dir("service-config");
+    let config = dir.join("schemaforge.toml");
+    std::fs::write(&config, "[serve]\nbody_limit = 2048\nrequest_timeout_seconds = 30\n").expect("writable");
+    let service = Service::start_with(&db.url, &dir.join("data"), &[("SCHEMAFORGE_CONFIG", config.to_string_lossy().into_owned())]);
+    let big = json!({"userID": kim, "schema": {"tables": [], "padding": "y".repeat(4096)}});
+    assert_eq!(service.call("POST", "/schema/generate", Some(ADMIN), Some(&big)).status, 413);
+    let small = json!({"userID": kim, "schema": {"tables": []}});
+    assert_ne!(service.call("POST", "/schema/generate", Some(ADMIN), Some(&small)).status, 413);
+
+    std::fs::write(&config, "[serve]\nbody_limt = 1\n").expect("writable");
+    let output = Command::new(env!("CARGO_BIN_EXE_schemaforge"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &db.url])
+        .env("SCHEMAFORGE_CONFIG", &config)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("schemaforge.toml is not a valid schemaforge configuration") && stderr.contains("body_limt"), "{stderr}");
+}
