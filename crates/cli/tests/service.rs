@@ -544,3 +544,66 @@ async fn settings_come_from_the_configuration_file() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("schemaforge.toml is not a valid schemaforge configuration") && stderr.contains("body_limt"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_failure_mid_apply_changes_nothing_and_a_retry_works() {
+    let users = Users::new();
+    let lee = users.id("lee");
+    let db = TestDatabase::create("service_failure").await;
+    let service = Service::start(&db.url, &scratch_dir("service-failure"));
+    let seed = fixture("seed-basic");
+    assert_eq!(service.generate(&lee, &seed, json!({})).status, 200);
+    let namespace = format!("tenant_{lee}");
+    let mut admin = db.connect().await;
+    // Enough rows that building an index takes a moment to catch.
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO \"{namespace}\".users (email) SELECT md5(i::text) || md5((i * 7)::text) FROM generate_series(1, 400000) i"
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("rows");
+    let mut indexed = seed.clone();
+    indexed["tables"][0]["indexes"] = json!([{"name": "users_email_lower_idx", "columns": [{"expression": "lower(email)"}]}]);
+    let (addr, body) = (service.addr.clone(), json!({"userID": lee, "schema": indexed}).to_string());
+    let request_thread = std::thread::spawn(move || request(&addr, "POST", "/schema/generate", Some(ADMIN), Some(&body)));
+    let mut killed = false;
+    for _ in 0..400 {
+        let killed_now: Vec<bool> =
+            sqlx::query_scalar("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND query ILIKE 'CREATE INDEX%'")
+                .bind(&namespace)
+                .fetch_all(&mut admin)
+                .await
+                .expect("activity");
+        if killed_now.iter().any(|k| *k) {
+            killed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let response = request_thread.join().expect("thread");
+    assert!(killed, "the index build was never seen running: {}", response.body);
+    assert!(response.status >= 500, "{} {}", response.status, response.body);
+    assert!(response.json()["error"]["message"].as_str().is_some_and(|m| m.contains("nothing was")), "{}", response.body);
+    let indexes: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexname = 'users_email_lower_idx'")
+        .bind(&namespace)
+        .fetch_one(&mut admin)
+        .await
+        .expect("count");
+    assert_eq!(indexes, 0, "half applied");
+    assert_eq!(service.call("GET", &format!("/versions?userID={lee}"), Some(ADMIN), None).json()["latest"], "1.0.0");
+
+    let retry = service.generate(&lee, &indexed, json!({}));
+    assert_eq!((retry.status, retry.json()["version"].clone()), (200, json!("1.1.0")), "{}", retry.body);
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_the_service_cleanly() {
+    let db = TestDatabase::create("service_shutdown").await;
+    let mut service = Service::start(&db.url, &scratch_dir("service-shutdown"));
+    assert_eq!(service.call("GET", "/healthz", None, None).status, 200);
+    let pid = service.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs").success());
+    let status = service.child.wait().expect("exits");
+    assert!(status.success(), "{status}");
+}

@@ -241,9 +241,14 @@ async fn locked(
     match migrate::apply_within(&mut tx, history, &file, &caller.label()).await {
         Ok(()) => {}
         Err(error) => {
-            let _ = tx.rollback().await;
+            // A statement the database refused leaves the connection usable; a
+            // connection that cannot even roll back is the database failing.
+            let alive = tx.rollback().await.is_ok();
             Metrics::add(&state.metrics.migrations_failed, 1);
             return Err(match error {
+                MigrateError::Failed { number, total, error, .. } if !alive => ApiError::Database(format!(
+                    "the database failed during statement {number} of {total}: {error}; nothing was applied and the tenant stays at its previous version; retry"
+                )),
                 MigrateError::Failed { number, total, statement, error, .. } => ApiError::BadRequest {
                     code: "apply-failed",
                     message: format!(
