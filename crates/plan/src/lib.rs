@@ -115,8 +115,7 @@ fn build(from: &Schema, to: &Schema, options: Options, inverse: bool) -> Result<
     let pairing = Pairing::new(from, to);
     let context = hazards::Context::new(&pairing, &steps, inverse);
     let mut plan = Plan::default();
-    for step in &steps {
-        let rendered = schemaforge_sql::render(from, to, std::slice::from_ref(step))?;
+    for (step, rendered) in steps.iter().zip(schemaforge_sql::render_each(from, to, &steps)?) {
         let mut findings = hazards::assess(&context, step);
         for statement in rendered {
             plan.statements.push(PlannedStatement { sql: statement.sql, step: step.clone(), hazards: std::mem::take(&mut findings) });

@@ -39,6 +39,16 @@ pub fn render(from: &Schema, to: &Schema, steps: &[Step]) -> Result<Vec<Statemen
     }
 }
 
+/// Renders each of `steps` apart: the statements of `steps[i]` at index `i`,
+/// the same as `render` gives for all of them. For callers that attach
+/// something to each step (a plan's hazards): rendering step by step with
+/// `render` would index both schemas again for every step.
+pub fn render_each(from: &Schema, to: &Schema, steps: &[Step]) -> Result<Vec<Vec<Statement>>, RenderError> {
+    match to.dialect {
+        Dialect::Postgresql => postgres::render_each(from, to, steps),
+    }
+}
+
 /// Renders the creation of `schema` from nothing.
 pub fn render_create(schema: &Schema) -> Result<Vec<Statement>, RenderError> {
     render(&Schema::empty(schema.dialect), schema, &schemaforge_diff::plan_create(schema))

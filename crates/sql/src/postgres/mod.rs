@@ -74,14 +74,16 @@ fn find<'a, T>(items: &'a [T], what: &str, name: &str, matches: impl Fn(&T) -> b
 }
 
 pub(crate) fn render(from: &Schema, to: &Schema, steps: &[Step]) -> Result<Vec<Statement>, RenderError> {
+    Ok(render_each(from, to, steps)?.into_iter().flatten().collect())
+}
+
+/// The statements of each step apart; the schemas are indexed once for all of them.
+pub(crate) fn render_each(from: &Schema, to: &Schema, steps: &[Step]) -> Result<Vec<Vec<Statement>>, RenderError> {
     let lookup = Lookup::new(from, to);
-    let mut statements = Vec::with_capacity(steps.len());
-    for step in steps {
-        for sql in render_step(&lookup, step)? {
-            statements.push(Statement { step: step.clone(), sql });
-        }
-    }
-    Ok(statements)
+    steps
+        .iter()
+        .map(|step| Ok(render_step(&lookup, step)?.into_iter().map(|sql| Statement { step: step.clone(), sql }).collect()))
+        .collect()
 }
 
 fn render_step(lookup: &Lookup<'_>, step: &Step) -> Result<Vec<String>, RenderError> {
