@@ -14,3 +14,40 @@ ensure_libclang() {
   $sudo apt-get install -y --no-install-recommends libclang1-14 libclang-common-14-dev >/dev/null \
     || { $sudo apt-get update >/dev/null && $sudo apt-get install -y --no-install-recommends libclang1-14 libclang-common-14-dev >/dev/null; }
 }
+
+# Runs apt-get install for Debian packages, as root or through sudo.
+apt_install() {
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  $sudo apt-get install -y --no-install-recommends "$@" >/dev/null \
+    || { $sudo apt-get update >/dev/null && $sudo apt-get install -y --no-install-recommends "$@" >/dev/null; }
+}
+
+# ensure_tool COMMAND PACKAGE: installs the Debian package when the command is missing.
+ensure_tool() {
+  if ! command -v "$1" >/dev/null 2>&1; then
+    log "installing $2"
+    apt_install "$2"
+  fi
+}
+
+# ensure_postgres URL: starts the machine's own PostgreSQL when nothing answers at URL.
+ensure_postgres() {
+  local url=$1
+  if command -v pg_isready >/dev/null && ! pg_isready -q -d "$url"; then
+    log "starting PostgreSQL"
+    for version in $(ls /etc/postgresql 2>/dev/null); do
+      pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+    done
+    for _ in $(seq 1 30); do pg_isready -q -d "$url" && break; sleep 1; done
+    pg_isready -d "$url"
+  fi
+}
+
+# The real drizzle toolchain (drizzle-kit, drizzle-orm, TypeScript), pinned by oracle/package-lock.json.
+ensure_oracle() {
+  if [ ! -f oracle/node_modules/.package-lock.json ] || [ oracle/package-lock.json -nt oracle/node_modules/.package-lock.json ]; then
+    log "installing the drizzle toolchain (npm ci)"
+    npm ci --prefix oracle --no-audit --no-fund --loglevel=error
+  fi
+}

@@ -10,14 +10,7 @@ ensure_libclang
 
 # The live tests need a PostgreSQL server; start the machine's own if it is down.
 PG_URL="${SCHEMAFORGE_TEST_POSTGRES_URL:-${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}}"
-if command -v pg_isready >/dev/null && ! pg_isready -q -d "$PG_URL"; then
-  log "starting PostgreSQL"
-  for version in $(ls /etc/postgresql 2>/dev/null); do
-    pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
-  done
-  for _ in $(seq 1 30); do pg_isready -q -d "$PG_URL" && break; sleep 1; done
-  pg_isready -d "$PG_URL"
-fi
+ensure_postgres "$PG_URL"
 
 # A real S3-compatible server (moto) for the service's S3 store tests.
 if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/openapi-spec-validator ] || [ scripts/requirements-test.txt -nt .venv/bin/moto_server ]; then
@@ -28,10 +21,7 @@ if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/openapi-spec-validator ] |
 fi
 
 # The real drizzle toolchain (drizzle-kit, drizzle-orm, TypeScript) judges our output.
-if [ ! -f oracle/node_modules/.package-lock.json ] || [ oracle/package-lock.json -nt oracle/node_modules/.package-lock.json ]; then
-  log "installing the drizzle toolchain (npm ci)"
-  npm ci --prefix oracle --no-audit --no-fund --loglevel=error
-fi
+ensure_oracle
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
@@ -41,3 +31,11 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 log "cargo test"
 cargo test --workspace --locked
+
+# Benchmarks are not tests (no timing is asserted), but they must keep
+# working: each criterion bench runs once on ten tables, and the comparison
+# and load scripts run on a small N with the debug build (see BENCHMARKS.md).
+log "benchmarks (smoke run)"
+SCHEMAFORGE_BENCH_SIZES=10 cargo test --locked -p schemaforge-bench --benches
+bench/compare.sh --quick
+bench/service.sh --quick
