@@ -7,12 +7,14 @@
 #             the same initial SQL, each on a fresh database
 #   pull      schemaforge pull      vs  drizzle-kit pull, on a database holding the N tables
 #
-# Times are hyperfine medians; memory is the peak RSS of one more run under
-# /usr/bin/time (of the client process: the server's own memory is not counted).
+# Each run is timed by hyperfine, the tools of one comparison taking turns
+# run by run; the median is reported. Memory is the peak RSS of one more run
+# under /usr/bin/time (of the client process: the server's is not counted).
 # Prints a table of medians and ratios, and writes it to <work>/results.md.
 #
 # Usage: bench/compare.sh [--sizes 10,100,1000,5000] [--runs N] [--kit-timeout SECONDS]
-#                         [--profile release|debug] [--work DIR] [--quick]
+#                         [--operations generate,migrate,pull] [--profile release|debug]
+#                         [--work DIR] [--quick]
 #   --quick   N=10, one run each, the debug build: checks the script works (timings meaningless)
 #
 # Installs what it needs (hyperfine, jq, GNU time from Debian; the pinned
@@ -30,6 +32,7 @@ PROFILE=release
 KIT_TIMEOUT=120
 WORK=""
 QUICK=0
+OPERATIONS=generate,migrate,pull
 while [ $# -gt 0 ]; do
   case "$1" in
     --sizes) SIZES=$2; shift 2 ;;
@@ -37,6 +40,7 @@ while [ $# -gt 0 ]; do
     --profile) PROFILE=$2; shift 2 ;;
     --kit-timeout) KIT_TIMEOUT=$2; shift 2 ;;
     --work) WORK=$2; shift 2 ;;
+    --operations) OPERATIONS=$2; shift 2 ;;
     --quick) QUICK=1; SIZES=10; RUNS=1; PROFILE=debug; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
@@ -81,48 +85,78 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# measure N OPERATION TOOL PREPARE COMMAND [TIMEOUT]: one run under
-# /usr/bin/time (peak RSS; also the warm-up, and a check that it works), then
-# hyperfine. A run that fails or exceeds TIMEOUT is recorded as such.
-measure() {
-  local n=$1 operation=$2 tool=$3 prepare=$4 command=$5 limit=${6:-0}
-  local key="n${n}-${operation}-${tool}" runs=$RUNS_FOR_SIZE
-  local log_file="$WORK/logs/$key.log" rss_file="$WORK/logs/$key.rss"
+# The contenders of the next `race`: candidate TOOL PREPARE COMMAND [TIMEOUT].
+C_TOOLS=(); C_PREPARES=(); C_COMMANDS=(); C_LIMITS=()
+candidate() { C_TOOLS+=("$1"); C_PREPARES+=("$2"); C_COMMANDS+=("$3"); C_LIMITS+=("${4:-0}"); }
+
+record() { # N OPERATION TOOL MEDIAN RUNS RSS STATUS
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"
+}
+
+# race N OPERATION: each candidate first runs once under /usr/bin/time (its
+# peak RSS; also the warm-up, and the check that it works at all, within its
+# timeout), then every candidate that passed runs once per round, the tools
+# taking turns, for RUNS_FOR_SIZE rounds; the median of each is recorded.
+# Taking turns matters on a shared machine: a burst of background load then
+# slows every tool of a round, not all the runs of one of them.
+race() {
+  local n=$1 operation=$2 i round
+  local -a live=() rss=()
   mkdir -p "$WORK/logs"
-  bash -c "$prepare" >"$log_file" 2>&1
-  local status=0
-  if [ "$limit" -gt 0 ]; then
-    /usr/bin/time -f '%M' -o "$rss_file" timeout "$limit" bash -c "$command" </dev/null >>"$log_file" 2>&1 || status=$?
-  else
-    /usr/bin/time -f '%M' -o "$rss_file" bash -c "$command" </dev/null >>"$log_file" 2>&1 || status=$?
-  fi
-  local rss
-  rss=$(grep -E '^[0-9]+$' "$rss_file" | tail -1 || true)
-  if [ "$status" = 124 ]; then
-    printf '%s\t%s\t%s\t\t0\t\t> %ss\n' "$n" "$operation" "$tool" "$limit" >>"$RESULTS"
-    printf '  %-22s %-12s more than %s s (timed out)\n' "$operation" "$tool" "$limit"
-    return 0
-  elif [ "$status" != 0 ]; then
-    printf '%s\t%s\t%s\t\t0\t\tfailed\n' "$n" "$operation" "$tool" >>"$RESULTS"
-    printf '  %-22s %-12s FAILED (exit %s), see %s:\n' "$operation" "$tool" "$status" "$log_file"
-    tail -5 "$log_file" | sed 's/^/      /'
-    return 0
-  fi
-  local json="$WORK/logs/$key.json"
-  if ! hyperfine --style none --runs "$runs" --prepare "$prepare" --export-json "$json" "$command" >>"$log_file" 2>&1; then
-    printf '%s\t%s\t%s\t\t0\t%s\tfailed\n' "$n" "$operation" "$tool" "$rss" >>"$RESULTS"
-    printf '  %-22s %-12s FAILED under hyperfine, see %s\n' "$operation" "$tool" "$log_file"
-    return 0
-  fi
-  local median
-  median=$(jq -r '.results[0].median' "$json")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\tok\n' "$n" "$operation" "$tool" "$median" "$runs" "$rss" >>"$RESULTS"
-  printf '  %-22s %-12s median %9.1f ms over %2s runs, peak RSS %6.1f MiB\n' "$operation" "$tool" \
-    "$(jq -n "$median * 1000")" "$runs" "$(jq -n "${rss:-0} / 1024")"
+  for i in "${!C_TOOLS[@]}"; do
+    local tool=${C_TOOLS[$i]} limit=${C_LIMITS[$i]}
+    local key="n${n}-${operation}-${tool}"
+    local log_file="$WORK/logs/$key.log" rss_file="$WORK/logs/$key.rss" status=0
+    bash -c "${C_PREPARES[$i]}" >"$log_file" 2>&1
+    if [ "$limit" -gt 0 ]; then
+      /usr/bin/time -f '%M' -o "$rss_file" timeout "$limit" bash -c "${C_COMMANDS[$i]}" </dev/null >>"$log_file" 2>&1 || status=$?
+    else
+      /usr/bin/time -f '%M' -o "$rss_file" bash -c "${C_COMMANDS[$i]}" </dev/null >>"$log_file" 2>&1 || status=$?
+    fi
+    rss[$i]=$(grep -E '^[0-9]+$' "$rss_file" | tail -1 || true)
+    if [ "$status" = 124 ]; then
+      record "$n" "$operation" "$tool" "" 0 "" "> ${limit}s"
+      printf '  %-22s %-12s more than %s s (timed out)\n' "$operation" "$tool" "$limit"
+    elif [ "$status" != 0 ]; then
+      record "$n" "$operation" "$tool" "" 0 "" failed
+      printf '  %-22s %-12s FAILED (exit %s), see %s:\n' "$operation" "$tool" "$status" "$log_file"
+      tail -5 "$log_file" | sed 's/^/      /'
+    else
+      live+=("$i")
+      : >"$WORK/logs/$key.times"
+    fi
+  done
+  for round in $(seq 1 "$RUNS_FOR_SIZE"); do
+    for i in "${live[@]}"; do
+      local key="n${n}-${operation}-${C_TOOLS[$i]}"
+      bash -c "${C_PREPARES[$i]}" >>"$WORK/logs/$key.log" 2>&1
+      if hyperfine --style none --runs 1 --export-json "$WORK/logs/$key.json" "${C_COMMANDS[$i]}" >>"$WORK/logs/$key.log" 2>&1; then
+        jq -r '.results[0].times[0]' "$WORK/logs/$key.json" >>"$WORK/logs/$key.times"
+      else
+        echo failed >>"$WORK/logs/$key.times"
+      fi
+    done
+  done
+  for i in "${live[@]}"; do
+    local tool=${C_TOOLS[$i]}
+    local times="$WORK/logs/n${n}-${operation}-${tool}.times" median
+    if grep -q failed "$times"; then
+      record "$n" "$operation" "$tool" "" 0 "${rss[$i]}" failed
+      printf '  %-22s %-12s FAILED in a timed run, see %s\n' "$operation" "$tool" "$WORK/logs/n${n}-${operation}-${tool}.log"
+      continue
+    fi
+    median=$(sort -g "$times" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+    record "$n" "$operation" "$tool" "$median" "$RUNS_FOR_SIZE" "${rss[$i]}" ok
+    printf '  %-22s %-12s median %9.1f ms over %2s runs, peak RSS %6.1f MiB\n' "$operation" "$tool" \
+      "$(jq -n "$median * 1000")" "$RUNS_FOR_SIZE" "$(jq -n "${rss[$i]:-0} / 1024")"
+  done
+  C_TOOLS=(); C_PREPARES=(); C_COMMANDS=(); C_LIMITS=()
 }
 
 # The status of a measurement already made ("ok", "failed", "> 120s").
 status_of() { awk -F'\t' -v n="$1" -v op="$2" -v tool="$3" '$1 == n && $2 == op && $3 == tool { print $7 }' "$RESULTS"; }
+
+wanted() { [[ ",$OPERATIONS," == *",$1,"* ]]; }
 
 kit_config() { # FILE SCHEMA OUT [URL]
   local credentials=""
@@ -163,48 +197,59 @@ for n in "${SIZE_LIST[@]}"; do
   (cd "$W" && timeout "$KIT_TIMEOUT" node "$KIT" generate --config kit-ref.config.ts </dev/null >"$W/ref-kit.log" 2>&1) \
     || echo "  (drizzle-kit could not make its initial folder; see $W/ref-kit.log)"
 
-  measure "$n" generate-initial schemaforge "rm -rf '$W/run-ours'" "'$SF' generate --schema '$W/base.json' --out '$W/run-ours'"
-  measure "$n" generate-initial drizzle-kit "rm -rf '$W/run-kit'" "cd '$W' && node '$KIT' generate --config kit-init.config.ts" "$KIT_TIMEOUT"
-  measure "$n" generate-incremental schemaforge "rm -rf '$W/run-ours' && cp -r '$W/ref-ours' '$W/run-ours'" \
-    "'$SF' generate --schema '$W/edited.json' --out '$W/run-ours'"
-  measure "$n" generate-incremental drizzle-kit "rm -rf '$W/run-kit' && cp -r '$W/ref-kit' '$W/run-kit'" \
-    "cd '$W' && node '$KIT' generate --config kit-inc.config.ts" "$KIT_TIMEOUT"
-  # drizzle-kit asks before a change it cannot tell from a rename; the edits
-  # avoid that, and this makes sure it wrote its migration instead of waiting.
-  if [ "$(ls "$W/run-kit"/*.sql 2>/dev/null | wc -l)" != 2 ]; then
-    echo "  warning: drizzle-kit's incremental run did not write a second migration; see $WORK/logs/n$n-generate-incremental-drizzle-kit.log"
+  if wanted generate; then
+    candidate schemaforge "rm -rf '$W/run-ours'" "'$SF' generate --schema '$W/base.json' --out '$W/run-ours'"
+    candidate drizzle-kit "rm -rf '$W/run-kit'" "cd '$W' && node '$KIT' generate --config kit-init.config.ts" "$KIT_TIMEOUT"
+    race "$n" generate-initial
+    candidate schemaforge "rm -rf '$W/run-ours' && cp -r '$W/ref-ours' '$W/run-ours'" \
+      "'$SF' generate --schema '$W/edited.json' --out '$W/run-ours'"
+    candidate drizzle-kit "rm -rf '$W/run-kit' && cp -r '$W/ref-kit' '$W/run-kit'" \
+      "cd '$W' && node '$KIT' generate --config kit-inc.config.ts" "$KIT_TIMEOUT"
+    race "$n" generate-incremental
+    # drizzle-kit asks before a change it cannot tell from a rename; the edits
+    # avoid that, and this makes sure it wrote its migration instead of waiting.
+    if [ "$(ls "$W/run-kit"/*.sql 2>/dev/null | wc -l)" != 2 ]; then
+      echo "  warning: drizzle-kit's incremental run did not write a second migration; see $WORK/logs/n$n-generate-incremental-drizzle-kit.log"
+    fi
   fi
 
+  # Each tool applies the same SQL, our initial migration, to a fresh database per run.
   for tool in schemaforge drizzle-kit psql; do
     db="${RUN_ID}_${n}_${tool//-/_}"
     DATABASES+=("$db")
     url=$(database_url "$db")
     fresh="psql -X -q -d '$PG_URL' -c 'DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)' -c 'CREATE DATABASE \"$db\"'"
     case "$tool" in
-      schemaforge) command="'$SF' migrate --db '$url' --dir '$W/ref-ours'"; limit=0 ;;
+      schemaforge) candidate schemaforge "$fresh" "'$SF' migrate --db '$url' --dir '$W/ref-ours'" ;;
       drizzle-kit)
         kit_config "$W/kit-migrate.config.ts" ./base.schema.ts ./ref-ours "$url"
-        command="cd '$W' && node '$KIT' migrate --config kit-migrate.config.ts"; limit=$KIT_TIMEOUT ;;
-      psql) command="psql -X -q -v ON_ERROR_STOP=1 -1 -d '$url' -f '$W/ref-ours/0000_init.sql'"; limit=0 ;;
+        candidate drizzle-kit "$fresh" "cd '$W' && node '$KIT' migrate --config kit-migrate.config.ts" "$KIT_TIMEOUT" ;;
+      psql) candidate psql "$fresh" "psql -X -q -v ON_ERROR_STOP=1 -1 -d '$url' -f '$W/ref-ours/0000_init.sql'" ;;
     esac
-    measure "$n" migrate "$tool" "$fresh" "$command" "$limit"
   done
+  if wanted migrate; then
+    race "$n" migrate
+  else
+    # pull still needs a database holding the N tables.
+    bash -c "${C_PREPARES[2]}" && bash -c "${C_COMMANDS[2]}" >/dev/null && record "$n" migrate psql "" 0 "" built
+    C_TOOLS=(); C_PREPARES=(); C_COMMANDS=(); C_LIMITS=()
+  fi
 
   # The database psql built last holds exactly the N tables (no bookkeeping tables).
-  pulled_db="${RUN_ID}_${n}_psql"
-  url=$(database_url "$pulled_db")
-  if [ "$(status_of "$n" migrate psql)" = ok ]; then
-    measure "$n" pull schemaforge "rm -rf '$W/pull-ours'" "'$SF' pull --db '$url' --out '$W/pull-ours'"
+  if wanted pull && [[ "$(status_of "$n" migrate psql)" == @(ok|built) ]]; then
+    url=$(database_url "${RUN_ID}_${n}_psql")
+    candidate schemaforge "rm -rf '$W/pull-ours'" "'$SF' pull --db '$url' --out '$W/pull-ours'"
     if [ -n "$KIT_PULL_TIMED_OUT" ]; then
       # It took longer than the timeout on fewer tables; it would again.
-      printf '%s\tpull\tdrizzle-kit\t\t0\t\t> %ss\n' "$n" "$KIT_TIMEOUT" >>"$RESULTS"
+      record "$n" pull drizzle-kit "" 0 "" "> ${KIT_TIMEOUT}s"
       printf '  %-22s %-12s not run: over %s s already at %s tables\n' pull drizzle-kit "$KIT_TIMEOUT" "$KIT_PULL_TIMED_OUT"
     else
       kit_config "$W/kit-pull.config.ts" ./pull-kit/schema.ts ./pull-kit "$url"
-      measure "$n" pull drizzle-kit "rm -rf '$W/pull-kit'" "cd '$W' && node '$KIT' pull --config kit-pull.config.ts" "$KIT_TIMEOUT"
-      case "$(status_of "$n" pull drizzle-kit)" in '>'*) KIT_PULL_TIMED_OUT=$n ;; esac
+      candidate drizzle-kit "rm -rf '$W/pull-kit'" "cd '$W' && node '$KIT' pull --config kit-pull.config.ts" "$KIT_TIMEOUT"
     fi
-  else
+    race "$n" pull
+    case "$(status_of "$n" pull drizzle-kit)" in '>'*) KIT_PULL_TIMED_OUT=${KIT_PULL_TIMED_OUT:-$n} ;; esac
+  elif wanted pull; then
     echo "  pull: skipped (no database with $n tables: psql's migrate failed)"
   fi
   for db in "${RUN_ID}_${n}_schemaforge" "${RUN_ID}_${n}_drizzle_kit" "${RUN_ID}_${n}_psql"; do
@@ -224,7 +269,7 @@ awk -F'\t' '
     return ""
   }
   function mem(n, op, tool) { k = n SUBSEP op SUBSEP tool; return rss[k] == "" ? "" : sprintf("%.0f", rss[k] / 1024) }
-  NR > 1 {
+  NR > 1 && $7 != "built" {
     k = $1 SUBSEP $2 SUBSEP $3; median[k] = $4; rss[k] = $6; status[k] = $7
     if (!($1 SUBSEP $2 in seen)) { seen[$1 SUBSEP $2] = 1; rows[++count] = $1 SUBSEP $2 }
   }
