@@ -15,7 +15,7 @@ mod postgres;
 use schemaforge_model::Dialect;
 
 /// Where a SQL expression goes; decides the context it must parse in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ExpressionSlot {
     ColumnDefault,
     Check,

@@ -27,7 +27,12 @@ pub(super) enum Scope<'a> {
 impl Lowerer {
     /// Checks an expression for `slot`; returns its trimmed text and facts.
     pub(super) fn expression(&mut self, path: &Pointer, slot: ExpressionSlot, sql: &str) -> Option<(String, ExpressionFacts)> {
-        match fragment::check_expression(Dialect::Postgresql, slot, sql) {
+        let checked = self
+            .checked_fragments
+            .entry((slot, sql.to_string()))
+            .or_insert_with(|| fragment::check_expression(Dialect::Postgresql, slot, sql))
+            .clone();
+        match checked {
             Ok(facts) => Some((sql.trim().to_string(), facts)),
             Err(error) => {
                 self.push(Diagnostic::new(path, fragment_code(&error), format!("{}: {error}", slot_noun(slot))));

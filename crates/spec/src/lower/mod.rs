@@ -22,6 +22,7 @@ mod types;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use schemaforge_fragment::{ExpressionFacts, ExpressionSlot, FragmentError};
 use schemaforge_model::{Dialect, Enum, QualifiedName, Schema, Table};
 
 use crate::diagnostic::{Code, Diagnostic, Pointer};
@@ -56,6 +57,10 @@ pub(crate) struct Lowerer {
     constraint_names: BTreeMap<QualifiedName, BTreeSet<String>>,
     /// Where each constraint and index was declared, for later diagnostics.
     declared_at: BTreeMap<(QualifiedName, String), Pointer>,
+    /// Every SQL fragment checked so far, by slot and text: a large schema
+    /// repeats the same default or expression (`CURRENT_TIMESTAMP`,
+    /// `gen_random_uuid()`) over many tables, and the grammar runs once for it.
+    checked_fragments: BTreeMap<(ExpressionSlot, String), Result<ExpressionFacts, FragmentError>>,
 }
 
 /// A table lowered on its own, waiting for the cross-table passes.
