@@ -70,7 +70,7 @@ SF="$TARGET_DIR/$PROFILE/schemaforge"
 SYNTH="$TARGET_DIR/$PROFILE/schemaforge-bench"
 
 rm -rf "$WORK"
-mkdir -p "$WORK"
+mkdir -p "$WORK/logs"
 RESULTS="$WORK/results.tsv"
 printf 'tables\toperation\ttool\tmedian_s\truns\tmax_rss_kib\tstatus\n' >"$RESULTS"
 
@@ -102,7 +102,6 @@ record() { # N OPERATION TOOL MEDIAN RUNS RSS STATUS
 race() {
   local n=$1 operation=$2 i round
   local -a live=() rss=()
-  mkdir -p "$WORK/logs"
   for i in "${!C_TOOLS[@]}"; do
     local tool=${C_TOOLS[$i]} limit=${C_LIMITS[$i]}
     local key="n${n}-${operation}-${tool}"
@@ -227,12 +226,19 @@ for n in "${SIZE_LIST[@]}"; do
       psql) candidate psql "$fresh" "psql -X -q -v ON_ERROR_STOP=1 -1 -d '$url' -f '$W/ref-ours/0000_init.sql'" ;;
     esac
   done
+  pull_db_prepare=${C_PREPARES[2]}
   if wanted migrate; then
     race "$n" migrate
   else
-    # pull still needs a database holding the N tables.
-    bash -c "${C_PREPARES[2]}" && bash -c "${C_COMMANDS[2]}" >/dev/null && record "$n" migrate psql "" 0 "" built
     C_TOOLS=(); C_PREPARES=(); C_COMMANDS=(); C_LIMITS=()
+  fi
+  if wanted pull && [ "$(status_of "$n" migrate psql)" != ok ]; then
+    # pull still needs a database holding the N tables. One transaction may
+    # not hold that many (max_locks_per_transaction): build it statement by statement.
+    url=$(database_url "${RUN_ID}_${n}_psql")
+    bash -c "$pull_db_prepare" \
+      && psql -X -q -v ON_ERROR_STOP=1 -d "$url" -f "$W/ref-ours/0000_init.sql" >"$WORK/logs/n$n-pull-database.log" 2>&1 \
+      && record "$n" migrate psql "" 0 "" built
   fi
 
   # The database psql built last holds exactly the N tables (no bookkeeping tables).
