@@ -24,6 +24,40 @@ struct Validator<'a> {
     root: &'a Value,
 }
 
+/// The keywords `validate` reads from one schema object, found in one pass
+/// over its few entries: looking each up by name would hash it (serde_json's
+/// maps are `IndexMap`s) six times for every value of the definition.
+#[derive(Default)]
+struct Keywords<'a> {
+    reference: Option<&'a Value>,
+    any_of: Option<&'a Value>,
+    one_of: Option<&'a Value>,
+    types: Option<&'a Value>,
+    allowed: Option<&'a Value>,
+    constant: Option<&'a Value>,
+    items: Option<&'a Value>,
+}
+
+impl<'a> Keywords<'a> {
+    fn of(schema: &'a Map<String, Value>) -> Self {
+        let mut keywords = Keywords::default();
+        for (key, value) in schema {
+            let slot = match key.as_str() {
+                "$ref" => &mut keywords.reference,
+                "anyOf" => &mut keywords.any_of,
+                "oneOf" => &mut keywords.one_of,
+                "type" => &mut keywords.types,
+                "enum" => &mut keywords.allowed,
+                "const" => &mut keywords.constant,
+                "items" => &mut keywords.items,
+                _ => continue,
+            };
+            *slot = Some(value);
+        }
+        keywords
+    }
+}
+
 impl<'a> Validator<'a> {
     fn resolve(&self, reference: &'a str) -> Option<(&'a Value, &'a str)> {
         let name = reference.strip_prefix("#/$defs/")?;
@@ -37,17 +71,18 @@ impl<'a> Validator<'a> {
             // `true` accepts anything; `false` nothing (schemars never emits it).
             return;
         };
-        if let Some(Value::String(reference)) = schema.get("$ref") {
+        let keywords = Keywords::of(schema);
+        if let Some(Value::String(reference)) = keywords.reference {
             if let Some((target, name)) = self.resolve(reference) {
                 self.validate(target, instance, path, Some(name), out);
             }
             return;
         }
-        if let Some(Value::Array(branches)) = schema.get("anyOf").or_else(|| schema.get("oneOf")) {
+        if let Some(Value::Array(branches)) = keywords.any_of.or(keywords.one_of) {
             self.validate_union(branches, instance, path, definition, out);
             return;
         }
-        if let Some(expected) = schema.get("type")
+        if let Some(expected) = keywords.types
             && !type_matches(expected, instance)
         {
             if instance.is_null() {
@@ -62,13 +97,13 @@ impl<'a> Validator<'a> {
             }
             return;
         }
-        if let Some(Value::Array(allowed)) = schema.get("enum")
+        if let Some(Value::Array(allowed)) = keywords.allowed
             && !allowed.contains(instance)
         {
             out.push(invalid_value(path, instance, allowed.iter(), definition));
             return;
         }
-        if let Some(constant) = schema.get("const")
+        if let Some(constant) = keywords.constant
             && constant != instance
         {
             out.push(invalid_value(path, instance, std::iter::once(constant), definition));
@@ -80,7 +115,7 @@ impl<'a> Validator<'a> {
         match instance {
             Value::Object(object) => self.validate_object(schema, object, path, out),
             Value::Array(items) => {
-                if let Some(item_schema) = schema.get("items") {
+                if let Some(item_schema) = keywords.items {
                     for (index, item) in items.iter().enumerate() {
                         self.validate(item_schema, item, &path.index(index), None, out);
                     }
