@@ -105,17 +105,34 @@ if [ -z "$ADDR" ]; then
   exit 1
 fi
 
+# CPU seconds used so far by the service, and by the whole PostgreSQL server
+# (its processes and the backends that already exited, counted in the
+# postmaster's children; other users of the server count too).
+ticks_per_second=$(getconf CLK_TCK)
+service_cpu() { awk -v hz="$ticks_per_second" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$SERVE_PID/stat"; }
+postgres_cpu() {
+  local pid total=0
+  for pid in $(pgrep -u postgres 2>/dev/null); do
+    total=$((total + $(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  awk -v t="$total" -v hz="$ticks_per_second" 'BEGIN { printf "%.2f", t / hz }'
+}
+
 log "load: $TENANTS tenants, $CONCURRENCY requests in flight, $SECONDS_OF_LOAD s at $ADDR"
+SERVICE_CPU_BEFORE=$(service_cpu)
+POSTGRES_CPU_BEFORE=$(postgres_cpu)
 status=0
 "$LOAD" load --addr "$ADDR" --token "$TOKEN" --tenants "$TENANTS" --concurrency "$CONCURRENCY" \
   --seconds "$SECONDS_OF_LOAD" --prefix "$RUN_ID" >"$WORK/load.json" || status=$?
-# The service's peak resident memory, read before it stops.
+# The service's peak resident memory and CPU, read before it stops.
 PEAK_KIB=$(awk '/^VmHWM:/ { print $2 }' "/proc/$SERVE_PID/status" 2>/dev/null || true)
+SERVICE_CPU=$(awk -v a="$(service_cpu)" -v b="$SERVICE_CPU_BEFORE" 'BEGIN { print a - b }')
+POSTGRES_CPU=$(awk -v a="$(postgres_cpu)" -v b="$POSTGRES_CPU_BEFORE" 'BEGIN { print a - b }')
 kill -TERM "$SERVE_PID" 2>/dev/null || true
 wait "$SERVE_PID" 2>/dev/null || true
 SERVE_PID=""
 
-jq -r --arg rss "${PEAK_KIB:-0}" --arg backend "$BACKEND" '
+jq -r --arg rss "${PEAK_KIB:-0}" --arg backend "$BACKEND" --arg service_cpu "$SERVICE_CPU" --arg postgres_cpu "$POSTGRES_CPU" '
   def row(name; p): "| \(name) | \(p.requests) | \(p.errors) | \(p.throughput) | \(p.p50Ms) | \(p.p90Ms) | \(p.p99Ms) | \(p.maxMs) | \(p.serverMeanMs.validate) / \(p.serverMeanMs.plan) / \(p.serverMeanMs.apply) / \(p.serverMeanMs.artifacts) / \(p.serverMeanMs.total) |";
   "backend \($backend), \(.tenants) tenants, \(.concurrency) in flight; service peak RSS \((($rss | tonumber? // 0) / 1024 | floor)) MiB",
   "",
@@ -123,6 +140,9 @@ jq -r --arg rss "${PEAK_KIB:-0}" --arg backend "$BACKEND" '
   "|---|---:|---:|---:|---:|---:|---:|---:|---|",
   row("create tenant (10 tables)"; .setup),
   row("incremental change"; .incremental),
+  "",
+  ((.setup.requests + .incremental.requests) as $n | ($service_cpu | tonumber) as $s | ($postgres_cpu | tonumber) as $p
+    | "CPU per request (both phases, \($n) requests): service \($s * 1000 / $n | floor) ms, PostgreSQL \(if $backend == "postgres" then "\($p * 1000 / $n | floor) ms (the whole server)" else "-" end)"),
   (.setup.errorSamples + .incremental.errorSamples | .[] | "error: \(.)")
 ' "$WORK/load.json" | tee "$WORK/results.md"
 exit "$status"
