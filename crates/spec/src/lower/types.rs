@@ -183,7 +183,9 @@ impl Lowerer {
 
 pub(super) fn fragment_code(error: &fragment::FragmentError) -> Code {
     match error {
-        fragment::FragmentError::Syntax { .. } | fragment::FragmentError::NotAcceptedHere { .. } => Code::InvalidSql,
+        fragment::FragmentError::Syntax { .. }
+        | fragment::FragmentError::NotAcceptedHere { .. }
+        | fragment::FragmentError::UnknownFunction { .. } => Code::InvalidSql,
         fragment::FragmentError::Empty
         | fragment::FragmentError::TooLong { .. }
         | fragment::FragmentError::NulCharacter
