@@ -5,8 +5,8 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use schemaforge_model::{
-    Check, Column, ColumnDefault, ColumnType, ForeignKey, Identity, Index, IndexElement, IndexKey, Policy, PrimaryKey, QualifiedName,
-    ScalarType, Table, Unique,
+    Check, Column, ColumnDefault, ColumnType, Dialect, ForeignKey, Identity, Index, IndexElement, IndexKey, Policy, PrimaryKey,
+    QualifiedName, ScalarType, Table, Unique,
 };
 
 use crate::compare::{same_default, same_expression};
@@ -54,6 +54,7 @@ fn create_table(table: &Table, steps: &mut Vec<Step>) {
 }
 
 fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<QualifiedName>, options: Options, steps: &mut Vec<Step>) {
+    let dialect = pairing.schemas.to.dialect;
     let (from, to) = (pair.tables.from, pair.tables.to);
     let (old_name, new_name) = (&from.name, &to.name);
     if old_name != new_name {
@@ -78,7 +79,7 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
         }
         let generated_changed = match (&old.generated, &new.generated) {
             (None, None) => false,
-            (Some(a), Some(b)) => !same_expression(&a.sql, &b.sql, &pair.column_names),
+            (Some(a), Some(b)) => !same_expression(dialect, &a.sql, &b.sql, &pair.column_names),
             _ => true,
         };
         if generated_changed {
@@ -89,7 +90,10 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
         }
         let converts_enum = enum_of(&new.ty).is_some_and(|e| swapped.contains(e)) && old.ty == new.ty;
         let relabelled = relabel_default(pairing, old, new);
-        let changes = column_changes(&relabelled, new, converts_enum, &pair.column_names);
+        let changes = match dialect {
+            Dialect::Postgresql => column_changes(&relabelled, new, converts_enum, &pair.column_names),
+            Dialect::Sqlite => sqlite_column_changes(pair, old, new),
+        };
         // Sequences keep their names when their table or column is renamed;
         // follow the new names, so the database matches one built afresh.
         if let (Some(a), Some(b)) = (&old.identity, &new.identity)
@@ -198,7 +202,7 @@ fn enum_of(ty: &ColumnType) -> Option<&QualifiedName> {
 fn column_changes(old: &Column, new: &Column, converts_enum: bool, renames: &BTreeMap<String, String>) -> Vec<ColumnChange> {
     let mut changes = Vec::new();
     let type_changes = old.ty != new.ty || converts_enum;
-    let default_changes = !same_default(old.default.as_ref(), new.default.as_ref(), renames);
+    let default_changes = !same_default(Dialect::Postgresql, old, new, renames);
     // A default of the old type may not cast to the new one: drop it first,
     // set it again after.
     if old.default.is_some() && (default_changes || type_changes) {
@@ -231,6 +235,29 @@ fn column_changes(old: &Column, new: &Column, converts_enum: bool, renames: &BTr
     changes
 }
 
+/// The changes SQLite sees between two versions of a column: its declared
+/// type (a boolean and an integer are one column to SQLite), whether it
+/// numbers itself, its default as stored, and its nullability.
+fn sqlite_column_changes(pair: &TablePair<'_>, old: &Column, new: &Column) -> Vec<ColumnChange> {
+    use schemaforge_model::sqlite::{SqliteType, autoincrement};
+    let mut changes = Vec::new();
+    let type_changes =
+        SqliteType::of(&old.ty) != SqliteType::of(&new.ty) || autoincrement(pair.tables.from, old) != autoincrement(pair.tables.to, new);
+    if !same_default(Dialect::Sqlite, old, new, &pair.column_names) {
+        changes.push(if new.default.is_some() { ColumnChange::SetDefault } else { ColumnChange::DropDefault });
+    }
+    if type_changes {
+        changes.push(ColumnChange::SetType);
+    }
+    match (old.not_null, new.not_null) {
+        (false, true) => changes.push(ColumnChange::SetNotNull),
+        (true, false) => changes.push(ColumnChange::DropNotNull),
+        _ => {}
+    }
+    changes.sort();
+    changes
+}
+
 struct Context<'p, 'a> {
     pairing: &'p Pairing<'a>,
     pair: &'p TablePair<'a>,
@@ -238,6 +265,10 @@ struct Context<'p, 'a> {
 }
 
 impl Context<'_, '_> {
+    fn dialect(&self) -> Dialect {
+        self.pairing.schemas.to.dialect
+    }
+
     /// An old column's new name, unless it is rebuilt (then nothing on it survives).
     fn column(&self, old: &str) -> Option<&str> {
         self.pair.new_column_name(old).filter(|new| !self.recreated.contains(*new))
@@ -252,7 +283,7 @@ impl Context<'_, '_> {
     }
 
     fn same_check(&self, a: &Check, b: &Check) -> bool {
-        self.recreated.is_empty() && same_expression(&a.expression, &b.expression, &self.pair.column_names)
+        self.recreated.is_empty() && same_expression(self.dialect(), &a.expression, &b.expression, &self.pair.column_names)
     }
 
     fn same_foreign_key(&self, a: &ForeignKey, b: &ForeignKey) -> bool {
@@ -284,7 +315,7 @@ impl Context<'_, '_> {
             && a.elements.iter().zip(&b.elements).all(|(x, y)| self.same_element(x, y))
             && match (&a.predicate, &b.predicate) {
                 (None, None) => true,
-                (Some(x), Some(y)) => self.recreated.is_empty() && same_expression(x, y, &self.pair.column_names),
+                (Some(x), Some(y)) => self.recreated.is_empty() && same_expression(self.dialect(), x, y, &self.pair.column_names),
                 _ => false,
             }
     }
@@ -296,7 +327,7 @@ impl Context<'_, '_> {
             && match (&a.key, &b.key) {
                 (IndexKey::Column(x), IndexKey::Column(y)) => self.column(x) == Some(y.as_str()),
                 (IndexKey::Expression(x), IndexKey::Expression(y)) => {
-                    self.recreated.is_empty() && same_expression(x, y, &self.pair.column_names)
+                    self.recreated.is_empty() && same_expression(self.dialect(), x, y, &self.pair.column_names)
                 }
                 _ => false,
             }
@@ -352,7 +383,7 @@ fn diff_policies(context: &Context<'_, '_>, rebuild_all: bool, steps: &mut Vec<S
 fn same_clause(context: &Context<'_, '_>, a: &Option<String>, b: &Option<String>) -> bool {
     match (a, b) {
         (None, None) => true,
-        (Some(x), Some(y)) => same_expression(x, y, &context.pair.column_names),
+        (Some(x), Some(y)) => same_expression(context.dialect(), x, y, &context.pair.column_names),
         _ => false,
     }
 }

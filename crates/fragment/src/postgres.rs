@@ -48,7 +48,11 @@ pub(crate) fn check_expression(slot: ExpressionSlot, sql: &str) -> Result<Expres
     match pg_query::parse(&in_context, 0) {
         Ok(result) if result.protobuf.stmts.len() == 1 => Ok(facts),
         Ok(result) => Err(FragmentError::NotOneExpression { found: format!("{} statements", result.protobuf.stmts.len()) }),
-        Err(error) => Err(FragmentError::NotAcceptedHere { dialect: "PostgreSQL", slot: slot.describe(), message: format!("{}{hint}", message_of(error)) }),
+        Err(error) => Err(FragmentError::NotAcceptedHere {
+            dialect: "PostgreSQL",
+            slot: slot.describe(),
+            message: format!("{}{hint}", message_of(error)),
+        }),
     }
 }
 

@@ -328,10 +328,7 @@ pub(crate) fn constant(sql: &str) -> Option<Constant> {
     while let Expr::Nested(inner) = expression {
         expression = *inner;
     }
-    let negative = match &expression {
-        Expr::UnaryOp { op: sqlparser::ast::UnaryOperator::Minus, .. } => true,
-        _ => false,
-    };
+    let negative = matches!(&expression, Expr::UnaryOp { op: sqlparser::ast::UnaryOperator::Minus, .. });
     let value = match expression {
         Expr::Value(v) => v.value,
         Expr::UnaryOp { op: sqlparser::ast::UnaryOperator::Minus | sqlparser::ast::UnaryOperator::Plus, expr } => match *expr {
@@ -370,11 +367,9 @@ pub(crate) fn canonical_expression(sql: &str, renames: &BTreeMap<String, String>
                     canonical_ident(part, if i == last { renames } else { &no_renames });
                 }
             }
-            Expr::Function(function) => {
-                if !matches!(function.args, FunctionArguments::None) {
-                    let name = function.name.to_string().to_ascii_lowercase();
-                    function.name = sqlparser::ast::ObjectName::from(vec![Ident::new(name)]);
-                }
+            Expr::Function(function) if !matches!(function.args, FunctionArguments::None) => {
+                let name = function.name.to_string().to_ascii_lowercase();
+                function.name = sqlparser::ast::ObjectName::from(vec![Ident::new(name)]);
             }
             _ => {}
         }
@@ -410,9 +405,7 @@ pub(crate) fn split_script(sql: &str) -> Result<Vec<String>, FragmentError> {
     let mut depth = 0usize;
     for token in tokens(sql)? {
         match &token {
-            Token::Word(w) if matches!(w.keyword, Keyword::BEGIN | Keyword::CASE) && (depth > 0 || starts_trigger(&current)) => {
-                depth += 1
-            }
+            Token::Word(w) if matches!(w.keyword, Keyword::BEGIN | Keyword::CASE) && (depth > 0 || starts_trigger(&current)) => depth += 1,
             Token::Word(w) if w.keyword == Keyword::END && depth > 0 => depth -= 1,
             Token::SemiColon if depth == 0 => {
                 push_statement(&mut statements, &current)?;

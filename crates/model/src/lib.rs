@@ -6,7 +6,9 @@
 //! on each type (names resolved, defaults filled in, references pointing at
 //! existing tables) instead of re-checking them.
 
+pub mod js;
 pub mod names;
+pub mod sqlite;
 mod types;
 
 use std::collections::BTreeMap;

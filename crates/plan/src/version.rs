@@ -73,6 +73,7 @@ pub fn bump_of(plan: &Plan) -> Bump {
 
 fn bump_of_step(step: &Step) -> Bump {
     match step {
+        Step::RebuildTable { changes, .. } => changes.iter().map(bump_of_step).max().unwrap_or(Bump::Patch),
         Step::DropTable { .. } | Step::DropColumn { .. } | Step::DropEnum { .. } => Bump::Major,
         Step::CommentOnTable { .. }
         | Step::CommentOnColumn { .. }

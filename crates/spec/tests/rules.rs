@@ -353,7 +353,7 @@ fn enum_value_renames_are_checked() {
 
 #[test]
 fn unsupported_dialects_and_features() {
-    expect(r#"{"dialect": "sqlite", "tables": []}"#, &[("/dialect", "unsupported-dialect")]);
+    expect(r#"{"dialect": "mysql", "tables": []}"#, &[("/dialect", "unsupported-dialect")]);
     expect(r#"{"collections": [], "tables": []}"#, &[("/collections", "not-supported")]);
 }
 

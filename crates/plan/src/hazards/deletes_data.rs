@@ -14,7 +14,10 @@ pub(super) fn check(context: &Context<'_>, step: &Step) -> Option<Finding> {
         Step::DropTable { table } => format!("drops table {table} and every row in it"),
         Step::DropColumn { table, column } if !context.rebuilt(table, column) => format!("deletes every value of column {table}.{column}"),
         Step::DropExtension { name } => format!("drops extension {name} and everything it provides, with any data stored in its types"),
-        Step::AlterColumn { table, column, change: ColumnChange::SetType } if context.existing(table) => {
+        // SQLite keeps any value in any declared type: a type change converts nothing.
+        Step::AlterColumn { table, column, change: ColumnChange::SetType }
+            if context.existing(table) && context.dialect() == schemaforge_model::Dialect::Postgresql =>
+        {
             let (old, new) = context.column_pair(table, column)?;
             let (verb, tail) = lossy_conversion(&old.ty.scalar, &new.ty.scalar)?;
             format!("{verb} every value of {table}.{column}{tail}")

@@ -24,7 +24,11 @@ pub(super) fn check(context: &Context<'_>, step: &Step) -> Option<Finding> {
             }
             format!("fails if {table} has rows: NOT NULL column {column} has no default to fill them")
         }
-        Step::AlterColumn { table, column, change: ColumnChange::SetType } if context.existing(table) => {
+        // SQLite stores a value of any type in any column: only checks (an
+        // enum's labels among them) can refuse one, and they are steps of their own.
+        Step::AlterColumn { table, column, change: ColumnChange::SetType }
+            if context.existing(table) && context.dialect() == schemaforge_model::Dialect::Postgresql =>
+        {
             let (old, new) = context.column_pair(table, column)?;
             if let ScalarType::Enum(name) = &new.ty.scalar
                 && old.ty == new.ty
@@ -61,6 +65,14 @@ pub(super) fn check(context: &Context<'_>, step: &Step) -> Option<Finding> {
         // Added `NOT VALID`, the constraint leaves existing rows to `ValidateConstraint`.
         Step::AddCheck { table, name, not_valid: false } if context.existing(table) => violates_check(table, name),
         Step::AddForeignKey { table, name, not_valid: false } if context.existing(table) => dangles(table, name),
+        // A SQLite rebuild checks every copied row against the new table's checks
+        // and, before it commits, every foreign key (`PRAGMA foreign_key_check`).
+        Step::AddCheck { table, name, not_valid: true } if context.dialect() == schemaforge_model::Dialect::Sqlite => {
+            violates_check(table, name)
+        }
+        Step::AddForeignKey { table, name, not_valid: true } if context.dialect() == schemaforge_model::Dialect::Sqlite => {
+            dangles(table, name)
+        }
         Step::ValidateConstraint { table, name } if context.existing(table) => {
             if context.is_foreign_key(table, name) {
                 dangles(table, name)
