@@ -1,4 +1,6 @@
-//! The database shell: live databases read into the model (introspection).
+//! The database shell: live databases read into the model (introspection), migrations applied, plan facts measured.
+//!
+//! One module per dialect with the same file roles: `postgres` and `sqlite`.
 //!
 //! Everything here talks to a server through sqlx. What can be pure is kept
 //! pure and apart: `postgres::catalog` turns catalog rows into a `Schema`
@@ -6,3 +8,4 @@
 //! only runs the queries that fetch those rows.
 
 pub mod postgres;
+pub mod sqlite;

@@ -16,6 +16,8 @@ pub(crate) mod names;
 mod namespaces;
 mod policies;
 mod sqlite;
+
+pub(crate) use sqlite::enum_check_name;
 mod tables;
 mod text;
 mod toplevel;
