@@ -7,5 +7,6 @@
 //! without a connection, so its rules are unit-tested; `postgres::introspect`
 //! only runs the queries that fetch those rows.
 
+pub mod history;
 pub mod postgres;
 pub mod sqlite;

@@ -6,6 +6,8 @@
 //! drizzle-orm's `__drizzle_migrations` and our `__schemaforge_migrations`
 //! and `__schemaforge_pushes`; introspection never reads them as the user's.
 
+pub mod migrate;
+
 use std::str::FromStr;
 use std::time::Duration;
 
