@@ -96,3 +96,140 @@ async fn a_push_that_cannot_succeed_is_refused_even_when_allowed() {
     assert!(text(&output.stderr).contains("cannot succeed on the data as it is"), "{}", text(&output.stderr));
     assert_eq!(catalog::snapshot(&mut conn).await, before);
 }
+
+/// A small schema whose rows stand in the way of most changes (see `seed_facts`).
+fn facts_base() -> serde_json::Value {
+    serde_json::json!({
+        "enums": [{ "name": "mood", "values": ["happy", "sad", "meh"] }],
+        "tables": [
+            { "name": "users", "columns": [
+                { "name": "id", "type": "integer", "primaryKey": true },
+                { "name": "name", "type": "text" },
+                { "name": "age", "type": "integer" },
+                { "name": "mood", "type": "enum", "enum": "mood" }
+            ]},
+            { "name": "posts", "columns": [
+                { "name": "id", "type": "integer", "primaryKey": true },
+                { "name": "author_id", "type": "integer" }
+            ]},
+            { "name": "tags", "columns": [{ "name": "label", "type": "text" }] }
+        ]
+    })
+}
+
+fn table_mut<'a>(value: &'a mut serde_json::Value, name: &str) -> &'a mut serde_json::Value {
+    value["tables"].as_array_mut().and_then(|t| t.iter_mut().find(|t| t["name"] == name)).expect("table")
+}
+
+fn column_mut<'a>(value: &'a mut serde_json::Value, table: &str, column: &str) -> &'a mut serde_json::Value {
+    table_mut(value, table)["columns"].as_array_mut().and_then(|c| c.iter_mut().find(|c| c["name"] == column)).expect("column")
+}
+
+fn written(label: &str, value: &serde_json::Value) -> PathBuf {
+    let path = scratch_dir(label).join("definition.json");
+    std::fs::write(&path, value.to_string()).expect("writable");
+    path
+}
+
+/// The facts base pushed and filled: two users named Ann, two negative ages,
+/// one name over five characters, two `meh` moods, two posts whose author
+/// does not exist, and a tag that appears twice.
+async fn seed_facts(label: &str) -> (TestDatabase, sqlx::PgConnection) {
+    let db = TestDatabase::create(label).await;
+    let output = push(&db, &written(&format!("{label}-base"), &facts_base()), &[]);
+    assert!(output.status.success(), "{}{}", text(&output.stdout), text(&output.stderr));
+    let mut conn = db.connect().await;
+    conn.execute(
+        "INSERT INTO users VALUES (1, 'Ann', 30, 'happy'), (2, 'Ann', -1, 'sad'), (3, 'Bob', -5, 'meh'), (4, 'Bartholomew', 40, 'meh'), (5, NULL, NULL, NULL);
+         INSERT INTO posts VALUES (1, 1), (2, 2), (3, 99), (4, 98), (5, NULL);
+         INSERT INTO tags VALUES ('x'), ('x'), ('y')",
+    )
+    .await
+    .expect("rows");
+    (db, conn)
+}
+
+/// The plan `plan --db` prints for `value` against `db`.
+fn plan_text(db: &TestDatabase, label: &str, value: &serde_json::Value) -> String {
+    let definition = written(label, value);
+    let output = schemaforge(&["plan", "--db", &db.url, "--schema", &definition.to_string_lossy()]);
+    assert!(output.status.success(), "{}{}", text(&output.stdout), text(&output.stderr));
+    text(&output.stdout)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_fact_behind_a_hazard_is_measured_and_printed_before_anything_runs() {
+    let (db, mut conn) = seed_facts("push_facts").await;
+    let before = catalog::snapshot(&mut conn).await;
+    type Edit = fn(&mut serde_json::Value);
+    // (label, edit, the fact line `plan --db` prints, whether it makes the plan impossible)
+    let cases: [(&str, Edit, &str, bool); 8] = [
+        ("drop-table", |v| v["tables"].as_array_mut().expect("tables").retain(|t| t["name"] != "posts"), "= table posts has 5 rows", false),
+        (
+            "unique",
+            |v| column_mut(v, "users", "name")["unique"] = true.into(),
+            "x 1 values of users (name) appear more than once: unique users_name_unique cannot be built",
+            true,
+        ),
+        (
+            "unique-index",
+            |v| table_mut(v, "users")["indexes"] = serde_json::json!([{ "name": "users_name_idx", "columns": ["name"], "unique": true }]),
+            "x 1 values of users (name) appear more than once: unique index users_name_idx cannot be built",
+            true,
+        ),
+        (
+            "primary-key",
+            |v| column_mut(v, "tags", "label")["primaryKey"] = true.into(),
+            "x 1 values of tags (label) appear more than once: primary key tags_pkey cannot be built",
+            true,
+        ),
+        (
+            "check",
+            |v| table_mut(v, "users")["checks"] = serde_json::json!([{ "name": "users_age_positive", "expression": "age >= 0" }]),
+            "x 2 rows of users violate check users_age_positive",
+            true,
+        ),
+        (
+            "foreign-key",
+            |v| column_mut(v, "posts", "author_id")["references"] = serde_json::json!({ "table": "users", "column": "id" }),
+            "x 2 rows of posts reference rows that do not exist: posts_author_id_users_id_fk cannot be validated",
+            true,
+        ),
+        (
+            "too-long",
+            |v| {
+                let name = column_mut(v, "users", "name");
+                name["type"] = "varchar".into();
+                name["length"] = 5.into();
+            },
+            "x 1 values of users.name are longer than 5 characters: the conversion cannot succeed",
+            true,
+        ),
+        (
+            "enum-value-removed",
+            |v| v["enums"][0]["values"] = serde_json::json!(["happy", "sad"]),
+            "x 2 rows of users.mood hold 'meh', which the enum loses: the conversion cannot succeed",
+            true,
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (label, edit, fact, blocks) in cases {
+        let mut value = facts_base();
+        edit(&mut value);
+        let plan = plan_text(&db, &format!("push-facts-{label}"), &value);
+        if !plan.lines().any(|l| l.trim() == fact) {
+            failures.push(format!("{label}: expected the line `{fact}` in\n{plan}"));
+            continue;
+        }
+        // What cannot succeed is refused whatever is allowed, before anything runs.
+        if blocks {
+            let output = push(&db, &written(&format!("push-facts-{label}-push"), &value), &["--allow-hazard", "all"]);
+            let stderr = text(&output.stderr);
+            if output.status.code() != Some(1) || !stderr.contains("cannot succeed on the data as it is") || !stderr.contains(&fact[2..]) {
+                failures.push(format!("{label}: push was not refused for `{fact}`:\n{}{stderr}", text(&output.stdout)));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert_eq!(catalog::snapshot(&mut conn).await, before, "a refused or planned change touched the database");
+}
