@@ -163,7 +163,7 @@ async fn every_fact_behind_a_hazard_is_measured_and_printed_before_anything_runs
     let before = catalog::snapshot(&mut conn).await;
     type Edit = fn(&mut serde_json::Value);
     // (label, edit, the fact line `plan --db` prints, whether it makes the plan impossible)
-    let cases: [(&str, Edit, &str, bool); 8] = [
+    let cases: [(&str, Edit, &str, bool); 10] = [
         ("drop-table", |v| v["tables"].as_array_mut().expect("tables").retain(|t| t["name"] != "posts"), "= table posts has 5 rows", false),
         (
             "unique",
@@ -210,6 +210,29 @@ async fn every_fact_behind_a_hazard_is_measured_and_printed_before_anything_runs
             |v| v["enums"][0]["values"] = serde_json::json!(["happy", "sad"]),
             "x 2 rows of users.mood hold 'meh', which the enum loses: the conversion cannot succeed",
             true,
+        ),
+        (
+            // The check speaks of the column by its new name; the rows still have the old one.
+            "rename-and-check",
+            |v| {
+                let age = column_mut(v, "users", "age");
+                age["name"] = "years".into();
+                age["renamedFrom"] = "age".into();
+                table_mut(v, "users")["checks"] = serde_json::json!([{ "name": "users_years_positive", "expression": "years >= 0" }]);
+            },
+            "x 2 rows of users violate check users_years_positive",
+            true,
+        ),
+        (
+            // Text made integer: the check cannot be evaluated on the text the rows hold
+            // yet. Not knowing is said, not hidden.
+            "unmeasurable",
+            |v| {
+                column_mut(v, "tags", "label")["type"] = "integer".into();
+                table_mut(v, "tags")["checks"] = serde_json::json!([{ "name": "tags_label_positive", "expression": "label > 0" }]);
+            },
+            "= could not measure the rows of tags that violate check tags_label_positive: operator does not exist: text > integer",
+            false,
         ),
     ];
     let mut failures = Vec::new();
