@@ -1,7 +1,8 @@
 //! `schemaforge migrate` and `status` against the real server: drizzle-orm's
 //! migrator agrees with ours, edits and gaps are refused, a failure leaves the
-//! database as it was, two migrators never both apply, and a connection killed
-//! mid-migration leaves the previous version.
+//! database as it was, a second migrator waits for the first and then finds
+//! nothing pending, and a connection killed mid-migration leaves the previous
+//! version.
 
 mod common;
 
@@ -133,9 +134,35 @@ async fn a_failing_migration_leaves_the_database_as_it_was_and_a_rerun_after_the
     assert_eq!(count(&mut conn, "SELECT count(*) FROM drizzle.__drizzle_migrations").await, 3);
 }
 
+/// Waits (up to ten seconds) until `sql`, run on the admin connection with
+/// the database's name as `$1`, finds a row.
+async fn until_seen(admin: &mut PgConnection, database: &str, sql: &str) -> bool {
+    for _ in 0..500 {
+        let found: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT EXISTS ({sql})")))
+            .bind(database)
+            .fetch_one(&mut *admin)
+            .await
+            .expect("activity");
+        if found {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    false
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn two_migrators_at_once_apply_each_migration_once() {
-    let dir = blog_folder("migrate-concurrent");
+async fn a_second_migrator_waits_for_the_first_then_finds_nothing_pending() {
+    // The blog chain, whose first migration holds the lock for two seconds.
+    let dir = scratch_dir("migrate-concurrent").join("drizzle");
+    for version in ["v1", "v2", "v3"] {
+        let path = repo_root().join(format!("fixtures/examples/blog.{version}.json"));
+        let mut value: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("json");
+        value["sql"] = serde_json::json!({"after": "SELECT pg_sleep(2)"});
+        let slow = scratch_dir(&format!("migrate-concurrent-{version}")).join(format!("blog.{version}.json"));
+        std::fs::write(&slow, value.to_string()).expect("writable");
+        common::generate(&slow, &dir);
+    }
     let db = TestDatabase::create("migrate_concurrent").await;
     let spawn = || {
         Command::new(env!("CARGO_BIN_EXE_schemaforge"))
@@ -145,13 +172,40 @@ async fn two_migrators_at_once_apply_each_migration_once() {
             .spawn()
             .expect("spawns")
     };
-    let (first, second) = (spawn(), spawn());
+    let mut admin = PgConnection::connect(&schemaforge_testkit::postgres::server_url()).await.expect("admin");
+    let first = spawn();
+    let sleeping =
+        "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep(2)%' AND state = 'active' AND pid <> pg_backend_pid()";
+    assert!(until_seen(&mut admin, &db.name, sleeping).await, "the first migrator never reached its slow statement");
+    let second = spawn();
+    // While the first sleeps holding the lock, the second is seen waiting for it.
+    let waiting = "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND wait_event = 'advisory'";
+    assert!(until_seen(&mut admin, &db.name, waiting).await, "the second migrator never waited on the migration lock");
+    let still_sleeping: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT EXISTS ({sleeping})")))
+        .bind(&db.name)
+        .fetch_one(&mut admin)
+        .await
+        .expect("activity");
+    assert!(still_sleeping, "the first migrator finished before the second waited: no overlap was forced");
+
     let (first, second) = (first.wait_with_output().expect("runs"), second.wait_with_output().expect("runs"));
     assert!(first.status.success() && second.status.success(), "{}\n{}", text(&first.stderr), text(&second.stderr));
-    let applied = |o: &std::process::Output| text(&o.stdout).matches("applying").count();
-    assert_eq!(applied(&first) + applied(&second), 3, "{}\n{}", text(&first.stdout), text(&second.stdout));
+    let (first, second) = (text(&first.stdout), text(&second.stdout));
+    assert_eq!(first.matches("  applying").count(), 3, "{first}");
+    assert!(first.contains("Applied 3 migrations"), "{first}");
+    assert!(!second.contains("applying") && second.contains("No pending migrations"), "the second migrator applied something:\n{second}");
+
+    // Each migration recorded once, in both histories.
     let mut conn = db.connect().await;
+    let ours: Vec<(String, i64)> =
+        sqlx::query_as("SELECT name, count(*) FROM schemaforge.migrations WHERE status = 'applied' GROUP BY name ORDER BY name")
+            .fetch_all(&mut conn)
+            .await
+            .expect("our history");
+    assert_eq!(ours, TAGS.iter().map(|t| (t.to_string(), 1)).collect::<Vec<_>>());
+    assert_eq!(count(&mut conn, "SELECT count(*) FROM schemaforge.migrations").await, 3);
     assert_eq!(count(&mut conn, "SELECT count(*) FROM drizzle.__drizzle_migrations").await, 3);
+    assert_eq!(count(&mut conn, "SELECT count(DISTINCT created_at) FROM drizzle.__drizzle_migrations").await, 3);
 }
 
 #[tokio::test(flavor = "multi_thread")]
