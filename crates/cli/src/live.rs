@@ -504,7 +504,10 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                     Ok(standings) => {
                         for s in &standings {
                             match s.state {
-                                State::Edited => problems.push(format!("{} changed after it was applied", s.tag)),
+                                State::Edited => problems.push(format!(
+                                    "{}.sql changed after it was applied (its checksum is not the one recorded): restore it, and put the change in a new migration",
+                                    s.tag
+                                )),
                                 State::Failed { .. } => problems.push(format!(
                                     "{} failed: {}",
                                     s.tag,

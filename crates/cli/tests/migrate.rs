@@ -103,6 +103,20 @@ async fn an_edited_applied_migration_is_refused_by_name() {
     assert!(text(&output.stderr).contains("0000_init.sql was applied with checksum"), "{}", text(&output.stderr));
     let status = schemaforge(&["status", "--db", &db.url, "--dir", &dir.to_string_lossy()]);
     assert!(text(&status.stdout).contains("edited"), "{}", text(&status.stdout));
+    // `check` finds the folder whole (the sum agrees), and the database's
+    // checksum refuses it all the same, naming the file.
+    let output = run(&["check", "--dir", &dir.to_string_lossy()]);
+    assert!(output.status.success(), "{}{}", text(&output.stdout), text(&output.stderr));
+    let output = run(&["check", "--db", &db.url, "--dir", &dir.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stdout));
+    assert!(text(&output.stdout).contains("problem: 0000_init.sql changed after it was applied"), "{}", text(&output.stdout));
+    let output = run(&["check", "--db", &db.url, "--dir", &dir.to_string_lossy(), "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(value["ok"], false, "{value}");
+    assert!(
+        value["problems"].as_array().is_some_and(|p| p.len() == 1 && p[0].as_str().is_some_and(|p| p.starts_with("0000_init.sql "))),
+        "{value}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
