@@ -256,3 +256,75 @@ async fn every_fact_behind_a_hazard_is_measured_and_printed_before_anything_runs
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     assert_eq!(catalog::snapshot(&mut conn).await, before, "a refused or planned change touched the database");
 }
+
+/// `push` run in a pseudo-terminal (util-linux's `script`), so it may prompt:
+/// `answer` is typed at the terminal, `shell_tail` is appended to the command
+/// line (a redirection), and `CI` is set only when asked. stdout and stderr
+/// both arrive on the terminal, so they come back as one text.
+fn push_at_terminal(db: &TestDatabase, definition: &Path, answer: &str, shell_tail: &str, ci: bool) -> (Option<i32>, String) {
+    use std::io::Write;
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let command = format!(
+        "{} push --db {} --schema {}{shell_tail}",
+        quote(env!("CARGO_BIN_EXE_schemaforge")),
+        quote(&db.url),
+        quote(&definition.to_string_lossy())
+    );
+    let mut script = std::process::Command::new("script");
+    script.args(["-qec", &command, "/dev/null"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    if ci {
+        script.env("CI", "1");
+    } else {
+        script.env_remove("CI");
+    }
+    let mut child = script.spawn().expect("util-linux `script` runs (the prompt tests need a pseudo-terminal; it is in Debian's bsdutils)");
+    child.stdin.take().expect("stdin").write_all(answer.as_bytes()).expect("typed");
+    let output = child.wait_with_output().expect("runs");
+    (output.status.code(), text(&output.stdout))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn at_a_terminal_the_gate_asks_showing_the_statements_and_hazards_and_only_yes_applies() {
+    let db = TestDatabase::create("push_prompt").await;
+    assert!(push(&db, &repo_root().join("fixtures/examples/blog.v1.json"), &[]).status.success());
+    let mut conn = db.connect().await;
+    conn.execute("INSERT INTO users (email, name) VALUES ('a@x.io', 'Ann'), ('b@x.io', 'Bob')").await.expect("rows");
+    let before = catalog::snapshot(&mut conn).await;
+    let without_name = variant("push-prompt", |v| users_columns(v).retain(|c| c["name"] != "name"));
+    const PROMPT: &str = "The plan carries hazards not allowed by --allow-hazard (deletes-data, access-exclusive-lock). Apply it? [y/N]";
+
+    // "no": asked after the plan, statements, hazards and facts; nothing applied.
+    let (code, output) = push_at_terminal(&db, &without_name, "no\n", "", false);
+    assert_eq!(code, Some(1), "{output}");
+    let asked = output.find(PROMPT).unwrap_or_else(|| panic!("no prompt:\n{output}"));
+    for shown in [
+        "ALTER TABLE \"users\" DROP COLUMN \"name\";",
+        "! deletes-data: deletes every value of column users.name",
+        "= column users.name has 2 non-null values",
+    ] {
+        assert!(output.find(shown).is_some_and(|at| at < asked), "`{shown}` is not shown before the prompt:\n{output}");
+    }
+    assert!(output.contains("not confirmed; nothing was applied"), "{output}");
+    assert_eq!(catalog::snapshot(&mut conn).await, before, "a push answered 'no' changed the database");
+
+    // A terminal, but CI is set: never a prompt.
+    let (code, output) = push_at_terminal(&db, &without_name, "yes\n", "", true);
+    assert_eq!(code, Some(1), "{output}");
+    assert!(!output.contains("Apply it?") && output.contains("hazards not allowed: deletes-data"), "{output}");
+    // Output at a terminal, but stdin is not one: never a prompt either.
+    let (code, output) = push_at_terminal(&db, &without_name, "yes\n", " < /dev/null", false);
+    assert_eq!(code, Some(1), "{output}");
+    assert!(!output.contains("Apply it?") && output.contains("hazards not allowed: deletes-data"), "{output}");
+    assert_eq!(catalog::snapshot(&mut conn).await, before, "a push without a prompt changed the database");
+
+    // "yes": applied.
+    let (code, output) = push_at_terminal(&db, &without_name, "yes\n", "", false);
+    assert_eq!(code, Some(0), "{output}");
+    assert!(output.contains(PROMPT) && output.contains("Applied"), "{output}");
+    let columns: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'name'")
+            .fetch_one(&mut conn)
+            .await
+            .expect("count");
+    assert_eq!(columns, 0, "a push answered 'yes' did not apply");
+}
