@@ -456,3 +456,51 @@ async fn check_passes_a_clean_folder_and_database_and_reports_drift_and_edits() 
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output.stdout).contains(&format!("{}.down.sql changed after it was generated", TAGS[1])), "{}", text(&output.stdout));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_folder_comes_from_schemaforge_toml_and_the_database_from_dotenv() {
+    // A project whose migrations live in `db/`, its database named in `.env`.
+    let project = scratch_dir("migrate-config");
+    let folder = project.join("db");
+    for version in ["v1", "v2", "v3"] {
+        common::generate(&repo_root().join(format!("fixtures/examples/blog.{version}.json")), &folder);
+    }
+    let db = TestDatabase::create("migrate_config").await;
+    std::fs::write(project.join("schemaforge.toml"), "[migrations]\ndir = \"db\"\n").expect("writable");
+    std::fs::write(project.join(".env"), format!("DATABASE_URL={}\n", db.url)).expect("writable");
+    let in_project = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_schemaforge"))
+            .args(args)
+            .current_dir(&project)
+            .env("CI", "1")
+            .env_remove("DATABASE_URL")
+            .env_remove("SCHEMAFORGE_CONFIG")
+            .stdin(Stdio::null())
+            .output()
+            .expect("runs")
+    };
+    let succeeds = |output: &std::process::Output| {
+        assert!(output.status.success(), "{}{}", text(&output.stdout), text(&output.stderr));
+        text(&output.stdout)
+    };
+
+    assert!(succeeds(&in_project(&["migrate"])).contains("Applied 3 migrations"));
+    assert!(succeeds(&in_project(&["status"])).contains("3 applied, 0 not applied"));
+    assert!(succeeds(&in_project(&["check"])).contains("db: everything checks out"));
+    assert!(succeeds(&in_project(&["rollback", "--allow-hazard", "all"])).contains(&format!("Rolled back {}", TAGS[2])));
+    // `check` found the database through `.env`: the rolled-back migration is pending there.
+    assert!(succeeds(&in_project(&["check"])).contains("1 migration not applied yet"));
+    assert!(succeeds(&in_project(&["hash"])).contains(&format!("Wrote {}", std::path::Path::new("db").join("schemaforge.sum").display())));
+
+    // A typo in the file is refused, naming it, rather than falling back to ./drizzle.
+    std::fs::write(project.join("schemaforge.toml"), "[migrations]\ndri = \"db\"\n").expect("writable");
+    for command in ["migrate", "status", "check", "rollback", "hash"] {
+        let output = in_project(&[command]);
+        assert_eq!(output.status.code(), Some(2), "{command}: {}{}", text(&output.stdout), text(&output.stderr));
+        let stderr = text(&output.stderr);
+        assert!(
+            stderr.contains("schemaforge.toml is not a valid schemaforge configuration") && stderr.contains("dri"),
+            "{command}: {stderr}"
+        );
+    }
+}
