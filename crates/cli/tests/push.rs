@@ -235,24 +235,28 @@ async fn every_fact_behind_a_hazard_is_measured_and_printed_before_anything_runs
             false,
         ),
     ];
-    let mut failures = Vec::new();
-    for (label, edit, fact, blocks) in cases {
+    // Each case only reads the database (or is refused), so they run side by side.
+    let check = |(label, edit, fact, blocks): (&str, Edit, &str, bool)| -> Option<String> {
         let mut value = facts_base();
         edit(&mut value);
         let plan = plan_text(&db, &format!("push-facts-{label}"), &value);
         if !plan.lines().any(|l| l.trim() == fact) {
-            failures.push(format!("{label}: expected the line `{fact}` in\n{plan}"));
-            continue;
+            return Some(format!("{label}: expected the line `{fact}` in\n{plan}"));
         }
         // What cannot succeed is refused whatever is allowed, before anything runs.
         if blocks {
             let output = push(&db, &written(&format!("push-facts-{label}-push"), &value), &["--allow-hazard", "all"]);
             let stderr = text(&output.stderr);
             if output.status.code() != Some(1) || !stderr.contains("cannot succeed on the data as it is") || !stderr.contains(&fact[2..]) {
-                failures.push(format!("{label}: push was not refused for `{fact}`:\n{}{stderr}", text(&output.stdout)));
+                return Some(format!("{label}: push was not refused for `{fact}`:\n{}{stderr}", text(&output.stdout)));
             }
         }
-    }
+        None
+    };
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let running: Vec<_> = cases.into_iter().map(|case| scope.spawn(move || check(case))).collect();
+        running.into_iter().filter_map(|r| r.join().unwrap_or_else(|_| Some("a case panicked".into()))).collect()
+    });
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     assert_eq!(catalog::snapshot(&mut conn).await, before, "a refused or planned change touched the database");
 }
