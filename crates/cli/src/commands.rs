@@ -249,7 +249,7 @@ pub fn diff(from: &Path, to: &Path, down: bool, options: Options) -> anyhow::Res
 
 /// `hash`: rewrite `schemaforge.sum` from the folder as it is.
 pub fn hash(dir: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let dir = crate::folder_io::resolve_dir(dir);
+    let dir = crate::folder_io::resolve_dir(dir)?;
     let journal_path = dir.join("meta").join("_journal.json");
     let journal = schemaforge_kit::Journal::parse(
         &fs::read_to_string(&journal_path).with_context(|| format!("cannot read {}", journal_path.display()))?,

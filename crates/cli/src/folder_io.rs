@@ -27,12 +27,13 @@ impl Folder {
 }
 
 /// The migrations folder: `--dir`, else `dir` under `[migrations]` in
-/// `./schemaforge.toml`, else `./drizzle`.
-pub fn resolve_dir(flag: Option<&Path>) -> PathBuf {
+/// `./schemaforge.toml`, else `./drizzle`. A configuration file that does not
+/// parse is an error, not a reason to fall back to `./drizzle` unannounced.
+pub fn resolve_dir(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
     if let Some(dir) = flag {
-        return dir.to_path_buf();
+        return Ok(dir.to_path_buf());
     }
-    crate::config::load().ok().and_then(|c| c.migrations.dir).unwrap_or_else(|| PathBuf::from("drizzle"))
+    Ok(crate::config::load()?.migrations.dir.unwrap_or_else(|| PathBuf::from("drizzle")))
 }
 
 /// Reads and checks the folder at `dir`.

@@ -99,7 +99,7 @@ fn hazards_of(folder: &folder_io::Folder, index: usize) -> Option<Vec<&'static s
 /// `migrate`: apply the folder's pending migrations.
 pub fn migrate(args: &MigrateArgs) -> anyhow::Result<ExitCode> {
     let url = database_url::resolve(args.db.as_deref())?;
-    let dir = folder_io::resolve_dir(args.dir.as_deref());
+    let dir = folder_io::resolve_dir(args.dir.as_deref())?;
     let folder = match open_folder(&dir) {
         Ok(folder) => folder,
         Err(code) => return Ok(code),
@@ -158,7 +158,7 @@ pub struct StatusArgs {
 /// `status`: where each migration of the folder stands in the database.
 pub fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let url = database_url::resolve(args.db.as_deref())?;
-    let dir = folder_io::resolve_dir(args.dir.as_deref());
+    let dir = folder_io::resolve_dir(args.dir.as_deref())?;
     let folder = match open_folder(&dir) {
         Ok(folder) => folder,
         Err(code) => return Ok(code),
@@ -363,7 +363,7 @@ pub struct RollbackArgs {
 pub fn rollback(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
     let allowance = crate::gate::Allowance::parse(&args.allow)?;
     let url = database_url::resolve(args.db.as_deref())?;
-    let dir = folder_io::resolve_dir(args.dir.as_deref());
+    let dir = folder_io::resolve_dir(args.dir.as_deref())?;
     let folder = match open_folder(&dir) {
         Ok(folder) => folder,
         Err(code) => return Ok(code),
@@ -481,7 +481,7 @@ fn snapshot_chain_problems(folder: &folder_io::Folder) -> Vec<String> {
 /// `check`: the folder is whole; with `--db`, the database is what the folder
 /// says it is (no edited or failed migration, no drift). Exit 1 on any problem.
 pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let dir = folder_io::resolve_dir(args.dir.as_deref());
+    let dir = folder_io::resolve_dir(args.dir.as_deref())?;
     let mut problems = Vec::new();
     let mut drift = Vec::new();
     let mut pending = 0;
@@ -494,8 +494,7 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     };
     if let Some(folder) = &folder {
         problems.extend(snapshot_chain_problems(folder));
-        if args.db.is_some() || std::env::var("DATABASE_URL").is_ok() {
-            let url = database_url::resolve(args.db.as_deref())?;
+        if let Some(url) = database_url::find(args.db.as_deref())? {
             let shadow_url = args.shadow_db.clone().unwrap_or_else(|| url.clone());
             runtime()?.block_on(async {
                 let mut conn = connect(&url).await?;
@@ -504,7 +503,10 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                     Ok(standings) => {
                         for s in &standings {
                             match s.state {
-                                State::Edited => problems.push(format!("{} changed after it was applied", s.tag)),
+                                State::Edited => problems.push(format!(
+                                    "{}.sql changed after it was applied (its checksum is not the one recorded): restore it, and put the change in a new migration",
+                                    s.tag
+                                )),
                                 State::Failed { .. } => problems.push(format!(
                                     "{} failed: {}",
                                     s.tag,

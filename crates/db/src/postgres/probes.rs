@@ -4,13 +4,16 @@
 //!
 //! A fact that makes a step certain to fail (`blocks`) is reported as such, so
 //! nobody is asked to allow a migration that cannot succeed. Probes read the
-//! objects under their current (old) names; a probe that cannot run (the
-//! column it needs is added by the same plan) is skipped, never guessed.
+//! objects under their current (old) names, and a new check is evaluated over
+//! the old columns under their new names, so a rename in the same plan does
+//! not hide it. A probe that cannot run (the column it needs is added by the
+//! same plan) is skipped, never guessed; a probe the server refuses is
+//! reported as a fact of its own ("could not measure …"), never dropped.
 
 use schemaforge_diff::{ColumnChange, Pairing, Step};
 use schemaforge_model::{Column, QualifiedName, ScalarType, Schema, Table};
 use schemaforge_sql::postgres::{quote_ident, quote_literal, relation};
-use sqlx::PgConnection;
+use sqlx::{Connection, PgConnection};
 
 pub use schemaforge_plan::Fact;
 
@@ -27,12 +30,15 @@ pub fn grouped(n: i64) -> String {
     if n < 0 { format!("-{out}") } else { out }
 }
 
-struct Probe {
-    step: Step,
+/// One count to take, and how to read it.
+struct Measured {
     sql: String,
-    /// Builds the message from the count; `true` when a non-zero count blocks.
+    /// What is counted, for the fact that says it could not be.
+    what: String,
+    /// Builds the message from the count.
     describe: Box<dyn Fn(i64) -> String + Send>,
-    blocks_when_nonzero: bool,
+    /// Whether a non-zero count makes the step certain to fail.
+    blocks: bool,
 }
 
 /// Measures the facts for `steps`, planned from `from` (the live database as
@@ -40,14 +46,28 @@ struct Probe {
 pub async fn measure(conn: &mut PgConnection, from: &Schema, to: &Schema, steps: &[Step]) -> Vec<Fact> {
     let pairing = Pairing::new(from, to);
     let mut facts = Vec::new();
-    for probe in steps.iter().filter_map(|step| probe(&pairing, step)) {
-        // Each probe stands alone: a failing one must not abort the others.
-        let count: Result<i64, sqlx::Error> = sqlx::query_scalar(sqlx::AssertSqlSafe(probe.sql.clone())).fetch_one(&mut *conn).await;
-        if let Ok(count) = count {
-            facts.push(Fact { step: probe.step, message: (probe.describe)(count), blocks: probe.blocks_when_nonzero && count > 0 });
-        }
+    for (step, probe) in steps.iter().filter_map(|step| Some((step, probe(&pairing, step)?))) {
+        let message = match count(conn, &probe.sql).await {
+            Ok(count) => {
+                facts.push(Fact { step: step.clone(), message: (probe.describe)(count), blocks: probe.blocks && count > 0 });
+                continue;
+            }
+            Err(sqlx::Error::Database(error)) => error.message().to_string(),
+            Err(error) => error.to_string(),
+        };
+        // Unknown is not the same as none: say so, next to the hazard.
+        facts.push(Fact { step: step.clone(), message: format!("could not measure {}: {message}", probe.what), blocks: false });
     }
     facts
+}
+
+/// Runs one probe in a transaction of its own (a savepoint when the caller is
+/// in one), so a failing probe neither aborts the others nor the caller's work.
+async fn count(conn: &mut PgConnection, sql: &str) -> Result<i64, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    let count = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(&mut *tx).await;
+    tx.rollback().await?;
+    count
 }
 
 /// The old table and column a step on the new schema's names reads.
@@ -65,12 +85,17 @@ fn column_list(columns: &[String]) -> String {
     columns.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
 }
 
-fn probe(pairing: &Pairing<'_>, step: &Step) -> Option<Probe> {
+fn probe(pairing: &Pairing<'_>, step: &Step) -> Option<Measured> {
     let to = pairing.schemas.to;
-    let (sql, describe, blocks): (String, Box<dyn Fn(i64) -> String + Send>, bool) = match step {
+    match step {
         Step::DropTable { table } => {
             let name = table.to_string();
-            (format!("SELECT count(*) FROM {}", relation(table)), Box::new(move |n| format!("table {name} has {} rows", grouped(n))), false)
+            Some(Measured {
+                sql: format!("SELECT count(*) FROM {}", relation(table)),
+                what: format!("the rows of table {name}"),
+                describe: Box::new(move |n| format!("table {name} has {} rows", grouped(n))),
+                blocks: false,
+            })
         }
         Step::DropColumn { table, column } => {
             // A column rebuilt by the same plan (a generated one) loses nothing.
@@ -79,44 +104,46 @@ fn probe(pairing: &Pairing<'_>, step: &Step) -> Option<Probe> {
             }
             let old = pairing.schemas.from.table(table).or_else(|| old_table(pairing, table))?;
             let what = format!("{table}.{column}");
-            (
-                format!("SELECT count({}) FROM {}", quote_ident(column), relation(&old.name)),
-                Box::new(move |n| format!("column {what} has {} non-null values", grouped(n))),
-                false,
-            )
+            Some(Measured {
+                sql: format!("SELECT count({}) FROM {}", quote_ident(column), relation(&old.name)),
+                what: format!("the values of column {what}"),
+                describe: Box::new(move |n| format!("column {what} has {} non-null values", grouped(n))),
+                blocks: false,
+            })
         }
         Step::AlterColumn { table, column, change: ColumnChange::SetNotNull } => {
             let (old_table, old_column, new_column) = old_column(pairing, table, column)?;
             // With a default, the NULLs are backfilled: informative, not blocking.
             let backfilled = new_column.default.is_some();
             let what = format!("{table}.{column}");
-            (
-                format!("SELECT count(*) FROM {} WHERE {} IS NULL", relation(&old_table.name), quote_ident(&old_column.name)),
-                Box::new(move |n| {
+            Some(Measured {
+                sql: format!("SELECT count(*) FROM {} WHERE {} IS NULL", relation(&old_table.name), quote_ident(&old_column.name)),
+                what: format!("the NULLs in column {what}"),
+                describe: Box::new(move |n| {
                     if backfilled {
                         format!("column {what} has {} NULLs, to be set to the new default", grouped(n))
                     } else {
                         format!("column {what} has {} NULLs: SET NOT NULL cannot succeed until they are filled", grouped(n))
                     }
                 }),
-                !backfilled,
-            )
+                blocks: !backfilled,
+            })
         }
         Step::AlterColumn { table, column, change: ColumnChange::SetType } => {
             let (old_table, old_column, new_column) = old_column(pairing, table, column)?;
-            type_probe(to, pairing, table, column, old_table, old_column, new_column)?
+            type_probe(to, pairing, table, column, old_table, old_column, new_column)
         }
         Step::AddUnique { table, name } => {
             let old = old_table(pairing, table)?;
             let unique = to.table(table)?.uniques.iter().find(|u| &u.name == name)?;
             let columns = renamed_columns(pairing, table, &unique.columns)?;
-            duplicates(&old.name, &columns, unique.nulls_not_distinct, format!("unique {name}"))?
+            Some(duplicates(&old.name, &columns, unique.nulls_not_distinct, format!("unique {name}")))
         }
         Step::AddPrimaryKey { table, name } => {
             let old = old_table(pairing, table)?;
             let key = to.table(table)?.primary_key.as_ref()?;
             let columns = renamed_columns(pairing, table, &key.columns)?;
-            duplicates(&old.name, &columns, true, format!("primary key {name}"))?
+            Some(duplicates(&old.name, &columns, true, format!("primary key {name}")))
         }
         Step::CreateIndex { table, name, .. } => {
             let old = old_table(pairing, table)?;
@@ -130,35 +157,56 @@ fn probe(pairing: &Pairing<'_>, step: &Step) -> Option<Probe> {
                 })
                 .collect::<Option<_>>()?;
             let columns = renamed_columns(pairing, table, &columns)?;
-            duplicates(&old.name, &columns, false, format!("unique index {name}"))?
+            Some(duplicates(&old.name, &columns, false, format!("unique index {name}")))
         }
         Step::AddCheck { table, name, not_valid: false } | Step::ValidateConstraint { table, name } => {
-            let old = old_table(pairing, table)?;
             let new = to.table(table)?;
-            if let Some(check) = new.checks.iter().find(|c| &c.name == name) {
-                let what = format!("{table}");
-                let check_name = name.clone();
-                (
-                    format!("SELECT count(*) FROM {} WHERE NOT ({})", relation(&old.name), check.expression),
-                    Box::new(move |n| format!("{} rows of {what} violate check {check_name}", grouped(n))),
-                    true,
-                )
-            } else {
-                let fk = new.foreign_keys.iter().find(|f| &f.name == name)?;
-                dangling(pairing, table, &old.name, fk)?
+            match new.checks.iter().find(|c| &c.name == name) {
+                Some(check) => violations(pairing, table, name, &check.expression),
+                None => {
+                    let fk = new.foreign_keys.iter().find(|f| &f.name == name)?;
+                    dangling(pairing, table, fk)
+                }
             }
         }
         Step::AddForeignKey { table, name, not_valid: false } => {
-            let old = old_table(pairing, table)?;
             let fk = to.table(table)?.foreign_keys.iter().find(|f| &f.name == name)?;
-            dangling(pairing, table, &old.name, fk)?
+            dangling(pairing, table, fk)
         }
-        _ => return None,
-    };
-    Some(Probe { step: step.clone(), sql, describe, blocks_when_nonzero: blocks })
+        _ => None,
+    }
 }
 
-type Measured = (String, Box<dyn Fn(i64) -> String + Send>, bool);
+/// The rows of `table` (new name) that violate its new check `name`. The
+/// expression speaks of the columns by their new names, the rows still carry
+/// the old ones: it is evaluated over the old table with every column it
+/// keeps under its new name, in a subquery named like the new table.
+fn violations(pairing: &Pairing<'_>, table: &QualifiedName, name: &str, expression: &str) -> Option<Measured> {
+    let pair = pairing.tables.iter().find(|p| &p.tables.to.name == table)?;
+    // A check on a column the plan adds reads values that do not exist yet.
+    if let Ok(facts) =
+        schemaforge_fragment::check_expression(pairing.schemas.to.dialect, schemaforge_fragment::ExpressionSlot::Check, expression)
+    {
+        let named = |c: &str| facts.column_references.iter().any(|r| r.last().is_some_and(|last| last == c));
+        if pair.added.iter().any(|c| named(&c.name)) {
+            return None;
+        }
+    }
+    let columns: Vec<String> =
+        pair.columns.iter().map(|c| format!("{} AS {}", quote_ident(&c.from.name), quote_ident(&c.to.name))).collect();
+    let (what, check_name) = (table.to_string(), name.to_string());
+    Some(Measured {
+        sql: format!(
+            "SELECT count(*) FROM (SELECT {} FROM {}) AS {} WHERE NOT ({expression})",
+            columns.join(", "),
+            relation(&pair.tables.from.name),
+            quote_ident(&table.name)
+        ),
+        what: format!("the rows of {what} that violate check {check_name}"),
+        describe: Box::new(move |n| format!("{} rows of {what} violate check {check_name}", grouped(n))),
+        blocks: true,
+    })
+}
 
 /// The old names of columns of `table` given by their new names.
 fn renamed_columns(pairing: &Pairing<'_>, table: &QualifiedName, columns: &[String]) -> Option<Vec<String>> {
@@ -166,7 +214,7 @@ fn renamed_columns(pairing: &Pairing<'_>, table: &QualifiedName, columns: &[Stri
     columns.iter().map(|c| pair.columns.iter().find(|p| &p.to.name == c).map(|p| p.from.name.clone())).collect()
 }
 
-fn duplicates(table: &QualifiedName, columns: &[String], nulls_count: bool, what: String) -> Option<Measured> {
+fn duplicates(table: &QualifiedName, columns: &[String], nulls_count: bool, what: String) -> Measured {
     let list = column_list(columns);
     let filter = if nulls_count {
         String::new()
@@ -174,42 +222,47 @@ fn duplicates(table: &QualifiedName, columns: &[String], nulls_count: bool, what
         format!(" WHERE {}", columns.iter().map(|c| format!("{} IS NOT NULL", quote_ident(c))).collect::<Vec<_>>().join(" AND "))
     };
     let table_name = table.to_string();
-    Some((
-        format!("SELECT count(*) FROM (SELECT 1 FROM {}{filter} GROUP BY {list} HAVING count(*) > 1) duplicates", relation(table)),
-        Box::new(move |n| {
+    Measured {
+        sql: format!("SELECT count(*) FROM (SELECT 1 FROM {}{filter} GROUP BY {list} HAVING count(*) > 1) duplicates", relation(table)),
+        what: format!("the duplicates in {table_name} ({}) in the way of {what}", columns_text(&list)),
+        describe: Box::new(move |n| {
             format!("{} values of {table_name} ({}) appear more than once: {what} cannot be built", grouped(n), columns_text(&list))
         }),
-        true,
-    ))
+        blocks: true,
+    }
 }
 
 fn columns_text(list: &str) -> String {
     list.replace('"', "")
 }
 
-fn dangling(pairing: &Pairing<'_>, table: &QualifiedName, old: &QualifiedName, fk: &schemaforge_model::ForeignKey) -> Option<Measured> {
+fn dangling(pairing: &Pairing<'_>, table: &QualifiedName, fk: &schemaforge_model::ForeignKey) -> Option<Measured> {
+    let old = old_table(pairing, table)?;
     let columns = renamed_columns(pairing, table, &fk.columns)?;
-    // The referenced table under its current name, when it exists already.
-    let referenced = old_table(pairing, &fk.referenced_table).map_or_else(|| fk.referenced_table.clone(), |t| t.name.clone());
-    let referenced_columns =
-        renamed_columns(pairing, &fk.referenced_table, &fk.referenced_columns).unwrap_or_else(|| fk.referenced_columns.clone());
     let not_null = columns.iter().map(|c| format!("c.{} IS NOT NULL", quote_ident(c))).collect::<Vec<_>>().join(" AND ");
-    let matches = columns
-        .iter()
-        .zip(&referenced_columns)
-        .map(|(c, r)| format!("r.{} = c.{}", quote_ident(r), quote_ident(c)))
-        .collect::<Vec<_>>()
-        .join(" AND ");
+    // A table the plan creates is empty: every row with a value references nothing.
+    let missing = if pairing.created.iter().any(|t| t.name == fk.referenced_table) {
+        String::new()
+    } else {
+        // The referenced table under its current name, when it exists already.
+        let referenced = old_table(pairing, &fk.referenced_table).map_or_else(|| fk.referenced_table.clone(), |t| t.name.clone());
+        let referenced_columns =
+            renamed_columns(pairing, &fk.referenced_table, &fk.referenced_columns).unwrap_or_else(|| fk.referenced_columns.clone());
+        let matches = columns
+            .iter()
+            .zip(&referenced_columns)
+            .map(|(c, r)| format!("r.{} = c.{}", quote_ident(r), quote_ident(c)))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        format!(" AND NOT EXISTS (SELECT 1 FROM {} r WHERE {matches})", relation(&referenced))
+    };
     let (what, name) = (table.to_string(), fk.name.clone());
-    Some((
-        format!(
-            "SELECT count(*) FROM {} c WHERE {not_null} AND NOT EXISTS (SELECT 1 FROM {} r WHERE {matches})",
-            relation(old),
-            relation(&referenced)
-        ),
-        Box::new(move |n| format!("{} rows of {what} reference rows that do not exist: {name} cannot be validated", grouped(n))),
-        true,
-    ))
+    Some(Measured {
+        sql: format!("SELECT count(*) FROM {} c WHERE {not_null}{missing}", relation(&old.name)),
+        what: format!("the rows of {what} that {name} would find without a referenced row"),
+        describe: Box::new(move |n| format!("{} rows of {what} reference rows that do not exist: {name} cannot be validated", grouped(n))),
+        blocks: true,
+    })
 }
 
 /// A type change that cannot convert some values: a length limit, removed enum values.
@@ -227,17 +280,18 @@ fn type_probe(
     match (&old_column.ty.scalar, &new_column.ty.scalar) {
         (_, ScalarType::Varchar { length: Some(n) } | ScalarType::Char { length: Some(n) }) if !new_column.ty.is_array() => {
             let n = *n;
-            Some((
-                format!(
+            Some(Measured {
+                sql: format!(
                     "SELECT count(*) FROM (SELECT {}::text AS v FROM {}) s WHERE length(v) > {n}",
                     quote_ident(&old_column.name),
                     relation(&old_table.name)
                 ),
-                Box::new(move |count| {
+                what: format!("the values of {what} longer than {n} characters"),
+                describe: Box::new(move |count| {
                     format!("{} values of {what} are longer than {n} characters: the conversion cannot succeed", grouped(count))
                 }),
-                true,
-            ))
+                blocks: true,
+            })
         }
         (ScalarType::Enum(a), ScalarType::Enum(b)) if a == b && !new_column.ty.is_array() => {
             let new_values = &to.enum_type(b)?.values;
@@ -253,13 +307,14 @@ fn type_probe(
             }
             let list = removed.join(", ");
             let shown = list.clone();
-            Some((
-                format!("SELECT count(*) FROM (SELECT {source}) s WHERE {}::text IN ({list})", quote_ident(&old_column.name)),
-                Box::new(move |count| {
+            Some(Measured {
+                sql: format!("SELECT count(*) FROM (SELECT {source}) s WHERE {}::text IN ({list})", quote_ident(&old_column.name)),
+                what: format!("the rows of {what} holding {list}"),
+                describe: Box::new(move |count| {
                     format!("{} rows of {what} hold {shown}, which the enum loses: the conversion cannot succeed", grouped(count))
                 }),
-                true,
-            ))
+                blocks: true,
+            })
         }
         _ => None,
     }
