@@ -9,4 +9,5 @@
 
 pub mod history;
 pub mod postgres;
+mod probes;
 pub mod sqlite;

@@ -7,6 +7,7 @@
 //! and `__schemaforge_pushes`; introspection never reads them as the user's.
 
 pub mod migrate;
+pub mod probes;
 
 use std::str::FromStr;
 use std::time::Duration;
