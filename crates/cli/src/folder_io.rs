@@ -16,13 +16,15 @@ pub struct Folder {
     pub migrations: Vec<MigrationFile>,
     /// False when the folder has no `schemaforge.sum` (made by drizzle-kit alone).
     pub summed: bool,
+    /// The journal's dialect (`postgresql`, `sqlite`).
+    pub dialect: String,
 }
 
 impl Folder {
     /// The definition a migration was generated from, when the folder keeps it.
     pub fn definition(&self, tag: &str) -> Option<schemaforge_model::Schema> {
         let text = fs::read_to_string(self.dir.join(definition_path(tag))).ok()?;
-        schemaforge_spec::parse_definition(&text).ok()
+        schemaforge_spec::parse_definition_for(&text, schemaforge_model::Dialect::from_name(&self.dialect)).ok()
     }
 }
 
@@ -64,7 +66,7 @@ pub fn read(dir: &Path) -> anyhow::Result<Folder> {
         sum::verify(&text, &summed_files(dir, &journal, &[]))
             .with_context(|| format!("{} does not match the folder", sum_path.display()))?;
     }
-    Ok(Folder { dir: dir.to_path_buf(), migrations, summed })
+    Ok(Folder { dir: dir.to_path_buf(), migrations, summed, dialect: journal.dialect.clone() })
 }
 
 /// Two snapshots with the same parent mean two branches were merged: the

@@ -7,7 +7,30 @@
 //! without a connection, so its rules are unit-tested; `postgres::introspect`
 //! only runs the queries that fetch those rows.
 
+mod database;
+mod declarations;
 pub mod history;
 pub mod postgres;
 mod probes;
 pub mod sqlite;
+
+pub use database::{Comparison, Database, ReadError};
+
+/// Why a pushed plan was not applied. Nothing of it was kept unless it says so.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    #[error("statement {number} of {total} failed; nothing was applied:\n{statement}\n{error}")]
+    Failed { number: usize, total: usize, statement: String, error: String },
+    #[error(
+        "statement {number} of {total} failed (outside a transaction: the statements before it are applied):\n{statement}\n{error}\nFix the cause and push again"
+    )]
+    FailedPartway { number: usize, total: usize, statement: String, error: String },
+    #[error("the database changed while the plan was being made; nothing was applied: push again")]
+    Changed,
+    #[error("the push would leave foreign keys pointing nowhere ({0}); nothing was applied")]
+    ForeignKeysBroken(String),
+    #[error("the database could not be read again before applying: {0}")]
+    Read(String),
+    #[error("the database failed: {0}")]
+    Database(#[from] sqlx::Error),
+}

@@ -17,8 +17,8 @@
 
 use std::time::Instant;
 
-pub use crate::history::{MigrateError, Report, Standing, State};
 use crate::history::HistoryRow;
+pub use crate::history::{MigrateError, Report, Standing, State};
 use schemaforge_kit::folder::MigrationFile;
 use schemaforge_sql::postgres::quote_ident;
 use sqlx::{Connection, Executor, PgConnection};

@@ -279,7 +279,12 @@ async fn adopt_drizzle_entries(conn: &mut SqliteConnection, files: &[MigrationFi
 }
 
 /// Applies `file` unless another migrator did meanwhile; `true` when this call applied it.
-async fn apply_one(conn: &mut SqliteConnection, files: &[MigrationFile], file: &MigrationFile, applied_by: &str) -> Result<bool, MigrateError> {
+async fn apply_one(
+    conn: &mut SqliteConnection,
+    files: &[MigrationFile],
+    file: &MigrationFile,
+    applied_by: &str,
+) -> Result<bool, MigrateError> {
     let started = Instant::now();
     let statements = file.statements();
     let foreign_keys_off = needs_foreign_keys_off(&statements);

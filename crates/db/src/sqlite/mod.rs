@@ -6,8 +6,11 @@
 //! drizzle-orm's `__drizzle_migrations` and our `__schemaforge_migrations`
 //! and `__schemaforge_pushes`; introspection never reads them as the user's.
 
+pub mod introspect;
 pub mod migrate;
 pub mod probes;
+pub mod push;
+pub mod shadow;
 
 use std::str::FromStr;
 use std::time::Duration;
