@@ -9,3 +9,11 @@
 
 pub mod postgres;
 pub mod sqlite;
+
+/// The schema read from a database, and what could not be represented exactly.
+#[derive(Debug, Clone)]
+pub struct Introspected {
+    pub schema: schemaforge_model::Schema,
+    /// One line per approximation ("index t_idx: INCLUDE columns are not kept").
+    pub notes: Vec<String>,
+}
