@@ -6,6 +6,11 @@
 //! drizzle-orm's `__drizzle_migrations` and our `__schemaforge_migrations`
 //! and `__schemaforge_pushes`; introspection never reads them as the user's.
 
+pub mod catalog;
+mod introspect;
+
+pub use introspect::{IntrospectError, introspect};
+
 use std::str::FromStr;
 use std::time::Duration;
 
