@@ -14,7 +14,7 @@ use sqlx::postgres::PgConnection;
 use sqlx::sqlite::SqliteConnection;
 
 use crate::history::{MigrateError, Report, Standing};
-use crate::postgres::catalog::Introspected;
+use crate::Introspected;
 use crate::postgres::migrate::History;
 use crate::{PushError, postgres, sqlite};
 
@@ -32,7 +32,7 @@ pub enum ReadError {
     #[error(transparent)]
     PostgresShadow(#[from] postgres::ShadowError),
     #[error(transparent)]
-    SqliteIntrospect(#[from] sqlite::introspect::IntrospectError),
+    SqliteIntrospect(#[from] sqlite::IntrospectError),
     #[error(transparent)]
     SqliteShadow(#[from] sqlite::shadow::ShadowError),
     #[error("reading the database failed: {0}")]
@@ -135,7 +135,7 @@ impl Database {
                 let options = postgres::IntrospectOptions { schemas: schemas.to_vec(), roles: Vec::new() };
                 Ok(postgres::introspect(conn, &options).await?)
             }
-            Database::Sqlite(conn) => Ok(sqlite::introspect::introspect(conn).await?),
+            Database::Sqlite(conn) => Ok(sqlite::introspect(conn).await?),
         }
     }
 
@@ -159,7 +159,7 @@ impl Database {
                 Ok(Comparison { live, target: target.schema })
             }
             Database::Sqlite(conn) => {
-                let mut live = sqlite::introspect::introspect(conn).await?.schema;
+                let mut live = sqlite::introspect(conn).await?.schema;
                 live.custom_sql = custom_sql;
                 let target = sqlite::shadow::build_shadow(definition).await?;
                 Ok(Comparison { live, target: target.schema })

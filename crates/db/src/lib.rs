@@ -34,3 +34,11 @@ pub enum PushError {
     #[error("the database failed: {0}")]
     Database(#[from] sqlx::Error),
 }
+
+/// The schema read from a database, and what could not be represented exactly.
+#[derive(Debug, Clone)]
+pub struct Introspected {
+    pub schema: schemaforge_model::Schema,
+    /// One line per approximation ("index t_idx: INCLUDE columns are not kept").
+    pub notes: Vec<String>,
+}

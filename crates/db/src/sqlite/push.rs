@@ -49,7 +49,7 @@ pub async fn apply(conn: &mut SqliteConnection, read: &Schema, plan: &Plan, by: 
     let runnable: Vec<&String> = statements.iter().filter(|s| !is_foreign_keys_pragma(s)).collect();
     let total = statements.len();
     let result = in_write_transaction(conn, foreign_keys_off, async |tx| {
-        let now = introspect::introspect(tx).await.map_err(|e| PushError::Read(e.to_string()))?;
+        let now = introspect(tx).await.map_err(|e| PushError::Read(e.to_string()))?;
         if !schemaforge_diff::diff(&now.schema, read).is_empty() {
             return Err(PushError::Changed);
         }

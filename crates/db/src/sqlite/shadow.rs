@@ -7,9 +7,9 @@
 use schemaforge_model::Schema;
 use sqlx::Executor;
 
-use super::introspect::{IntrospectError, introspect};
+use super::{IntrospectError, introspect};
 use super::migrate::is_foreign_keys_pragma;
-use crate::postgres::catalog::Introspected;
+use crate::Introspected;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ShadowError {
