@@ -13,8 +13,8 @@ use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 use sqlx::sqlite::SqliteConnection;
 
-use crate::history::{MigrateError, Report, Standing};
 use crate::Introspected;
+use crate::history::{MigrateError, Report, Standing};
 use crate::postgres::migrate::History;
 use crate::{PushError, postgres, sqlite};
 

@@ -7,8 +7,8 @@
 use schemaforge_model::Schema;
 use sqlx::Executor;
 
-use super::{IntrospectError, introspect};
 use super::migrate::is_foreign_keys_pragma;
+use super::{IntrospectError, introspect};
 use crate::Introspected;
 
 #[derive(Debug, thiserror::Error)]
