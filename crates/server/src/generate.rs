@@ -149,6 +149,7 @@ async fn validated(
     }
     let allowance = allowed(&request.options.allow_hazards)?;
     let validate_ms = millis(started);
+    let _turn = state.turn(user).await;
     state.provision(user).await?;
     let mut conn = state.connect_tenant(user).await?;
     let history = History::in_schema(&user.namespace());

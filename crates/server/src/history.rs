@@ -90,6 +90,7 @@ pub async fn rollback(State(state): State<AppState>, caller: Caller, body: Bytes
     let user = UserId::parse(&request.user_id)?;
     caller.may_act_for(&user)?;
     let allowance = allowed(&request.allow_hazards)?;
+    let turn = state.turn(&user).await;
     state.provision(&user).await?;
     let mut conn = state.connect_tenant(&user).await?;
     let namespace = user.namespace();
@@ -158,6 +159,7 @@ pub async fn rollback(State(state): State<AppState>, caller: Caller, body: Bytes
     .await;
     let _ = migrate::unlock(&mut conn, &history).await;
     let _ = conn.close().await;
+    drop(turn);
     let line = json!({"userID": user.as_str(), "caller": caller.label(), "request": "rollback", "toVersion": request.to_version, "error": result.as_ref().err().map(ToString::to_string)});
     let _ = artifacts::log(state.store.as_ref(), &user, &line).await;
     result

@@ -1,14 +1,16 @@
 //! What every request shares: configuration, the service's own database pool,
 //! the artifact store, and the counters `/metrics` reports.
 
+use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, Weak};
 
 use object_store::ObjectStore;
 use object_store::local::LocalFileSystem;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, Executor, PgConnection, PgPool};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::error::ApiError;
 use crate::tenant::UserId;
@@ -38,6 +40,8 @@ pub struct Shared {
     pub store: Arc<dyn ObjectStore>,
     pub metrics: Metrics,
     tenant_options: PgConnectOptions,
+    /// This replica's queue per tenant (see `turn`).
+    queues: std::sync::Mutex<HashMap<String, Weak<Mutex<()>>>>,
 }
 
 pub type AppState = Arc<Shared>;
@@ -92,7 +96,34 @@ impl Shared {
             let _ = conn.execute("SELECT pg_advisory_unlock(7394021151)").await;
             result?;
         }
-        Ok(Arc::new(Shared { config, admin, store, metrics: Metrics::default(), tenant_options: options }))
+        Ok(Arc::new(Shared {
+            config,
+            admin,
+            store,
+            metrics: Metrics::default(),
+            tenant_options: options,
+            queues: std::sync::Mutex::default(),
+        }))
+    }
+
+    /// Waits for the tenant's turn on this replica. Requests that change a
+    /// tenant take its advisory lock in the database, which is what keeps
+    /// them apart across replicas; queueing here first means a burst of them
+    /// holds one database connection per replica instead of one per request.
+    pub async fn turn(&self, user: &UserId) -> OwnedMutexGuard<()> {
+        let queue = {
+            let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
+            queues.retain(|_, queue| queue.strong_count() > 0);
+            match queues.get(user.as_str()).and_then(Weak::upgrade) {
+                Some(queue) => queue,
+                None => {
+                    let queue = Arc::new(Mutex::new(()));
+                    queues.insert(user.as_str().to_string(), Arc::downgrade(&queue));
+                    queue
+                }
+            }
+        };
+        queue.lock_owned().await
     }
 
     /// Makes sure the tenant's role and schema exist (idempotent, safe to race).
