@@ -1,12 +1,15 @@
 //! `schemaforge serve`, over HTTP against the real binary and PostgreSQL:
 //! versions from the blog chain, the hazard gate, tenancy and auth, bad
-//! input, concurrency within and across tenants, and two replicas.
+//! input, concurrency within and across tenants, and two replicas. The tests
+//! that write artifacts run against both stores: the data directory and S3
+//! (a real moto server).
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use schemaforge_testkit::http::{Response, request};
+use schemaforge_testkit::http::{Response, request, request_with};
 use schemaforge_testkit::postgres::{RoleGuard, TestDatabase, unique_suffix};
 use schemaforge_testkit::{repo_root, scratch_dir};
 use serde_json::{Value, json};
@@ -94,13 +97,107 @@ async fn tables_of(db: &TestDatabase, namespace: &str) -> Vec<String> {
     .expect("tables")
 }
 
+/// Where a test's services keep their artifacts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    /// The data directory (`object_store`'s local file system).
+    Local,
+    /// A bucket on a moto S3 server of the test's own.
+    S3,
+}
+
+const BUCKET: &str = "artifacts";
+const PREFIX: &str = "prod";
+
+/// A test's artifact store, and the data directory its services share.
+struct Store {
+    data: PathBuf,
+    s3: Option<S3>,
+}
+
+impl Store {
+    fn new(backend: Backend, label: &str) -> Store {
+        let data = scratch_dir(label);
+        let s3 = (backend == Backend::S3).then(|| {
+            let s3 = S3::start();
+            let bucket = request(&s3.endpoint, "PUT", &format!("/{BUCKET}"), None, None);
+            assert_eq!(bucket.status, 200, "bucket creation: {:?} {}", bucket.headers, bucket.body);
+            s3
+        });
+        Store { data, s3 }
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        let Some(s3) = &self.s3 else { return Vec::new() };
+        vec![
+            ("SCHEMAFORGE_STORE", format!("s3://{BUCKET}/{PREFIX}")),
+            ("AWS_ENDPOINT", format!("http://{}", s3.endpoint)),
+            ("AWS_ALLOW_HTTP", "true".to_string()),
+            ("AWS_ACCESS_KEY_ID", "test".to_string()),
+            ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
+            ("AWS_REGION", "us-east-1".to_string()),
+        ]
+    }
+
+    /// A service (another replica, when called again) on this store.
+    fn start(&self, database_url: &str) -> Service {
+        Service::start_with(database_url, &self.data, &self.env())
+    }
+
+    /// One artifact's text (`drizzle/{userID}/…`), when it exists.
+    fn read(&self, path: &str) -> Option<String> {
+        match &self.s3 {
+            None => std::fs::read_to_string(self.data.join(path)).ok(),
+            Some(_) => self.files(path).remove(path),
+        }
+    }
+
+    /// Every artifact under `prefix` (`drizzle/{userID}/`), by path.
+    fn files(&self, prefix: &str) -> BTreeMap<String, String> {
+        match &self.s3 {
+            None => {
+                let mut files = BTreeMap::new();
+                let mut dirs = vec![self.data.join(prefix)];
+                if let Ok(text) = std::fs::read_to_string(self.data.join(prefix)) {
+                    files.insert(prefix.to_string(), text);
+                }
+                while let Some(dir) = dirs.pop() {
+                    for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                        let path = entry.path();
+                        if path.is_dir() {
+                            dirs.push(path);
+                        } else if let (Ok(relative), Ok(text)) = (path.strip_prefix(&self.data), std::fs::read_to_string(&path)) {
+                            files.insert(relative.to_string_lossy().into_owned(), text);
+                        }
+                    }
+                }
+                files
+            }
+            Some(s3) => s3
+                .objects(BUCKET, &format!("{PREFIX}/{prefix}"))
+                .into_iter()
+                .filter_map(|(key, text)| Some((key.strip_prefix(&format!("{PREFIX}/"))?.to_string(), text)))
+                .collect(),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_seed_and_the_blog_chain_make_versions_and_the_gate_holds_back_data_loss() {
+    seed_and_chain(Backend::Local).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_seed_and_the_blog_chain_with_artifacts_in_s3() {
+    seed_and_chain(Backend::S3).await;
+}
+
+async fn seed_and_chain(backend: Backend) {
     let users = Users::new();
     let (alice, bob) = (users.id("alice"), users.id("bob"));
     let db = TestDatabase::create("service_chain").await;
-    let data = scratch_dir("service-chain");
-    let service = Service::start(&db.url, &data);
+    let store = Store::new(backend, "service-chain");
+    let service = store.start(&db.url);
 
     let seed = service.generate(&alice, &fixture("seed-basic"), json!({}));
     assert_eq!(seed.status, 200, "{}", seed.body);
@@ -108,20 +205,19 @@ async fn the_seed_and_the_blog_chain_make_versions_and_the_gate_holds_back_data_
     assert_eq!(body["version"], "1.0.0");
     assert!(body["schemaTs"].as_str().is_some_and(|ts| ts.contains("\"users\"")), "{body}");
     assert_eq!(tables_of(&db, &format!("tenant_{alice}")).await, ["users"]);
-    assert!(
-        data.join(format!("drizzle/{alice}/schema.ts")).exists()
-            && data.join(format!("drizzle/{alice}/migrations/meta/_journal.json")).exists()
-    );
+    assert!(store.read(&format!("drizzle/{alice}/schema.ts")).is_some());
+    assert!(store.read(&format!("drizzle/{alice}/migrations/meta/_journal.json")).is_some());
 
     let unchanged = service.generate(&alice, &fixture("seed-basic"), json!({}));
     assert_eq!((unchanged.status, unchanged.json()["changed"].clone()), (200, json!(false)), "{}", unchanged.body);
 
-    for (version, expected) in [("v1", "1.0.0"), ("v2", "1.1.0")] {
+    for (version, expected, bump) in [("v1", "1.0.0", "initial"), ("v2", "1.1.0", "minor")] {
         let response = service.generate(&bob, &fixture(&format!("blog.{version}")), json!({}));
         assert_eq!(response.status, 200, "{version}: {}", response.body);
-        assert_eq!(response.json()["version"], expected);
+        assert_eq!((response.json()["version"].clone(), response.json()["bump"].clone()), (json!(expected), json!(bump)));
     }
     let before = tables_of(&db, &format!("tenant_{bob}")).await;
+    let artifacts_before = store.files(&format!("drizzle/{bob}/versions/"));
     let refused = service.generate(&bob, &fixture("blog.v3"), json!({}));
     assert_eq!(refused.status, 409, "{}", refused.body);
     let body = refused.json();
@@ -130,12 +226,12 @@ async fn the_seed_and_the_blog_chain_make_versions_and_the_gate_holds_back_data_
         body["plan"]["summary"]["hazards"].as_array().expect("hazards").iter().filter_map(|h| h.as_str().map(String::from)).collect();
     assert!(hazards.contains(&"deletes-data".to_string()), "{hazards:?}");
     assert_eq!(tables_of(&db, &format!("tenant_{bob}")).await, before, "a refused request changed the tenant");
+    assert_eq!(store.files(&format!("drizzle/{bob}/versions/")), artifacts_before, "a refused request wrote artifacts");
 
     let allowed = service.generate(&bob, &fixture("blog.v3"), json!({"allowHazards": hazards, "message": "Posts become articles."}));
     assert_eq!(allowed.status, 200, "{}", allowed.body);
     assert_eq!(allowed.json()["version"], "2.0.0");
     assert!(allowed.json()["changelog"].as_str().is_some_and(|c| c.contains("Posts become articles.")));
-
     let versions = service.call("GET", &format!("/versions?userID={bob}"), Some(ADMIN), None).json();
     let listed: Vec<&str> = versions["versions"].as_array().expect("versions").iter().filter_map(|v| v["version"].as_str()).collect();
     assert_eq!(listed, ["1.0.0", "1.1.0", "2.0.0"]);
@@ -144,10 +240,13 @@ async fn the_seed_and_the_blog_chain_make_versions_and_the_gate_holds_back_data_
     assert_eq!(latest["definition"], fixture("blog.v3"));
     let old = service.call("GET", &format!("/schema/1.1.0?userID={bob}"), Some(ADMIN), None);
     assert_eq!((old.status, old.json()["definition"].clone()), (200, fixture("blog.v2")));
-    assert!(data.join(format!("drizzle/{bob}/versions/2.0.0/changelog.md")).exists());
-    let log = std::fs::read_to_string(data.join(format!("drizzle/{bob}/logs/generation.log"))).expect("log");
+    assert!(store.read(&format!("drizzle/{bob}/versions/2.0.0/changelog.md")).is_some_and(|c| c.contains("## 2.0.0")));
+    let log = store.read(&format!("drizzle/{bob}/logs/generation.log")).expect("log");
     assert_eq!(log.lines().count(), 4, "{log}");
     assert!(log.lines().all(|l| serde_json::from_str::<Value>(l).is_ok()));
+    if backend == Backend::S3 {
+        assert!(!store.data.join("drizzle").exists(), "artifacts were written to the data directory too");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -243,13 +342,22 @@ fn check_history(versions: &Value) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_requests_serialize_per_tenant_and_tenants_run_in_parallel() {
+    concurrency(Backend::Local).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_requests_over_two_replicas_with_artifacts_in_s3() {
+    concurrency(Backend::S3).await;
+}
+
+async fn concurrency(backend: Backend) {
     let users = Users::new();
     let gina = users.id("gina");
     let tenants: Vec<String> = (0..20).map(|i| users.id(&format!("tenant{i}"))).collect();
     let db = TestDatabase::create("service_concurrency").await;
-    let data = scratch_dir("service-concurrency");
-    let first = Service::start(&db.url, &data);
-    let second = Service::start(&db.url, &data);
+    let store = Store::new(backend, "service-concurrency");
+    let first = store.start(&db.url);
+    let second = store.start(&db.url);
     let seed = fixture("seed-basic");
     assert_eq!(first.generate(&gina, &seed, json!({})).status, 200);
 
@@ -295,6 +403,9 @@ async fn concurrent_requests_serialize_per_tenant_and_tenants_run_in_parallel() 
     expected.sort();
     actual.sort();
     assert_eq!(actual, expected);
+    // The artifacts are the latest version's.
+    let journal = store.read(&format!("drizzle/{gina}/migrations/meta/_journal.json")).expect("journal");
+    assert_eq!(journal.matches("\"tag\"").count(), applied + 1, "{journal}");
 
     // 20 tenants at once.
     let handles: Vec<_> = tenants
@@ -356,10 +467,20 @@ async fn clients_come_as_source_and_as_installable_packages() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn history_rollback_and_drift() {
+    history_rollback_drift(Backend::Local).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn history_rollback_and_drift_with_artifacts_in_s3() {
+    history_rollback_drift(Backend::S3).await;
+}
+
+async fn history_rollback_drift(backend: Backend) {
     let users = Users::new();
     let ivy = users.id("ivy");
     let db = TestDatabase::create("service_history").await;
-    let service = Service::start(&db.url, &scratch_dir("service-history"));
+    let store = Store::new(backend, "service-history");
+    let service = store.start(&db.url);
     for (version, options) in [("v1", json!({})), ("v2", json!({})), ("v3", json!({"allowHazards": ["all"]}))] {
         let response = service.generate(&ivy, &fixture(&format!("blog.{version}")), options);
         assert_eq!(response.status, 200, "{version}: {}", response.body);
@@ -393,14 +514,21 @@ async fn history_rollback_and_drift() {
     let rollback = |allow: Value| {
         service.call("POST", "/rollback", Some(ADMIN), Some(&json!({"userID": ivy, "toVersion": "1.1.0", "allowHazards": allow})))
     };
+    let journal = format!("drizzle/{ivy}/migrations/meta/_journal.json");
+    let journal_before = store.read(&journal).expect("journal");
     let refused = rollback(json!([]));
     assert_eq!(refused.status, 409, "{}", refused.body);
     assert_eq!(tables_of(&db, &namespace).await, ["articles", "comments", "users"].map(String::from));
+    assert_eq!(store.read(&journal), Some(journal_before.clone()), "a refused rollback changed the artifacts");
     let done = rollback(json!(["all"]));
     assert_eq!(done.status, 200, "{}", done.body);
     assert_eq!(done.json()["rolledBack"], json!(["2.0.0"]));
     assert_eq!(tables_of(&db, &namespace).await, ["comments", "posts", "users"].map(String::from));
     assert_eq!(service.call("GET", &format!("/versions?userID={ivy}"), Some(ADMIN), None).json()["latest"], "1.1.0");
+    // The artifacts follow: the folder ends at 1.1.0's migration again.
+    let journal_after = store.read(&journal).expect("journal");
+    assert!(journal_before.contains("0002_") && !journal_after.contains("0002_"), "{journal_after}");
+    assert!(store.read(&format!("drizzle/{ivy}/schema.ts")).is_some_and(|ts| ts.contains("\"posts\"") && !ts.contains("\"articles\"")));
     let drift = service.call("GET", &format!("/drift?userID={ivy}"), Some(ADMIN), None).json();
     assert_eq!(drift["drift"], false, "{drift}");
 
@@ -442,7 +570,25 @@ impl S3 {
 }
 
 impl S3 {
-    /// An object's text, read with boto3 (a signed request, as a client would).
+    /// The text of every object under `prefix`, by key. moto refuses
+    /// anonymous reads but does not verify signatures, so a request that
+    /// carries one (any) reads quickly; `get` reads as a real client does.
+    fn objects(&self, bucket: &str, prefix: &str) -> BTreeMap<String, String> {
+        const AUTHORIZATION: (&str, &str) =
+            ("Authorization", "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0");
+        let listing = request_with(&self.endpoint, "GET", &format!("/{bucket}?list-type=2&prefix={prefix}"), &[AUTHORIZATION], None);
+        assert_eq!(listing.status, 200, "{}", listing.body);
+        assert!(listing.body.contains("<IsTruncated>false</IsTruncated>"), "more objects than one listing holds");
+        let keys = listing.body.split("<Key>").skip(1).filter_map(|rest| rest.split("</Key>").next()).map(String::from);
+        keys.map(|key| {
+            let object = request_with(&self.endpoint, "GET", &format!("/{bucket}/{key}"), &[AUTHORIZATION], None);
+            assert_eq!(object.status, 200, "{key}: {}", object.body);
+            (key, object.body)
+        })
+        .collect()
+    }
+
+    /// One object's text, read with boto3 (a signed request, as a client would).
     fn get(&self, bucket: &str, key: &str) -> String {
         let script = format!(
             "import boto3\nc = boto3.client('s3', endpoint_url='http://{}', aws_access_key_id='test', aws_secret_access_key='test', region_name='us-east-1')\nprint(c.get_object(Bucket='{bucket}', Key='{key}')['Body'].read().decode(), end='')",
@@ -463,33 +609,25 @@ impl Drop for S3 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn artifacts_can_live_in_s3() {
-    let s3 = S3::start();
-    let bucket = request(&s3.endpoint, "PUT", "/artifacts", None, None);
-    assert_eq!(bucket.status, 200, "bucket creation: {:?} {}", bucket.headers, bucket.body);
+    let store = Store::new(Backend::S3, "service-s3");
     let users = Users::new();
     let jo = users.id("jo");
     let db = TestDatabase::create("service_s3").await;
-    let env = [
-        ("SCHEMAFORGE_STORE", "s3://artifacts/prod".to_string()),
-        ("AWS_ENDPOINT", format!("http://{}", s3.endpoint)),
-        ("AWS_ALLOW_HTTP", "true".to_string()),
-        ("AWS_ACCESS_KEY_ID", "test".to_string()),
-        ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
-        ("AWS_REGION", "us-east-1".to_string()),
-    ];
-    let data = scratch_dir("service-s3");
-    let service = Service::start_with(&db.url, &data, &env);
+    let service = store.start(&db.url);
     for (version, expected) in [("v1", "1.0.0"), ("v2", "1.1.0")] {
         let response = service.generate(&jo, &fixture(&format!("blog.{version}")), json!({}));
         assert_eq!((response.status, response.json()["version"].clone()), (200, json!(expected)), "{}", response.body);
     }
     let unchanged = service.generate(&jo, &fixture("blog.v2"), json!({}));
     assert_eq!(unchanged.json()["changed"], false, "{}", unchanged.body);
-    let object = |key: &str| s3.get("artifacts", &format!("prod/drizzle/{jo}/{key}"));
-    assert!(object("schema.ts").contains(".table(\"comments\""), "{}", object("schema.ts"));
-    assert!(object("versions/1.1.0/changelog.md").contains("## 1.1.0"));
-    assert!(object("migrations/meta/_journal.json").contains("0001_"));
-    assert!(!data.join("drizzle").exists(), "artifacts were written to the data directory too");
+    // Read back as a client would: a signed request through boto3.
+    let Some(s3) = &store.s3 else { panic!("an S3 store") };
+    let schema_ts = s3.get(BUCKET, &format!("{PREFIX}/drizzle/{jo}/schema.ts"));
+    assert!(schema_ts.contains(".table(\"comments\""), "{schema_ts}");
+    let files = store.files(&format!("drizzle/{jo}/"));
+    assert!(files.get(&format!("drizzle/{jo}/versions/1.1.0/changelog.md")).is_some_and(|c| c.contains("## 1.1.0")), "{:?}", files.keys());
+    assert!(files.get(&format!("drizzle/{jo}/migrations/meta/_journal.json")).is_some_and(|j| j.contains("0001_")));
+    assert!(!store.data.join("drizzle").exists(), "artifacts were written to the data directory too");
 }
 
 #[tokio::test(flavor = "multi_thread")]
