@@ -212,7 +212,7 @@ async fn locked(
             plan: plan.to_json(&facts),
         });
     }
-    let version = rows.last().map_or(Version::FIRST, |r| r.version.bumped(schemaforge_plan::bump_of(&plan)));
+    let version = rows.last().map_or(Version::FIRST, |r| r.version.bumped(schemaforge_plan::bump_of(&plan, &previous, &next)));
     // Described in the tenant's own terms, without its namespace.
     let described = schemaforge_plan::plan(&unmapped(rows.last())?, definition).map_err(|e| ApiError::Internal(e.to_string()))?;
     let changelog = schemaforge_plan::changelog(version, request.options.message.as_deref(), &described);
@@ -334,7 +334,7 @@ fn new_version(
     Ok(VersionRow {
         version,
         created_at: String::new(),
-        bump: if rows.is_empty() { "initial".into() } else { schemaforge_plan::bump_of(plan).as_str().into() },
+        bump: if rows.is_empty() { "initial".into() } else { schemaforge_plan::bump_of(plan, previous, next).as_str().into() },
         message: request.options.message.clone(),
         definition: request.schema.to_string(),
         changelog,
