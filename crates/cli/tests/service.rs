@@ -322,6 +322,13 @@ async fn a_tenant_cannot_reach_another_tenants_tables() {
     assert!(error["message"].as_str().is_some_and(|m| m.contains("permission denied")), "{error}");
     assert!(tables_of(&db, &format!("tenant_{frank}")).await.is_empty());
     assert_eq!(service.call("GET", &format!("/versions?userID={frank}"), Some(ADMIN), None).json()["latest"], Value::Null);
+    // The failure rolled its migration back, but the history keeps it.
+    let history = service.call("GET", &format!("/migrations?userID={frank}"), Some(ADMIN), None).json();
+    let migrations = history["migrations"].as_array().expect("migrations");
+    assert_eq!(migrations.len(), 1, "{history}");
+    assert_eq!((migrations[0]["name"].clone(), migrations[0]["status"].clone()), (json!("0000_init"), json!("failed")), "{history}");
+    assert_eq!(migrations[0]["version"], Value::Null);
+    assert!(migrations[0]["error"].as_str().is_some_and(|e| e.contains("permission denied")), "{history}");
 }
 
 /// `base` with the columns `extra` added to its first table.
@@ -739,9 +746,15 @@ async fn a_database_failure_mid_apply_changes_nothing_and_a_retry_works() {
         .expect("count");
     assert_eq!(indexes, 0, "half applied");
     assert_eq!(service.call("GET", &format!("/versions?userID={lee}"), Some(ADMIN), None).json()["latest"], "1.0.0");
+    let history = service.call("GET", &format!("/migrations?userID={lee}"), Some(ADMIN), None).json();
+    let statuses: Vec<&str> = history["migrations"].as_array().expect("migrations").iter().filter_map(|m| m["status"].as_str()).collect();
+    assert_eq!(statuses, ["applied", "failed"], "{history}");
 
     let retry = service.generate(&lee, &indexed, json!({}));
     assert_eq!((retry.status, retry.json()["version"].clone()), (200, json!("1.1.0")), "{}", retry.body);
+    let history = service.call("GET", &format!("/migrations?userID={lee}"), Some(ADMIN), None).json();
+    let statuses: Vec<&str> = history["migrations"].as_array().expect("migrations").iter().filter_map(|m| m["status"].as_str()).collect();
+    assert_eq!(statuses, ["applied", "applied"], "the retry's success replaces the failure: {history}");
 }
 
 #[cfg(unix)]

@@ -246,6 +246,7 @@ async fn locked(
             // connection that cannot even roll back is the database failing.
             let alive = tx.rollback().await.is_ok();
             Metrics::add(&state.metrics.migrations_failed, 1);
+            record_failure(state, user, conn, alive, history, (&file, &caller.label(), apply_started), &error).await;
             return Err(match error {
                 MigrateError::Failed { number, total, error, .. } if !alive => ApiError::Database(format!(
                     "the database failed during statement {number} of {total}: {error}; nothing was applied and the tenant stays at its previous version; retry"
@@ -292,6 +293,32 @@ async fn locked(
             "totalMs": millis(started),
         },
     })))
+}
+
+/// Records a migration that failed in the tenant's history, after the
+/// rollback that took the migration's own record with it. A record, best
+/// effort: failing to write it does not change the answer.
+async fn record_failure(
+    state: &AppState,
+    user: &UserId,
+    conn: &mut PgConnection,
+    alive: bool,
+    history: &History,
+    (file, applied_by, started): (&MigrationFile, &str, Instant),
+    error: &MigrateError,
+) {
+    let message = match error {
+        MigrateError::Failed { error, .. } => error.clone(),
+        other => other.to_string(),
+    };
+    if alive {
+        let _ = migrate::record_failure(conn, history, file, applied_by, started, &message).await;
+    } else if let Ok(mut other) = state.connect_tenant(user).await {
+        // Its session is gone (and with it the lock): record from a new one,
+        // which never overwrites a later success.
+        let _ = migrate::record_failure(&mut other, history, file, applied_by, started, &message).await;
+        let _ = other.close().await;
+    }
 }
 
 /// The record of a new version: its migration files, made by the same code
