@@ -182,6 +182,12 @@ impl Store {
     }
 }
 
+/// A request sent from a thread of its own.
+fn send(addr: &str, method: &'static str, path: &str, body: Value) -> std::thread::JoinHandle<Response> {
+    let (addr, path, body) = (addr.to_string(), path.to_string(), body.to_string());
+    std::thread::spawn(move || request(&addr, method, &path, Some(ADMIN), Some(&body)))
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_seed_and_the_blog_chain_make_versions_and_the_gate_holds_back_data_loss() {
     seed_and_chain(Backend::Local).await;
@@ -378,23 +384,28 @@ async fn concurrency(backend: Backend) {
     let seed = fixture("seed-basic");
     assert_eq!(first.generate(&gina, &seed, json!({})).status, 200);
 
-    // 50 requests for one tenant, spread over two replicas, each adding its own column.
+    // 50 requests for one tenant, spread over two replicas, each adding its
+    // own column; every fifth is invalid (an unknown type), refused without
+    // waiting for the tenant's lock, so log lines are written side by side.
     let handles: Vec<_> = (0..50)
         .map(|i| {
-            let (addr, body) = (
-                if i % 2 == 0 { first.addr.clone() } else { second.addr.clone() },
-                json!({
-                    "userID": gina,
-                    "schema": with_columns(&seed, &[format!("c{i}")]),
-                    "options": {"allowHazards": ["deletes-data", "possible-rename"]}
-                }),
-            );
-            std::thread::spawn(move || request(&addr, "POST", "/schema/generate", Some(ADMIN), Some(&body.to_string())))
+            let mut schema = with_columns(&seed, &[format!("c{i}")]);
+            if i % 5 == 4 {
+                schema["tables"][0]["columns"][0]["type"] = json!("serail");
+            }
+            let addr = if i % 2 == 0 { &first.addr } else { &second.addr };
+            send(
+                addr,
+                "POST",
+                "/schema/generate",
+                json!({"userID": gina, "schema": schema, "options": {"allowHazards": ["deletes-data", "possible-rename"]}}),
+            )
         })
         .collect();
     let responses: Vec<Response> = handles.into_iter().map(|h| h.join().expect("thread")).collect();
-    for response in &responses {
-        assert!(matches!(response.status, 200 | 409), "{} {}", response.status, response.body);
+    for (i, response) in responses.iter().enumerate() {
+        let expected: &[u16] = if i % 5 == 4 { &[400] } else { &[200, 409] };
+        assert!(expected.contains(&response.status), "{i}: {} {}", response.status, response.body);
     }
     let path = format!("/versions?userID={gina}");
     let versions = first.call("GET", &path, Some(ADMIN), None).json();
@@ -420,6 +431,12 @@ async fn concurrency(backend: Backend) {
     expected.sort();
     actual.sort();
     assert_eq!(actual, expected);
+    // The log has exactly one line per request (the seed's and the 50), from both replicas.
+    let log = store.read(&format!("drizzle/{gina}/logs/generation.log")).expect("log");
+    let lines: Vec<Value> = log.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    assert_eq!(lines.len(), 51, "{log}");
+    let logged = |result: &str| lines.iter().filter(|l| l["result"] == result).count();
+    assert_eq!((logged("applied"), logged("invalid")), (applied + 1, 10), "{log}");
     // The artifacts are the latest version's.
     let journal = store.read(&format!("drizzle/{gina}/migrations/meta/_journal.json")).expect("journal");
     assert_eq!(journal.matches("\"tag\"").count(), applied + 1, "{journal}");

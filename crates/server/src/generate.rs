@@ -121,7 +121,7 @@ pub async fn handle(State(state): State<AppState>, caller: Caller, body: Bytes) 
         "ms": millis(started),
     });
     // The log is a record, not the outcome: its failure does not undo a version.
-    let _ = artifacts::log(state.store.as_ref(), &user, &line).await;
+    let _ = artifacts::log(&state, &user, &line).await;
     result
 }
 

@@ -161,7 +161,7 @@ pub async fn rollback(State(state): State<AppState>, caller: Caller, body: Bytes
     let _ = conn.close().await;
     drop(turn);
     let line = json!({"userID": user.as_str(), "caller": caller.label(), "request": "rollback", "toVersion": request.to_version, "error": result.as_ref().err().map(ToString::to_string)});
-    let _ = artifacts::log(state.store.as_ref(), &user, &line).await;
+    let _ = artifacts::log(&state, &user, &line).await;
     result
 }
 
