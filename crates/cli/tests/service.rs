@@ -785,3 +785,63 @@ async fn sigterm_stops_the_service_cleanly() {
     let status = service.child.wait().expect("exits");
     assert!(status.success(), "{status}");
 }
+
+/// `(labels, value)` of every sample of `name` in a Prometheus exposition.
+fn samples<'a>(text: &'a str, name: &str) -> Vec<(&'a str, f64)> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let rest = line.strip_prefix(name)?;
+            let (labels, value) = match rest.strip_prefix('{') {
+                Some(rest) => rest.split_once("} ")?,
+                None => ("", rest.strip_prefix(' ')?),
+            };
+            Some((labels, value.parse().ok()?))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_count_requests_by_route_with_latencies_and_migrations() {
+    let users = Users::new();
+    let (sam, tia) = (users.id("sam"), users.id("tia"));
+    let db = TestDatabase::create("service_metrics").await;
+    let service = Service::start(&db.url, &scratch_dir("service-metrics"));
+    assert_eq!(service.generate(&sam, &fixture("seed-basic"), json!({})).status, 200);
+    let spy = json!({"tables": [{
+        "name": "notes",
+        "columns": [{"name": "id", "type": "serial", "primaryKey": true}],
+        "policies": [{"name": "peek", "using": format!("EXISTS (SELECT 1 FROM tenant_{sam}.users)")}]
+    }]});
+    assert_eq!(service.generate(&tia, &spy, json!({})).status, 400);
+    assert_eq!(service.call("GET", &format!("/schema/latest?userID={sam}"), Some(ADMIN), None).status, 200);
+    assert_eq!(service.call("GET", "/nowhere", None, None).status, 404);
+
+    let response = service.call("GET", "/metrics", None, None);
+    assert_eq!(response.status, 200);
+    assert!(response.header("content-type").is_some_and(|t| t.starts_with("text/plain")));
+    let text = response.body;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let value = line.rsplit(' ').next().unwrap_or_default();
+        assert!(value.parse::<f64>().is_ok(), "not a sample: {line}");
+    }
+    assert!(text.contains("# TYPE schemaforge_http_request_duration_seconds histogram"), "{text}");
+    let requests = samples(&text, "schemaforge_http_requests_total");
+    let count = |labels: &str| requests.iter().find(|(l, _)| *l == labels).map(|(_, v)| *v);
+    assert_eq!(count(r#"route="/schema/generate",method="POST",status="200""#), Some(1.0), "{text}");
+    assert_eq!(count(r#"route="/schema/generate",method="POST",status="400""#), Some(1.0), "{text}");
+    assert_eq!(count(r#"route="/schema/{version}",method="GET",status="200""#), Some(1.0), "routes are labelled by template: {text}");
+    assert_eq!(count(r#"route="unmatched",method="GET",status="404""#), Some(1.0), "{text}");
+
+    let generate = r#"route="/schema/generate",method="POST""#;
+    let buckets: Vec<(&str, f64)> =
+        samples(&text, "schemaforge_http_request_duration_seconds_bucket").into_iter().filter(|(l, _)| l.starts_with(generate)).collect();
+    assert!(buckets.len() > 5 && buckets.last().is_some_and(|(l, _)| l.ends_with(r#"le="+Inf""#)), "{text}");
+    assert!(buckets.windows(2).all(|pair| pair[0].1 <= pair[1].1), "buckets are cumulative: {buckets:?}");
+    let one = |name: &str| samples(&text, name).into_iter().find(|(l, _)| *l == generate).map(|(_, v)| v);
+    assert_eq!(buckets.last().map(|(_, v)| *v), Some(2.0));
+    assert_eq!(one("schemaforge_http_request_duration_seconds_count"), Some(2.0));
+    assert!(one("schemaforge_http_request_duration_seconds_sum").is_some_and(|s| s > 0.0), "{text}");
+    assert_eq!(samples(&text, "schemaforge_migrations_applied_total"), [("", 1.0)]);
+    assert_eq!(samples(&text, "schemaforge_migrations_failed_total"), [("", 1.0)]);
+}

@@ -18,7 +18,7 @@ use sqlx::{Connection, PgConnection};
 use crate::artifacts;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::state::{AppState, Metrics};
+use crate::state::AppState;
 use crate::tenant::{self, UserId};
 use crate::versions::{self, VersionRow};
 
@@ -245,7 +245,7 @@ async fn locked(
             // A statement the database refused leaves the connection usable; a
             // connection that cannot even roll back is the database failing.
             let alive = tx.rollback().await.is_ok();
-            Metrics::add(&state.metrics.migrations_failed, 1);
+            state.metrics.migration_failed();
             record_failure(state, user, conn, alive, history, (&file, &caller.label(), apply_started), &error).await;
             return Err(match error {
                 MigrateError::Failed { number, total, error, .. } if !alive => ApiError::Database(format!(
@@ -264,7 +264,7 @@ async fn locked(
     }
     versions::insert(&mut tx, &namespace, &row).await?;
     tx.commit().await?;
-    Metrics::add(&state.metrics.migrations_applied, 1);
+    state.metrics.migration_applied();
     let apply_ms = millis(apply_started);
 
     let artifacts_started = Instant::now();

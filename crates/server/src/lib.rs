@@ -15,6 +15,7 @@ mod auth;
 mod error;
 mod generate;
 mod history;
+mod metrics;
 mod openapi;
 mod package;
 mod routes;

@@ -101,7 +101,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             method: "get",
             path: "/metrics",
             summary: "Prometheus metrics",
-            description: "Requests, errors, time spent, migrations applied and failed.",
+            description: "Requests by route template, method and status; latency histograms per route; tenant migrations applied and failed.",
             auth: false,
             query: &[],
             body: None,

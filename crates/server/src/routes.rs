@@ -4,13 +4,12 @@
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -22,8 +21,9 @@ use schemaforge_codegen::Language;
 use crate::auth::{Caller, token_digest};
 use crate::error::ApiError;
 use crate::generate::{self, parse_body};
+use crate::metrics;
 use crate::package;
-use crate::state::{AppState, Metrics};
+use crate::state::AppState;
 use crate::tenant::UserId;
 use crate::versions;
 
@@ -45,20 +45,20 @@ pub(crate) async fn openapi() -> Json<Value> {
     Json(crate::openapi::document())
 }
 
-/// Counts requests and turns any error response without a JSON body into
+/// Counts requests (by route template, method and status, with their
+/// latency) and turns any error response without a JSON body into
 /// `{"error": {"code", "message"}}`.
 async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let response = next.run(request).await;
-    let metrics = &state.metrics;
-    Metrics::add(&metrics.requests, 1);
-    Metrics::add(&metrics.request_micros, u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+    let route = request.extensions().get::<MatchedPath>().map_or(metrics::UNMATCHED, MatchedPath::as_str).to_string();
+    let method = request.method().as_str().to_string();
+    let response = json_error(next.run(request).await).await;
+    state.metrics.observe(&route, &method, response.status().as_u16(), started.elapsed());
+    response
+}
+
+async fn json_error(response: Response) -> Response {
     let status = response.status();
-    if status.is_client_error() {
-        Metrics::add(&metrics.client_errors, 1);
-    } else if status.is_server_error() {
-        Metrics::add(&metrics.server_errors, 1);
-    }
     let is_json =
         response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
     if !(status.is_client_error() || status.is_server_error()) || is_json {
@@ -93,23 +93,7 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>,
 }
 
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
-    let m = &state.metrics;
-    let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
-    let text = format!(
-        "# HELP schemaforge_requests_total HTTP requests answered.\n# TYPE schemaforge_requests_total counter\nschemaforge_requests_total {}\n\
-         # HELP schemaforge_client_errors_total Requests answered 4xx.\n# TYPE schemaforge_client_errors_total counter\nschemaforge_client_errors_total {}\n\
-         # HELP schemaforge_server_errors_total Requests answered 5xx.\n# TYPE schemaforge_server_errors_total counter\nschemaforge_server_errors_total {}\n\
-         # HELP schemaforge_request_seconds_sum Time spent answering requests.\n# TYPE schemaforge_request_seconds_sum counter\nschemaforge_request_seconds_sum {:.6}\n\
-         # HELP schemaforge_migrations_applied_total Tenant migrations applied.\n# TYPE schemaforge_migrations_applied_total counter\nschemaforge_migrations_applied_total {}\n\
-         # HELP schemaforge_migrations_failed_total Tenant migrations that failed and were rolled back.\n# TYPE schemaforge_migrations_failed_total counter\nschemaforge_migrations_failed_total {}\n",
-        load(&m.requests),
-        load(&m.client_errors),
-        load(&m.server_errors),
-        load(&m.request_micros) as f64 / 1_000_000.0,
-        load(&m.migrations_applied),
-        load(&m.migrations_failed),
-    );
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], Body::from(text)).into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], Body::from(state.metrics.render())).into_response()
 }
 
 #[derive(Deserialize)]

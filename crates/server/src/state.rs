@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, Weak};
 
 use object_store::ObjectStore;
@@ -13,26 +12,9 @@ use sqlx::{Connection, Executor, PgConnection, PgPool};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 use crate::tenant::UserId;
 use crate::{Config, ServeError};
-
-/// Request and migration counters, for `/metrics`.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    pub requests: AtomicU64,
-    pub client_errors: AtomicU64,
-    pub server_errors: AtomicU64,
-    pub migrations_applied: AtomicU64,
-    pub migrations_failed: AtomicU64,
-    /// Sum of request durations, in microseconds.
-    pub request_micros: AtomicU64,
-}
-
-impl Metrics {
-    pub fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::Relaxed);
-    }
-}
 
 pub struct Shared {
     pub config: Config,
