@@ -1,18 +1,21 @@
 //! `schemaforge serve`, over HTTP against the real binary and PostgreSQL:
 //! versions from the blog chain, the hazard gate, tenancy and auth, bad
-//! input, concurrency within and across tenants, and two replicas. The tests
-//! that write artifacts run against both stores: the data directory and S3
-//! (a real moto server).
+//! input, concurrency within and across tenants, two replicas, timeouts and
+//! metrics. The tests that write artifacts run against both stores: the data
+//! directory and S3 (a real moto server).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
+use schemaforge_db::postgres::migrate::{self, History};
 use schemaforge_testkit::http::{Response, request, request_with};
 use schemaforge_testkit::postgres::{RoleGuard, TestDatabase, unique_suffix};
 use schemaforge_testkit::{repo_root, scratch_dir};
 use serde_json::{Value, json};
+use sqlx::PgConnection;
 
 const ADMIN: &str = "test-admin-token";
 
@@ -180,6 +183,24 @@ impl Store {
                 .collect(),
         }
     }
+}
+
+/// Holds a tenant's migration lock from a connection of the test's own, as
+/// another replica's migration would.
+async fn hold_tenant_lock(db: &TestDatabase, user: &str) -> PgConnection {
+    let mut conn = db.connect().await;
+    migrate::lock(&mut conn, &History::in_schema(&format!("tenant_{user}"))).await.expect("the lock");
+    conn
+}
+
+/// How many of the tenant's sessions wait for an advisory lock.
+async fn lock_waiters(db: &TestDatabase, user: &str) -> i64 {
+    let mut conn = db.connect().await;
+    sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE usename = $1 AND wait_event_type = 'Lock' AND wait_event = 'advisory'")
+        .bind(format!("tenant_{user}"))
+        .fetch_one(&mut conn)
+        .await
+        .expect("activity")
 }
 
 /// A request sent from a thread of its own.
@@ -844,4 +865,94 @@ async fn metrics_count_requests_by_route_with_latencies_and_migrations() {
     assert!(one("schemaforge_http_request_duration_seconds_sum").is_some_and(|s| s > 0.0), "{text}");
     assert_eq!(samples(&text, "schemaforge_migrations_applied_total"), [("", 1.0)]);
     assert_eq!(samples(&text, "schemaforge_migrations_failed_total"), [("", 1.0)]);
+}
+
+/// Lets go of a lock taken by `hold_tenant_lock`.
+async fn release(mut conn: PgConnection, user: &str) {
+    migrate::unlock(&mut conn, &History::in_schema(&format!("tenant_{user}"))).await.expect("unlocked");
+    let _ = sqlx::Connection::close(conn).await;
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread")]
+async fn the_request_timeout_stops_a_request_before_its_commit_and_never_after() {
+    use std::os::unix::fs::OpenOptionsExt;
+    const O_NONBLOCK: i32 = 0o4000;
+
+    let users = Users::new();
+    let (pat, quinn) = (users.id("pat"), users.id("quinn"));
+    let db = TestDatabase::create("service_timeout").await;
+    let dir = scratch_dir("service-timeout");
+    let config = dir.join("schemaforge.toml");
+    std::fs::write(&config, "[serve]\nrequest_timeout_seconds = 1\n").expect("writable");
+    let data = dir.join("data");
+    let service = Service::start_with(&db.url, &data, &[("SCHEMAFORGE_CONFIG", config.to_string_lossy().into_owned())]);
+
+    // Before the commit: another replica holds the tenant's lock for longer than the timeout.
+    let lock = hold_tenant_lock(&db, &pat).await;
+    let started = Instant::now();
+    let response = service.generate(&pat, &fixture("seed-basic"), json!({}));
+    assert_eq!((response.status, response.json()["error"]["code"].clone()), (408, json!("timeout")), "{}", response.body);
+    assert!(response.json()["error"]["message"].as_str().is_some_and(|m| m.contains("nothing was changed")), "{}", response.body);
+    assert!(started.elapsed() < Duration::from_secs(10), "answered after {:?}", started.elapsed());
+    // Its session was ended, not left waiting to migrate after the answer.
+    let waited = Instant::now();
+    while lock_waiters(&db, &pat).await > 0 {
+        assert!(waited.elapsed() < Duration::from_secs(5), "the timed-out request still waits for the lock");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    release(lock, &pat).await;
+    assert!(tables_of(&db, &format!("tenant_{pat}")).await.is_empty());
+    assert_eq!(service.call("GET", &format!("/versions?userID={pat}"), Some(ADMIN), None).json()["latest"], Value::Null);
+    let retry = service.generate(&pat, &fixture("seed-basic"), json!({}));
+    assert_eq!((retry.status, retry.json()["version"].clone()), (200, json!("1.0.0")), "{}", retry.body);
+
+    // A read that takes too long (its table is locked by a long migration) is a JSON 408 too.
+    let mut blocker = db.connect().await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("BEGIN; LOCK TABLE \"tenant_{pat}\".\"__schemaforge_versions\" IN ACCESS EXCLUSIVE MODE")))
+        .execute(&mut blocker)
+        .await
+        .expect("locked");
+    let read = service.call("GET", &format!("/versions?userID={pat}"), Some(ADMIN), None);
+    assert_eq!((read.status, read.json()["error"]["code"].clone()), (408, json!("timeout")), "{}", read.body);
+    sqlx::raw_sql("ROLLBACK").execute(&mut blocker).await.expect("unlocked");
+
+    // After the commit: quinn's journal is a FIFO nobody writes, so writing
+    // the artifacts stalls after the version is committed. The answer waits
+    // for them, past the timeout, and is the new version.
+    let meta = data.join(format!("drizzle/{quinn}/migrations/meta"));
+    std::fs::create_dir_all(&meta).expect("creatable");
+    let fifo = meta.join("_journal.json");
+    assert!(Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs").success());
+    let in_flight = send(&service.addr, "POST", "/schema/generate", json!({"userID": quinn, "schema": fixture("seed-basic")}));
+    let committed = Instant::now();
+    let mut conn = db.connect().await;
+    loop {
+        let versions: Result<i64, _> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM \"tenant_{quinn}\".\"__schemaforge_versions\"")))
+                .fetch_one(&mut conn)
+                .await;
+        if versions.is_ok_and(|n| n == 1) {
+            break;
+        }
+        assert!(committed.elapsed() < Duration::from_secs(30), "quinn's version was never committed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(!in_flight.is_finished(), "answered while its artifacts were still being written");
+    // Let the service read the journal (it finds it empty and writes the folder).
+    let opened = Instant::now();
+    while std::fs::OpenOptions::new().write(true).custom_flags(O_NONBLOCK).open(&fifo).is_err() {
+        assert!(opened.elapsed() < Duration::from_secs(30), "the service never came to read its journal");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let response = in_flight.join().expect("thread");
+    assert_eq!((response.status, response.json()["version"].clone()), (200, json!("1.0.0")), "{}", response.body);
+    assert!(std::fs::read_to_string(&fifo).is_ok_and(|journal| journal.contains("0000_init")), "the journal was written");
+
+    // Every 408 was JSON and is counted.
+    let metrics = service.call("GET", "/metrics", None, None).body;
+    for route in [r#"route="/schema/generate",method="POST",status="408"} 1"#, r#"route="/versions",method="GET",status="408"} 1"#] {
+        assert!(metrics.contains(&format!("schemaforge_http_requests_total{{{route}")), "{route} in {metrics}");
+    }
 }

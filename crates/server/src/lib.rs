@@ -12,6 +12,7 @@
 
 mod artifacts;
 mod auth;
+mod deadline;
 mod error;
 mod generate;
 mod history;
@@ -49,7 +50,10 @@ pub struct Config {
     pub secret: String,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
-    /// Longest a request may take before it is answered 503.
+    /// Longest a request may take before it is answered 408. Requests that
+    /// change a tenant (generate, rollback) keep this deadline up to their
+    /// commit and are never cut off after it: a committed change is answered
+    /// with its result, however long writing its artifacts takes.
     pub request_timeout: Duration,
 }
 

@@ -1,6 +1,7 @@
 //! The routes, and the layers every request passes: body limit, timeout,
 //! metrics, and JSON bodies for every error (including those axum and tower
-//! produce themselves, such as 404, 405, 413 and 408).
+//! produce themselves, such as 404, 405 and 413). The outermost layer,
+//! `observe`, sees every response, so every error is JSON and counted.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -29,16 +30,27 @@ use crate::versions;
 
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
-    let timeout = state.config.request_timeout;
     let mut router = Router::new();
     for endpoint in crate::openapi::endpoints() {
-        router = router.route(endpoint.path, (endpoint.handler)());
+        let mut handler = (endpoint.handler)();
+        if !endpoint.keeps_own_deadline {
+            handler = handler.layer(middleware::from_fn_with_state(state.clone(), timeout));
+        }
+        router = router.route(endpoint.path, handler);
     }
-    router
-        .layer(DefaultBodyLimit::max(limit))
-        .layer(middleware::from_fn_with_state(state.clone(), observe))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-        .with_state(state)
+    // The last layer added is the outermost: `observe` sees every response,
+    // the timeout's included.
+    router.layer(DefaultBodyLimit::max(limit)).layer(middleware::from_fn_with_state(state.clone(), observe)).with_state(state)
+}
+
+/// The request timeout of routes that change nothing: past it the handler is
+/// dropped and the answer is a 408.
+async fn timeout(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limit = state.config.request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout(format!("the request took longer than {} s; nothing was changed", limit.as_secs_f64())).into_response(),
+    }
 }
 
 pub(crate) async fn openapi() -> Json<Value> {
