@@ -108,6 +108,7 @@ pub fn serve(
                 println!("schemaforge serve: listening on http://{addr}");
                 let _ = std::io::stdout().flush();
             },
+            |warning| eprintln!("warning: {warning}"),
             shutdown,
         )
         .await

@@ -1,8 +1,8 @@
 //! `schemaforge serve`, over HTTP against the real binary and PostgreSQL:
 //! versions from the blog chain, the hazard gate, tenancy and auth, bad
-//! input, concurrency within and across tenants, two replicas, timeouts and
-//! metrics. The tests that write artifacts run against both stores: the data
-//! directory and S3 (a real moto server).
+//! input, concurrency within and across tenants, two replicas, timeouts,
+//! metrics and readiness. The tests that write artifacts run against both
+//! stores: the data directory and S3 (a real moto server).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -871,6 +871,21 @@ async fn metrics_count_requests_by_route_with_latencies_and_migrations() {
 async fn release(mut conn: PgConnection, user: &str) {
     migrate::unlock(&mut conn, &History::in_schema(&format!("tenant_{user}"))).await.expect("unlocked");
     let _ = sqlx::Connection::close(conn).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readiness_is_a_json_503_while_the_database_cannot_be_reached() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    let service = Service::start(&format!("postgres://postgres@127.0.0.1:{port}/postgres"), &scratch_dir("service-unready"));
+    assert_eq!(service.call("GET", "/healthz", None, None).status, 200, "alive without its database");
+    let started = Instant::now();
+    let ready = service.call("GET", "/readyz", None, None);
+    assert!(started.elapsed() < Duration::from_secs(5), "readiness took {:?}", started.elapsed());
+    assert_eq!((ready.status, ready.json()["error"]["code"].clone()), (503, json!("database-error")), "{}", ready.body);
+    assert!(ready.json()["error"]["message"].as_str().is_some_and(|m| m.contains("cannot be reached")), "{}", ready.body);
+    let metrics = service.call("GET", "/metrics", None, None).body;
+    assert!(metrics.contains(r#"schemaforge_http_requests_total{route="/readyz",method="GET",status="503"} 1"#), "{metrics}");
 }
 
 #[cfg(target_os = "linux")]

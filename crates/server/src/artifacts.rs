@@ -108,7 +108,7 @@ pub async fn sync(store: &dyn ObjectStore, user: &UserId, rows: &[VersionRow], s
 /// line is still written, unlocked: a record, best effort.
 pub async fn log(state: &Shared, user: &UserId, line: &serde_json::Value) -> Result<(), ApiError> {
     let lock = async {
-        let mut tx = state.admin.begin().await?;
+        let mut tx = state.admin().await?.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))").bind(LOG_LOCK).bind(user.as_str()).execute(&mut *tx).await?;
         Ok::<_, ApiError>(tx)
     };

@@ -66,7 +66,7 @@ impl FromRequestParts<AppState> for Caller {
         }
         let user: Option<String> = sqlx::query_scalar("SELECT user_id FROM schemaforge_service.tokens WHERE token_sha256 = $1")
             .bind(token_digest(token))
-            .fetch_optional(&state.admin)
+            .fetch_optional(state.admin().await?)
             .await?;
         match user {
             Some(user) => Ok(Caller::User(UserId::parse(&user)?)),

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::Router;
@@ -99,9 +99,24 @@ pub(crate) async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
+/// How long `/readyz` waits for the database.
+const READY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// 200 when the database answers (on a fresh connection, so a refusal is
+/// reported at once rather than after the pool's retries) and the service's
+/// tables are set up; 503 with the reason otherwise.
 pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    sqlx::query("SELECT 1").execute(&state.admin).await?;
-    Ok(Json(json!({"status": "ready"})))
+    let check = async {
+        state.probe().await.map_err(|e| ApiError::Database(format!("the database cannot be reached: {e}")))?;
+        let pool = state.admin().await?;
+        sqlx::query("SELECT 1").execute(pool).await?;
+        Ok::<_, ApiError>(())
+    };
+    match tokio::time::timeout(READY_TIMEOUT, check).await {
+        Ok(Ok(())) => Ok(Json(json!({"status": "ready"}))),
+        Ok(Err(error)) => Err(error),
+        Err(_) => Err(ApiError::Database(format!("the database did not answer within {} s", READY_TIMEOUT.as_secs()))),
+    }
 }
 
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
@@ -132,7 +147,7 @@ pub(crate) async fn issue_token(State(state): State<AppState>, caller: Caller, b
     sqlx::query("INSERT INTO schemaforge_service.tokens (token_sha256, user_id) VALUES ($1, $2)")
         .bind(token_digest(&token))
         .bind(user.as_str())
-        .execute(&state.admin)
+        .execute(state.admin().await?)
         .await?;
     Ok(Json(json!({"userID": user.as_str(), "token": token})))
 }
