@@ -694,14 +694,38 @@ async fn the_openapi_document_describes_every_route_and_is_valid() {
     let document = response.json();
     assert_eq!(document["openapi"], "3.1.0");
     let paths = document["paths"].as_object().expect("paths");
+    assert_eq!(document["security"], json!([{"bearer": []}]), "the token is required unless a route says otherwise");
+    let mut public = Vec::new();
     for (path, methods) in paths {
-        for method in methods.as_object().expect("methods").keys() {
-            // Every documented route is served: anything but 404 and 405 (without a token: 401).
+        for (method, operation) in methods.as_object().expect("methods") {
+            // Every documented route is served (anything but 404 and 405), and
+            // every route that needs a token refuses a request without one, or
+            // with a wrong one, with a JSON 401.
             let concrete = path.replace("{version}", "latest").replace("{language}", "zod");
-            let status = service.call(&method.to_uppercase(), &concrete, None, None).status;
-            assert!(status != 404 && status != 405, "{method} {path} is documented but not served ({status})");
+            let method = method.to_uppercase();
+            let anonymous = service.call(&method, &concrete, None, None);
+            assert!(
+                anonymous.status != 404 && anonymous.status != 405,
+                "{method} {path} is documented but not served ({})",
+                anonymous.status
+            );
+            if operation["security"] == json!([]) {
+                public.push(path.clone());
+                assert_eq!(anonymous.status, 200, "{method} {path} is documented as public: {}", anonymous.body);
+                continue;
+            }
+            for response in [anonymous, service.call(&method, &concrete, Some("not-a-token"), None)] {
+                assert_eq!(
+                    (response.status, response.json()["error"]["code"].clone()),
+                    (401, json!("unauthorized")),
+                    "{method} {path} answered without a valid token: {}",
+                    response.body
+                );
+            }
         }
     }
+    public.sort();
+    assert_eq!(public, ["/healthz", "/metrics", "/openapi.json", "/readyz"], "README says exactly these need no token");
     for path in ["/schema/generate", "/versions", "/client/{version}/{language}", "/rollback", "/drift", "/migrations", "/tokens"] {
         assert!(paths.contains_key(path), "{path} is not documented");
     }

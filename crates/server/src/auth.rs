@@ -1,4 +1,5 @@
-//! Bearer-token authentication: every route but health needs a token. The
+//! Bearer-token authentication: every route but the operational ones
+//! (health, readiness, metrics, the OpenAPI document) needs a token. The
 //! admin token (from configuration) may act for any user; a user token, issued
 //! by the admin, only for its own userID.
 

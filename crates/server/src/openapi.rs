@@ -14,7 +14,9 @@ pub struct Endpoint {
     pub path: &'static str,
     pub summary: &'static str,
     pub description: &'static str,
-    /// Needs `Authorization: Bearer <token>`.
+    /// Needs `Authorization: Bearer <token>`. The operational routes
+    /// (health, readiness, metrics, this document) do not: probes and
+    /// scrapers call them without one, and they reveal nothing of a tenant.
     pub auth: bool,
     /// The handler keeps the request timeout itself, up to its commit, and is
     /// never cut off after it (routes that change a tenant). Other routes are
@@ -107,7 +109,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             method: "get",
             path: "/metrics",
             summary: "Prometheus metrics",
-            description: "Requests by route template, method and status; latency histograms per route; tenant migrations applied and failed.",
+            description: "Requests by route template, method and status; latency histograms per route; tenant migrations applied and failed. Public, like health: scrapers call it without a token, and it names no tenant.",
             auth: false,
             keeps_own_deadline: false,
             query: &[],
@@ -240,6 +242,9 @@ pub fn document() -> Value {
     for endpoint in endpoints() {
         let mut responses = Map::new();
         let mut documented: Vec<(u16, &str)> = endpoint.responses.to_vec();
+        if endpoint.auth && !documented.iter().any(|(status, _)| *status == 401) {
+            documented.push((401, "No or unknown bearer token"));
+        }
         documented.push((408, "The request took longer than the configured timeout; nothing was changed"));
         for (status, description) in &documented {
             let content = if *status >= 400 { json!({"application/json": {"schema": error}}) } else { json!({}) };
@@ -259,8 +264,10 @@ pub fn document() -> Value {
             "parameters": parameters,
             "responses": responses,
         });
-        if endpoint.auth {
-            operation["security"] = json!([{"bearer": []}]);
+        // The document requires the bearer token everywhere; the public
+        // routes say they need none.
+        if !endpoint.auth {
+            operation["security"] = json!([]);
         }
         if let Some(body) = endpoint.body {
             operation["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": body()}}});
@@ -300,6 +307,7 @@ pub fn document() -> Value {
         "openapi": "3.1.0",
         "info": {"title": "schemaforge", "version": env!("CARGO_PKG_VERSION"), "description": "Schema definitions in; versions, migrations, artifacts and clients out, for many isolated tenants."},
         "paths": paths,
+        "security": [{"bearer": []}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": schemas,
