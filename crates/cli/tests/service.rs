@@ -831,6 +831,48 @@ async fn sigterm_stops_the_service_cleanly() {
     assert!(status.success(), "{status}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_returns_the_plan_and_changes_nothing() {
+    let users = Users::new();
+    let rae = users.id("rae");
+    let db = TestDatabase::create("service_dry_run").await;
+    let store = Store::new(Backend::Local, "service-dry-run");
+    let service = store.start(&db.url);
+    let namespace = format!("tenant_{rae}");
+    let state = |files: BTreeMap<String, String>| -> BTreeMap<String, String> {
+        files.into_iter().filter(|(path, _)| !path.contains("/logs/")).collect()
+    };
+    let history = || service.call("GET", &format!("/migrations?userID={rae}"), Some(ADMIN), None).json()["migrations"].clone();
+    let latest = || service.call("GET", &format!("/versions?userID={rae}"), Some(ADMIN), None).json()["latest"].clone();
+
+    let dry = service.generate(&rae, &fixture("blog.v1"), json!({"dryRun": true}));
+    assert_eq!(dry.status, 200, "{}", dry.body);
+    let body = dry.json();
+    assert_eq!((body["dryRun"].clone(), body["changed"].clone(), body["version"].clone()), (json!(true), json!(true), json!("1.0.0")));
+    let statements = body["migration"]["statements"].as_array().expect("statements");
+    assert!(statements.iter().any(|s| s["sql"].as_str().is_some_and(|sql| sql.starts_with("CREATE TABLE"))), "{body}");
+    assert!(tables_of(&db, &namespace).await.is_empty(), "a dry run created tables");
+    assert_eq!(latest(), Value::Null, "a dry run made a version");
+    assert_eq!(history(), json!([]), "a dry run left a migration");
+    assert!(state(store.files(&format!("drizzle/{rae}/"))).is_empty(), "a dry run wrote artifacts");
+    let log = store.read(&format!("drizzle/{rae}/logs/generation.log")).expect("the request is logged");
+    assert!(log.contains("\"result\":\"dry-run\""), "{log}");
+
+    // Over an existing version: the plan from it, and still nothing changes.
+    assert_eq!(service.generate(&rae, &fixture("blog.v1"), json!({})).status, 200);
+    let (tables, artifacts, migrations) = (tables_of(&db, &namespace).await, state(store.files(&format!("drizzle/{rae}/"))), history());
+    let dry = service.generate(&rae, &fixture("blog.v2"), json!({"dryRun": true}));
+    assert_eq!(dry.status, 200, "{}", dry.body);
+    let body = dry.json();
+    assert_eq!((body["version"].clone(), body["previousVersion"].clone()), (json!("2.0.0"), json!("1.0.0")));
+    let sql: Vec<&str> = body["migration"]["statements"].as_array().expect("statements").iter().filter_map(|s| s["sql"].as_str()).collect();
+    assert!(sql.iter().any(|s| s.contains("RENAME COLUMN \"name\" TO \"display_name\"")), "{sql:?}");
+    assert_eq!(tables_of(&db, &namespace).await, tables);
+    assert_eq!(state(store.files(&format!("drizzle/{rae}/"))), artifacts);
+    assert_eq!(history(), migrations);
+    assert_eq!(latest(), json!("1.0.0"));
+}
+
 /// `(labels, value)` of every sample of `name` in a Prometheus exposition.
 fn samples<'a>(text: &'a str, name: &str) -> Vec<(&'a str, f64)> {
     text.lines()
