@@ -1,8 +1,8 @@
 //! `schemaforge serve`, over HTTP against the real binary and PostgreSQL:
 //! versions from the blog chain, the hazard gate, tenancy and auth, bad
 //! input, concurrency within and across tenants, two replicas, timeouts,
-//! metrics and readiness. The tests that write artifacts run against both
-//! stores: the data directory and S3 (a real moto server).
+//! metrics, readiness and shutdown. The tests that write artifacts run
+//! against both stores: the data directory and S3 (a real moto server).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -201,6 +201,15 @@ async fn lock_waiters(db: &TestDatabase, user: &str) -> i64 {
         .fetch_one(&mut conn)
         .await
         .expect("activity")
+}
+
+/// Waits until a request of the tenant waits for its lock.
+async fn until_waiting_for_lock(db: &TestDatabase, user: &str) {
+    let started = Instant::now();
+    while lock_waiters(db, user).await == 0 {
+        assert!(started.elapsed() < Duration::from_secs(30), "no request of {user} came to wait for the tenant's lock");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// A request sent from a thread of its own.
@@ -496,28 +505,58 @@ async fn clients_come_as_source_and_as_installable_packages() {
     let unknown = service.call("GET", &format!("/client/latest/cobol?userID={hana}"), Some(ADMIN), None);
     assert_eq!((unknown.status, unknown.json()["error"]["code"].clone()), (404, json!("not-found")));
 
-    let package = service.call("GET", &format!("/client/latest/zod?userID={hana}&format=tar"), Some(ADMIN), None);
-    assert_eq!((package.status, package.header("content-type")), (200, Some("application/gzip")));
-    // Installed with npm into a project next to the oracle's node_modules (for zod and tsc).
+    // Every language as a package, installed with npm into a project next to
+    // the oracle's node_modules (for drizzle-orm, zod and tsc), and used.
     let project = schemaforge_testkit::node::oracle_dir().join(format!(".package-{}", std::process::id()));
     std::fs::create_dir_all(&project).expect("creatable");
-    std::fs::write(project.join("client.tgz"), &package.bytes).expect("writable");
+    let mut tarballs = Vec::new();
+    for language in ["drizzle", "typescript", "zod"] {
+        let package = service.call("GET", &format!("/client/latest/{language}?userID={hana}&format=tar"), Some(ADMIN), None);
+        assert_eq!((package.status, package.header("content-type")), (200, Some("application/gzip")), "{language}");
+        let file = format!("{language}.tgz");
+        std::fs::write(project.join(&file), &package.bytes).expect("writable");
+        tarballs.push(format!("./{file}"));
+    }
     std::fs::write(project.join("package.json"), r#"{"name": "consumer", "private": true, "type": "module"}"#).expect("writable");
     let install = Command::new("npm")
-        .args(["install", "./client.tgz", "--no-save", "--no-audit", "--no-fund", "--legacy-peer-deps", "--offline", "--loglevel=error"])
+        .arg("install")
+        .args(&tarballs)
+        .args(["--no-save", "--no-audit", "--no-fund", "--legacy-peer-deps", "--offline", "--loglevel=error"])
         .current_dir(&project)
         .output()
         .expect("npm runs");
     assert!(install.status.success(), "npm install: {}", String::from_utf8_lossy(&install.stderr));
-    let name = format!("@schemaforge/{}-zod", hana.to_ascii_lowercase());
+    let scope = format!("@schemaforge/{}", hana.to_ascii_lowercase());
+    // The drizzle client names its exports after the tenant's schema (`usersInTenant…`).
+    let export = drizzle
+        .body
+        .lines()
+        .filter_map(|l| l.strip_prefix("export const ")?.split_once(" = "))
+        .find_map(|(name, rest)| rest.contains(".table(\"users\"").then_some(name))
+        .expect("the users table's export")
+        .to_string();
+    let select = drizzle
+        .body
+        .lines()
+        .find_map(|l| l.strip_prefix("export type ")?.strip_suffix(&format!(" = typeof {export}.$inferSelect;")))
+        .expect("the users row type")
+        .to_string();
     std::fs::write(
         project.join("use.ts"),
-        format!("import {{ usersInsert }} from \"{name}\";\nexport const ok: boolean = usersInsert.safeParse({{ email: \"a@b.co\" }}).success;\n"),
+        format!(
+            "import {{ usersInsert }} from \"{scope}-zod\";\n\
+             import type {{ User as Row }} from \"{scope}-typescript\";\n\
+             import {{ {export} as users, type {select} as User }} from \"{scope}-drizzle\";\n\
+             import type {{ InferSelectModel }} from \"drizzle-orm\";\n\
+             export const ok: boolean = usersInsert.safeParse({{ email: \"a@b.co\" }}).success;\n\
+             export const email: string = users.email.name;\n\
+             export function same(row: Row): User {{ const user: InferSelectModel<typeof users> = row; return user; }}\n"
+        ),
     )
     .expect("writable");
     let check = schemaforge_testkit::node::typecheck(&project, &["use.ts".to_string()]);
     let _ = std::fs::remove_dir_all(&project);
-    assert!(check.success, "tsc over the installed package: {}", check.combined());
+    assert!(check.success, "tsc over the installed packages: {}", check.combined());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -767,9 +806,17 @@ async fn a_database_failure_mid_apply_changes_nothing_and_a_retry_works() {
     let users = Users::new();
     let lee = users.id("lee");
     let db = TestDatabase::create("service_failure").await;
-    let service = Service::start(&db.url, &scratch_dir("service-failure"));
+    let store = Store::new(Backend::Local, "service-failure");
+    let service = store.start(&db.url);
     let seed = fixture("seed-basic");
     assert_eq!(service.generate(&lee, &seed, json!({})).status, 200);
+    let artifacts = || {
+        let mut files = store.files(&format!("drizzle/{lee}/"));
+        files.retain(|path, _| !path.contains("/logs/"));
+        files
+    };
+    let before = artifacts();
+    assert!(before.keys().any(|p| p.ends_with("schema.ts")), "{:?}", before.keys());
     let namespace = format!("tenant_{lee}");
     let mut admin = db.connect().await;
     // Enough rows that building an index takes a moment to catch.
@@ -808,6 +855,7 @@ async fn a_database_failure_mid_apply_changes_nothing_and_a_retry_works() {
         .expect("count");
     assert_eq!(indexes, 0, "half applied");
     assert_eq!(service.call("GET", &format!("/versions?userID={lee}"), Some(ADMIN), None).json()["latest"], "1.0.0");
+    assert_eq!(artifacts(), before, "a failed request changed the artifacts");
     let history = service.call("GET", &format!("/migrations?userID={lee}"), Some(ADMIN), None).json();
     let statuses: Vec<&str> = history["migrations"].as_array().expect("migrations").iter().filter_map(|m| m["status"].as_str()).collect();
     assert_eq!(statuses, ["applied", "failed"], "{history}");
@@ -819,16 +867,52 @@ async fn a_database_failure_mid_apply_changes_nothing_and_a_retry_works() {
     assert_eq!(statuses, ["applied", "applied"], "the retry's success replaces the failure: {history}");
 }
 
+/// Lets go of a lock taken by `hold_tenant_lock`.
+async fn release(mut conn: PgConnection, user: &str) {
+    migrate::unlock(&mut conn, &History::in_schema(&format!("tenant_{user}"))).await.expect("unlocked");
+    let _ = sqlx::Connection::close(conn).await;
+}
+
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread")]
-async fn sigterm_stops_the_service_cleanly() {
+async fn sigterm_finishes_the_requests_in_flight_then_stops() {
+    let users = Users::new();
+    let max = users.id("max");
     let db = TestDatabase::create("service_shutdown").await;
     let mut service = Service::start(&db.url, &scratch_dir("service-shutdown"));
     assert_eq!(service.call("GET", "/healthz", None, None).status, 200);
+    // A request in flight: waiting for its tenant's lock.
+    let lock = hold_tenant_lock(&db, &max).await;
+    let in_flight = send(&service.addr, "POST", "/schema/generate", json!({"userID": max, "schema": fixture("seed-basic")}));
+    until_waiting_for_lock(&db, &max).await;
     let pid = service.child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs").success());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(service.child.try_wait().expect("a status").is_none(), "the service stopped with a request in flight");
+    release(lock, &max).await;
+    let response = in_flight.join().expect("thread");
+    assert_eq!((response.status, response.json()["version"].clone()), (200, json!("1.0.0")), "{}", response.body);
     let status = service.child.wait().expect("exits");
     assert!(status.success(), "{status}");
+    assert_eq!(tables_of(&db, &format!("tenant_{max}")).await, ["users"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tenant_waiting_for_its_lock_does_not_hold_up_another() {
+    let users = Users::new();
+    let (nina, omar) = (users.id("nina"), users.id("omar"));
+    let db = TestDatabase::create("service_parallel").await;
+    let service = Service::start(&db.url, &scratch_dir("service-parallel"));
+    let lock = hold_tenant_lock(&db, &nina).await;
+    let waiting = send(&service.addr, "POST", "/schema/generate", json!({"userID": nina, "schema": fixture("seed-basic")}));
+    until_waiting_for_lock(&db, &nina).await;
+    let other = service.generate(&omar, &fixture("blog.v1"), json!({}));
+    assert_eq!((other.status, other.json()["version"].clone()), (200, json!("1.0.0")), "{}", other.body);
+    assert!(!waiting.is_finished(), "nina's request went on while its lock was held");
+    assert_eq!(lock_waiters(&db, &nina).await, 1, "nina's request should still wait");
+    release(lock, &nina).await;
+    let response = waiting.join().expect("thread");
+    assert_eq!((response.status, response.json()["version"].clone()), (200, json!("1.0.0")), "{}", response.body);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -931,12 +1015,6 @@ async fn metrics_count_requests_by_route_with_latencies_and_migrations() {
     assert!(one("schemaforge_http_request_duration_seconds_sum").is_some_and(|s| s > 0.0), "{text}");
     assert_eq!(samples(&text, "schemaforge_migrations_applied_total"), [("", 1.0)]);
     assert_eq!(samples(&text, "schemaforge_migrations_failed_total"), [("", 1.0)]);
-}
-
-/// Lets go of a lock taken by `hold_tenant_lock`.
-async fn release(mut conn: PgConnection, user: &str) {
-    migrate::unlock(&mut conn, &History::in_schema(&format!("tenant_{user}"))).await.expect("unlocked");
-    let _ = sqlx::Connection::close(conn).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
