@@ -247,8 +247,8 @@ async fn seed_and_chain(backend: Backend) {
     let unchanged = service.generate(&alice, &fixture("seed-basic"), json!({}));
     assert_eq!((unchanged.status, unchanged.json()["changed"].clone()), (200, json!(false)), "{}", unchanged.body);
 
-    // v2 renames users.name (`renamedFrom`): code reading `name` breaks, so a major.
-    for (version, expected, bump) in [("v1", "1.0.0", "initial"), ("v2", "2.0.0", "major")] {
+    // v2 adds and renames (`renamedFrom` carries the rows over): a minor.
+    for (version, expected, bump) in [("v1", "1.0.0", "initial"), ("v2", "1.1.0", "minor")] {
         let response = service.generate(&bob, &fixture(&format!("blog.{version}")), json!({}));
         assert_eq!(response.status, 200, "{version}: {}", response.body);
         assert_eq!((response.json()["version"].clone(), response.json()["bump"].clone()), (json!(expected), json!(bump)));
@@ -267,26 +267,26 @@ async fn seed_and_chain(backend: Backend) {
 
     let allowed = service.generate(&bob, &fixture("blog.v3"), json!({"allowHazards": hazards, "message": "Posts become articles."}));
     assert_eq!(allowed.status, 200, "{}", allowed.body);
-    assert_eq!(allowed.json()["version"], "3.0.0");
+    assert_eq!(allowed.json()["version"], "2.0.0");
     assert!(allowed.json()["changelog"].as_str().is_some_and(|c| c.contains("Posts become articles.")));
     // An addition is a minor, a comment a patch.
     let mut added = fixture("blog.v3");
     added["tables"][0]["columns"].as_array_mut().expect("columns").push(json!({"name": "website", "type": "text"}));
     let minor = service.generate(&bob, &added, json!({}));
-    assert_eq!((minor.status, minor.json()["version"].clone()), (200, json!("3.1.0")), "{}", minor.body);
+    assert_eq!((minor.status, minor.json()["version"].clone()), (200, json!("2.1.0")), "{}", minor.body);
     added["tables"][0]["comment"] = json!("People who write.");
     let patch = service.generate(&bob, &added, json!({}));
-    assert_eq!((patch.status, patch.json()["version"].clone()), (200, json!("3.1.1")), "{}", patch.body);
+    assert_eq!((patch.status, patch.json()["version"].clone()), (200, json!("2.1.1")), "{}", patch.body);
 
     let versions = service.call("GET", &format!("/versions?userID={bob}"), Some(ADMIN), None).json();
     let listed: Vec<&str> = versions["versions"].as_array().expect("versions").iter().filter_map(|v| v["version"].as_str()).collect();
-    assert_eq!(listed, ["1.0.0", "2.0.0", "3.0.0", "3.1.0", "3.1.1"]);
+    assert_eq!(listed, ["1.0.0", "1.1.0", "2.0.0", "2.1.0", "2.1.1"]);
     let latest = service.call("GET", &format!("/schema/latest?userID={bob}"), Some(ADMIN), None).json();
-    assert_eq!(latest["version"], "3.1.1");
+    assert_eq!(latest["version"], "2.1.1");
     assert_eq!(latest["definition"], added);
-    let old = service.call("GET", &format!("/schema/2.0.0?userID={bob}"), Some(ADMIN), None);
+    let old = service.call("GET", &format!("/schema/1.1.0?userID={bob}"), Some(ADMIN), None);
     assert_eq!((old.status, old.json()["definition"].clone()), (200, fixture("blog.v2")));
-    assert!(store.read(&format!("drizzle/{bob}/versions/3.0.0/changelog.md")).is_some_and(|c| c.contains("## 3.0.0")));
+    assert!(store.read(&format!("drizzle/{bob}/versions/2.0.0/changelog.md")).is_some_and(|c| c.contains("## 2.0.0")));
     let log = store.read(&format!("drizzle/{bob}/logs/generation.log")).expect("log");
     assert_eq!(log.lines().count(), 6, "{log}");
     assert!(log.lines().all(|l| serde_json::from_str::<Value>(l).is_ok()));
@@ -586,7 +586,7 @@ async fn history_rollback_drift(backend: Backend) {
         .iter()
         .map(|m| (m["version"].as_str().unwrap_or_default().to_string(), m["status"].as_str().unwrap_or_default().to_string()))
         .collect();
-    assert_eq!(listed, [("1.0.0".into(), "applied".into()), ("2.0.0".into(), "applied".into()), ("3.0.0".into(), "applied".into())]);
+    assert_eq!(listed, [("1.0.0".into(), "applied".into()), ("1.1.0".into(), "applied".into()), ("2.0.0".into(), "applied".into())]);
     assert!(migrations["migrations"][0]["checksum"].as_str().is_some_and(|c| c.len() == 64));
 
     let drift = service.call("GET", &format!("/drift?userID={ivy}"), Some(ADMIN), None);
@@ -606,7 +606,7 @@ async fn history_rollback_drift(backend: Backend) {
         .expect("undrift");
 
     let rollback = |allow: Value| {
-        service.call("POST", "/rollback", Some(ADMIN), Some(&json!({"userID": ivy, "toVersion": "2.0.0", "allowHazards": allow})))
+        service.call("POST", "/rollback", Some(ADMIN), Some(&json!({"userID": ivy, "toVersion": "1.1.0", "allowHazards": allow})))
     };
     let journal = format!("drizzle/{ivy}/migrations/meta/_journal.json");
     let journal_before = store.read(&journal).expect("journal");
@@ -616,10 +616,10 @@ async fn history_rollback_drift(backend: Backend) {
     assert_eq!(store.read(&journal), Some(journal_before.clone()), "a refused rollback changed the artifacts");
     let done = rollback(json!(["all"]));
     assert_eq!(done.status, 200, "{}", done.body);
-    assert_eq!(done.json()["rolledBack"], json!(["3.0.0"]));
+    assert_eq!(done.json()["rolledBack"], json!(["2.0.0"]));
     assert_eq!(tables_of(&db, &namespace).await, ["comments", "posts", "users"].map(String::from));
-    assert_eq!(service.call("GET", &format!("/versions?userID={ivy}"), Some(ADMIN), None).json()["latest"], "2.0.0");
-    // The artifacts follow: the folder ends at 2.0.0's migration again.
+    assert_eq!(service.call("GET", &format!("/versions?userID={ivy}"), Some(ADMIN), None).json()["latest"], "1.1.0");
+    // The artifacts follow: the folder ends at 1.1.0's migration again.
     let journal_after = store.read(&journal).expect("journal");
     assert!(journal_before.contains("0002_") && !journal_after.contains("0002_"), "{journal_after}");
     assert!(store.read(&format!("drizzle/{ivy}/schema.ts")).is_some_and(|ts| ts.contains("\"posts\"") && !ts.contains("\"articles\"")));
@@ -627,7 +627,7 @@ async fn history_rollback_drift(backend: Backend) {
     assert_eq!(drift["drift"], false, "{drift}");
 
     let again = service.generate(&ivy, &fixture("blog.v3"), json!({"allowHazards": ["all"]}));
-    assert_eq!((again.status, again.json()["version"].clone()), (200, json!("3.0.0")), "{}", again.body);
+    assert_eq!((again.status, again.json()["version"].clone()), (200, json!("2.0.0")), "{}", again.body);
     let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM \"{namespace}\".\"__drizzle_migrations\"")))
         .fetch_one(&mut conn)
         .await
@@ -708,7 +708,7 @@ async fn artifacts_can_live_in_s3() {
     let jo = users.id("jo");
     let db = TestDatabase::create("service_s3").await;
     let service = store.start(&db.url);
-    for (version, expected) in [("v1", "1.0.0"), ("v2", "2.0.0")] {
+    for (version, expected) in [("v1", "1.0.0"), ("v2", "1.1.0")] {
         let response = service.generate(&jo, &fixture(&format!("blog.{version}")), json!({}));
         assert_eq!((response.status, response.json()["version"].clone()), (200, json!(expected)), "{}", response.body);
     }
@@ -719,7 +719,7 @@ async fn artifacts_can_live_in_s3() {
     let schema_ts = s3.get(BUCKET, &format!("{PREFIX}/drizzle/{jo}/schema.ts"));
     assert!(schema_ts.contains(".table(\"comments\""), "{schema_ts}");
     let files = store.files(&format!("drizzle/{jo}/"));
-    assert!(files.get(&format!("drizzle/{jo}/versions/2.0.0/changelog.md")).is_some_and(|c| c.contains("## 2.0.0")), "{:?}", files.keys());
+    assert!(files.get(&format!("drizzle/{jo}/versions/1.1.0/changelog.md")).is_some_and(|c| c.contains("## 1.1.0")), "{:?}", files.keys());
     assert!(files.get(&format!("drizzle/{jo}/migrations/meta/_journal.json")).is_some_and(|j| j.contains("0001_")));
     assert!(!store.data.join("drizzle").exists(), "artifacts were written to the data directory too");
 }
@@ -948,7 +948,7 @@ async fn a_dry_run_returns_the_plan_and_changes_nothing() {
     let dry = service.generate(&rae, &fixture("blog.v2"), json!({"dryRun": true}));
     assert_eq!(dry.status, 200, "{}", dry.body);
     let body = dry.json();
-    assert_eq!((body["version"].clone(), body["previousVersion"].clone()), (json!("2.0.0"), json!("1.0.0")));
+    assert_eq!((body["version"].clone(), body["previousVersion"].clone()), (json!("1.1.0"), json!("1.0.0")));
     let sql: Vec<&str> = body["migration"]["statements"].as_array().expect("statements").iter().filter_map(|s| s["sql"].as_str()).collect();
     assert!(sql.iter().any(|s| s.contains("RENAME COLUMN \"name\" TO \"display_name\"")), "{sql:?}");
     assert_eq!(tables_of(&db, &namespace).await, tables);

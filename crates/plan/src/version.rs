@@ -4,7 +4,7 @@
 //! generated client, a query) can break against the new one:
 //!
 //! - **major**: it can. Data is deleted; a table, column or enum is dropped; a
-//!   table or column is renamed; a column changes type or nullability (a new
+//!   column changes type or nullability (a new
 //!   NOT NULL refuses the NULLs writers send, a dropped one hands readers NULLs
 //!   their types do not allow); an insert must now give a column it could
 //!   leave out (a new NOT NULL column without a default, a default or identity
@@ -12,7 +12,12 @@
 //!   label is renamed or removed.
 //! - **minor**: it cannot, something was added or loosened: tables, nullable
 //!   or defaulted columns, enum labels (also when the type is rebuilt to add or
-//!   reorder them), defaults, keys, constraints, indexes, policies.
+//!   reorder them), defaults, keys, constraints, indexes, policies. A declared
+//!   rename of a table or column is minor too: the migration carries every row
+//!   over under the new name, and the version's clients (served per version)
+//!   spell the new name; its changelog line says which name changed, so code
+//!   that spells names by hand can follow. (An enum label renamed stays major:
+//!   stored rows change value.)
 //! - **patch**: nothing a client sees: comments, and renames of indexes,
 //!   constraints and sequences.
 
@@ -115,12 +120,7 @@ impl Context<'_> {
     fn bump_of_step(&self, step: &Step) -> Bump {
         let major_if = |breaking: bool| if breaking { Bump::Major } else { Bump::Minor };
         match step {
-            Step::DropTable { .. }
-            | Step::DropColumn { .. }
-            | Step::DropEnum { .. }
-            | Step::RenameTable { .. }
-            | Step::RenameColumn { .. }
-            | Step::RenameEnumValue { .. } => Bump::Major,
+            Step::DropTable { .. } | Step::DropColumn { .. } | Step::DropEnum { .. } | Step::RenameEnumValue { .. } => Bump::Major,
             Step::AlterColumn { table, column, change } => match change {
                 ColumnChange::SetNotNull | ColumnChange::DropNotNull => Bump::Major,
                 // An enum rebuilt under the same name converts its columns:
@@ -151,6 +151,8 @@ impl Context<'_> {
             | Step::RenameSequence { .. }
             | Step::RenameSerialSequence { .. } => Bump::Patch,
             Step::RunSqlBefore
+            | Step::RenameTable { .. }
+            | Step::RenameColumn { .. }
             | Step::CreateSchema { .. }
             | Step::CreateExtension { .. }
             | Step::CreateEnum { .. }
@@ -251,9 +253,11 @@ mod tests {
         let mut renamed_table = base.clone();
         renamed_table["tables"][0]["name"] = json!("people");
         renamed_table["tables"][0]["renamedFrom"] = json!("users");
+        // Declared renames carry every row over; the version's clients follow them.
+        assert_eq!(bump(base.clone(), renamed_table), Bump::Minor, "table renamed");
+        let renamed_column = users(json!([{"name": "full_name", "type": "varchar", "length": 10, "renamedFrom": "name"}]));
+        assert_eq!(bump(base.clone(), renamed_column), Bump::Minor, "column renamed");
         let cases = [
-            ("table renamed", renamed_table),
-            ("column renamed", users(json!([{"name": "full_name", "type": "varchar", "length": 10, "renamedFrom": "name"}]))),
             ("type widened", name(json!({"length": 20}))),
             ("type converted", users(json!([{"name": "name", "type": "integer"}]))),
             ("made NOT NULL", name(json!({"notNull": true, "default": "x"}))),
