@@ -70,6 +70,7 @@ pub fn serve(
     let timeout = number("SCHEMAFORGE_REQUEST_TIMEOUT")?
         .or(file.request_timeout_seconds)
         .map_or(Config::DEFAULT_TIMEOUT, std::time::Duration::from_secs);
+    anyhow::ensure!(!timeout.is_zero(), "the request timeout must be at least 1 second");
     let config = Config {
         listen,
         secret: secret(&data_dir)?,
@@ -107,6 +108,7 @@ pub fn serve(
                 println!("schemaforge serve: listening on http://{addr}");
                 let _ = std::io::stdout().flush();
             },
+            |warning| eprintln!("warning: {warning}"),
             shutdown,
         )
         .await

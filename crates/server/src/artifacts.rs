@@ -19,6 +19,7 @@ use schemaforge_kit::folder::{JournalEntry, definition_path, snapshot_path};
 use schemaforge_kit::{Journal, sum};
 
 use crate::error::ApiError;
+use crate::state::Shared;
 use crate::tenant::UserId;
 use crate::versions::VersionRow;
 
@@ -96,11 +97,33 @@ pub async fn sync(store: &dyn ObjectStore, user: &UserId, rows: &[VersionRow], s
     Ok(())
 }
 
-/// Adds one line to the tenant's generation log. The caller holds the
-/// tenant's lock, so lines are not lost to a concurrent writer.
-pub async fn log(store: &dyn ObjectStore, user: &UserId, line: &serde_json::Value) -> Result<(), ApiError> {
+/// Adds one line to the tenant's generation log.
+///
+/// An object store has no append, so this reads the log and writes it back
+/// whole (atomically, on the file system and on S3 alike). Two writers doing
+/// that at once would lose a line, so every writer, on every replica, holds a
+/// lock in the database of its own for the log while it does: not the
+/// tenant's migration lock, so a refused or invalid request is logged without
+/// waiting for a migration to finish. When the database is unreachable the
+/// line is still written, unlocked: a record, best effort.
+pub async fn log(state: &Shared, user: &UserId, line: &serde_json::Value) -> Result<(), ApiError> {
+    let lock = async {
+        let mut tx = state.admin().await?.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))").bind(LOG_LOCK).bind(user.as_str()).execute(&mut *tx).await?;
+        Ok::<_, ApiError>(tx)
+    };
+    let tx = lock.await.ok();
+    let store = state.store.as_ref();
     let mut text = read(store, user, "logs/generation.log").await?.unwrap_or_default();
     text.push_str(&line.to_string());
     text.push('\n');
-    put(store, &path(user, "logs/generation.log"), &text).await
+    let written = put(store, &path(user, "logs/generation.log"), &text).await;
+    if let Some(tx) = tx {
+        let _ = tx.commit().await;
+    }
+    written
 }
+
+/// The first key of the log's advisory locks (`sflg`); the second is the
+/// userID's hash. Two-key advisory locks never conflict with one-key ones.
+const LOG_LOCK: i32 = i32::from_be_bytes(*b"sflg");

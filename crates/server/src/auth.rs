@@ -1,4 +1,5 @@
-//! Bearer-token authentication: every route but health needs a token. The
+//! Bearer-token authentication: every route but the operational ones
+//! (health, readiness, metrics, the OpenAPI document) needs a token. The
 //! admin token (from configuration) may act for any user; a user token, issued
 //! by the admin, only for its own userID.
 
@@ -66,7 +67,7 @@ impl FromRequestParts<AppState> for Caller {
         }
         let user: Option<String> = sqlx::query_scalar("SELECT user_id FROM schemaforge_service.tokens WHERE token_sha256 = $1")
             .bind(token_digest(token))
-            .fetch_optional(&state.admin)
+            .fetch_optional(state.admin().await?)
             .await?;
         match user {
             Some(user) => Ok(Caller::User(UserId::parse(&user)?)),

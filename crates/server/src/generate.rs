@@ -15,12 +15,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 
-use crate::artifacts;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::state::{AppState, Metrics};
+use crate::state::AppState;
 use crate::tenant::{self, UserId};
 use crate::versions::{self, VersionRow};
+use crate::{artifacts, deadline};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,11 +96,16 @@ pub fn schema_of(row: &VersionRow, namespace: &str) -> Result<Schema, ApiError> 
 }
 
 pub async fn handle(State(state): State<AppState>, caller: Caller, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let deadline = tokio::time::Instant::now() + state.config.request_timeout;
+    deadline::detached(generate(state, caller, body, deadline)).await
+}
+
+async fn generate(state: AppState, caller: Caller, body: Bytes, deadline: tokio::time::Instant) -> Result<Json<Value>, ApiError> {
     let started = Instant::now();
     let request: GenerateRequest = parse_body(&body)?;
     let user = UserId::parse(&request.user_id)?;
     caller.may_act_for(&user)?;
-    let result = validated(&state, &caller, &user, &request, started).await;
+    let result = validated(&state, &caller, &user, &request, started, deadline).await;
     let (outcome, version) = match &result {
         Ok(Json(value)) => (
             if value["changed"] == true { if value["dryRun"] == true { "dry-run" } else { "applied" } } else { "unchanged" },
@@ -108,6 +113,7 @@ pub async fn handle(State(state): State<AppState>, caller: Caller, body: Bytes) 
         ),
         Err(ApiError::BadRequest { .. }) => ("invalid", None),
         Err(ApiError::Conflict { .. }) => ("refused", None),
+        Err(ApiError::Timeout(_)) => ("timed out", None),
         Err(_) => ("failed", None),
     };
     let line = json!({
@@ -121,7 +127,7 @@ pub async fn handle(State(state): State<AppState>, caller: Caller, body: Bytes) 
         "ms": millis(started),
     });
     // The log is a record, not the outcome: its failure does not undo a version.
-    let _ = artifacts::log(state.store.as_ref(), &user, &line).await;
+    let _ = artifacts::log(&state, &user, &line).await;
     result
 }
 
@@ -131,6 +137,7 @@ async fn validated(
     user: &UserId,
     request: &GenerateRequest,
     started: Instant,
+    deadline: tokio::time::Instant,
 ) -> Result<Json<Value>, ApiError> {
     tenant::check_definition(&request.schema)?;
     let definition = schemaforge_spec::validate_value(&request.schema).map_err(|diagnostics| {
@@ -149,31 +156,70 @@ async fn validated(
     }
     let allowance = allowed(&request.options.allow_hazards)?;
     let validate_ms = millis(started);
-    state.provision(user).await?;
-    let mut conn = state.connect_tenant(user).await?;
+    let deadline::Session { mut conn, pid, turn: _turn } = deadline::connect(state, user, deadline).await?;
     let history = History::in_schema(&user.namespace());
-    migrate::lock(&mut conn, &history).await?;
-    let result = locked(state, caller, user, request, &definition, &allowance, &mut conn, &history, (started, validate_ms)).await;
+    let input = Input { state, caller, user, request, definition: &definition, allowance: &allowance, history: &history };
+    // Up to the commit under the deadline; after it, to the end.
+    let result = match tokio::time::timeout_at(deadline, prepare(&input, &mut conn, (started, validate_ms))).await {
+        Err(_) => {
+            deadline::abandon(state, user, conn, pid).await;
+            return Err(deadline::timed_out(state.config.request_timeout));
+        }
+        Ok(Err(error)) => Err(error),
+        Ok(Ok(Prepared::Answer(answer))) => Ok(answer),
+        Ok(Ok(Prepared::Commit(pending))) => finish(&input, &mut conn, *pending).await,
+    };
     let _ = migrate::unlock(&mut conn, &history).await;
     let _ = conn.close().await;
     result
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn locked(
-    state: &AppState,
-    caller: &Caller,
-    user: &UserId,
-    request: &GenerateRequest,
-    definition: &Schema,
-    allowance: &[Hazard],
-    conn: &mut PgConnection,
-    history: &History,
-    (started, validate_ms): (Instant, u64),
-) -> Result<Json<Value>, ApiError> {
+/// What a request is about.
+struct Input<'a> {
+    state: &'a AppState,
+    caller: &'a Caller,
+    user: &'a UserId,
+    request: &'a GenerateRequest,
+    definition: &'a Schema,
+    allowance: &'a [Hazard],
+    history: &'a History,
+}
+
+/// Where a request stands at its commit point.
+enum Prepared {
+    /// Nothing to commit: the answer (unchanged, or a dry run).
+    Answer(Json<Value>),
+    /// The migration and its version are applied in the open transaction.
+    Commit(Box<Pending>),
+}
+
+/// A new version applied in the open transaction, waiting for its commit.
+struct Pending {
+    row: VersionRow,
+    /// The current versions before it.
+    rows: Vec<VersionRow>,
+    next: Schema,
+    plan: Value,
+    timings: Timings,
+}
+
+struct Timings {
+    started: Instant,
+    validate_ms: u64,
+    plan_ms: u64,
+    apply_started: Instant,
+}
+
+/// Takes the tenant's lock, plans, gates, and applies the migration with its
+/// version record in a transaction it leaves open: everything up to the
+/// commit point, so everything the deadline may cut off. On every error the
+/// transaction is rolled back.
+async fn prepare(input: &Input<'_>, conn: &mut PgConnection, (started, validate_ms): (Instant, u64)) -> Result<Prepared, ApiError> {
+    let Input { state, caller, user, request, definition, allowance, history } = *input;
+    migrate::lock(conn, history).await?;
     let namespace = user.namespace();
     versions::ensure_table(conn, &namespace).await?;
-    let mut rows = versions::current(conn, &namespace).await?;
+    let rows = versions::current(conn, &namespace).await?;
     let previous = match rows.last() {
         Some(row) => schema_of(row, &namespace)?,
         None => tenant::baseline(&namespace),
@@ -187,7 +233,7 @@ async fn locked(
             let schema_ts = schemaforge_codegen::drizzle::generate(&schema_of(latest_row, &namespace)?).contents;
             artifacts::sync(state.store.as_ref(), user, &rows, &schema_ts).await?;
         }
-        return Ok(Json(json!({"userID": user.as_str(), "changed": false, "version": latest})));
+        return Ok(Prepared::Answer(Json(json!({"userID": user.as_str(), "changed": false, "version": latest}))));
     }
     let steps: Vec<schemaforge_diff::Step> = plan.steps().into_iter().cloned().collect();
     let facts = schemaforge_db::postgres::probes::measure(conn, &previous, &next, &steps).await;
@@ -211,12 +257,12 @@ async fn locked(
             plan: plan.to_json(&facts),
         });
     }
-    let version = rows.last().map_or(Version::FIRST, |r| r.version.bumped(schemaforge_plan::bump_of(&plan)));
+    let version = rows.last().map_or(Version::FIRST, |r| r.version.bumped(schemaforge_plan::bump_of(&plan, &previous, &next)));
     // Described in the tenant's own terms, without its namespace.
     let described = schemaforge_plan::plan(&unmapped(rows.last())?, definition).map_err(|e| ApiError::Internal(e.to_string()))?;
     let changelog = schemaforge_plan::changelog(version, request.options.message.as_deref(), &described);
     if request.options.dry_run {
-        return Ok(Json(json!({
+        return Ok(Prepared::Answer(Json(json!({
             "userID": user.as_str(),
             "changed": true,
             "dryRun": true,
@@ -224,47 +270,79 @@ async fn locked(
             "previousVersion": rows.last().map(|r| r.version.to_string()),
             "changelog": changelog,
             "migration": plan.to_json(&facts),
-        })));
+        }))));
     }
 
     let row = new_version(&previous, &next, (&plan, &described), &rows, version, request, caller, changelog)?;
     let apply_started = Instant::now();
-    let file = MigrationFile {
-        idx: row.idx,
-        tag: row.tag.clone(),
-        when: row.when_millis,
-        breakpoints: true,
-        sql: row.up_sql.clone(),
-        down: Some(row.down_sql.clone()),
+    let file = row.migration_file();
+    sqlx::raw_sql("BEGIN").execute(&mut *conn).await?;
+    if let Err(error) = migrate::apply_within(conn, history, &file, &caller.label()).await {
+        return Err(apply_failed(input, conn, &file, apply_started, error).await);
+    }
+    if let Err(error) = versions::insert(conn, &namespace, &row).await {
+        let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+        state.metrics.migration_failed();
+        return Err(error.into());
+    }
+    let timings = Timings { started, validate_ms, plan_ms, apply_started };
+    Ok(Prepared::Commit(Box::new(Pending { row, rows, next, plan: plan.to_json(&facts), timings })))
+}
+
+/// Rolls back a migration the database refused or failed on, records the
+/// failure in the tenant's history (outside the transaction that took the
+/// migration's own record with it), and says what happened.
+async fn apply_failed(input: &Input<'_>, conn: &mut PgConnection, file: &MigrationFile, started: Instant, error: MigrateError) -> ApiError {
+    let Input { state, caller, user, history, .. } = *input;
+    // A statement the database refused leaves the connection usable; a
+    // connection that cannot even roll back is the database failing.
+    let alive = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.is_ok();
+    state.metrics.migration_failed();
+    let message = match &error {
+        MigrateError::Failed { error, .. } => error.clone(),
+        other => other.to_string(),
     };
-    let mut tx = conn.begin().await?;
-    match migrate::apply_within(&mut tx, history, &file, &caller.label()).await {
-        Ok(()) => {}
-        Err(error) => {
-            // A statement the database refused leaves the connection usable; a
-            // connection that cannot even roll back is the database failing.
-            let alive = tx.rollback().await.is_ok();
-            Metrics::add(&state.metrics.migrations_failed, 1);
-            return Err(match error {
-                MigrateError::Failed { number, total, error, .. } if !alive => ApiError::Database(format!(
-                    "the database failed during statement {number} of {total}: {error}; nothing was applied and the tenant stays at its previous version; retry"
-                )),
-                MigrateError::Failed { number, total, statement, error, .. } => ApiError::BadRequest {
-                    code: "apply-failed",
-                    message: format!(
-                        "statement {number} of {total} failed: {error}; nothing was applied and the tenant stays at its previous version"
-                    ),
-                    details: json!({"statement": statement}),
-                },
-                other => ApiError::Database(format!("{other}; nothing was applied and the tenant stays at its previous version")),
-            });
+    // The history is a record: failing to write it does not change the answer.
+    if alive {
+        let _ = migrate::record_failure(conn, history, file, &caller.label(), started, &message).await;
+    } else if let Ok(mut other) = state.connect_tenant(user).await {
+        // Its session is gone (and with it the lock): record from a new one,
+        // which never overwrites a later success.
+        let _ = migrate::record_failure(&mut other, history, file, &caller.label(), started, &message).await;
+        let _ = other.close().await;
+    }
+    match error {
+        MigrateError::Failed { number, total, error, .. } if !alive => ApiError::Database(format!(
+            "the database failed during statement {number} of {total}: {error}; nothing was applied and the tenant stays at its previous version; retry"
+        )),
+        MigrateError::Failed { number, total, statement, error, .. } => ApiError::BadRequest {
+            code: "apply-failed",
+            message: format!(
+                "statement {number} of {total} failed: {error}; nothing was applied and the tenant stays at its previous version"
+            ),
+            details: json!({"statement": statement}),
+        },
+        other => ApiError::Database(format!("{other}; nothing was applied and the tenant stays at its previous version")),
+    }
+}
+
+/// Commits, then writes the artifacts and answers. Not under the deadline:
+/// from the commit on, the version exists and the client is told so.
+async fn finish(input: &Input<'_>, conn: &mut PgConnection, pending: Pending) -> Result<Json<Value>, ApiError> {
+    let Input { state, user, .. } = *input;
+    let Pending { row, mut rows, next, plan, timings } = pending;
+    if let Err(error) = sqlx::raw_sql("COMMIT").execute(&mut *conn).await {
+        // A connection lost during COMMIT leaves the outcome unknown: ask.
+        if !committed(state, user, &row).await {
+            state.metrics.migration_failed();
+            return Err(ApiError::Database(format!(
+                "the database failed while committing: {error}; nothing was applied and the tenant stays at its previous version; retry"
+            )));
         }
     }
-    versions::insert(&mut tx, &namespace, &row).await?;
-    tx.commit().await?;
-    Metrics::add(&state.metrics.migrations_applied, 1);
-    let apply_ms = millis(apply_started);
-
+    state.metrics.migration_applied();
+    let apply_ms = millis(timings.apply_started);
+    let version = row.version;
     let artifacts_started = Instant::now();
     let schema_ts = schemaforge_codegen::drizzle::generate(&next).contents;
     rows.push(row.clone());
@@ -280,17 +358,25 @@ async fn locked(
         "previousVersion": rows.len().checked_sub(2).and_then(|i| rows.get(i)).map(|r| r.version.to_string()),
         "bump": row.bump,
         "changelog": row.changelog,
-        "migration": {"name": row.tag, "plan": plan.to_json(&facts)},
+        "migration": {"name": row.tag, "plan": plan},
         "schemaTs": schema_ts,
         "artifacts": artifacts::locations(user, &version.to_string()),
         "timings": {
-            "validateMs": validate_ms,
-            "planMs": plan_ms,
+            "validateMs": timings.validate_ms,
+            "planMs": timings.plan_ms,
             "applyMs": apply_ms,
             "artifactsMs": millis(artifacts_started),
-            "totalMs": millis(started),
+            "totalMs": millis(timings.started),
         },
     })))
+}
+
+/// Whether `row` is recorded as current, read on a new connection.
+async fn committed(state: &AppState, user: &UserId, row: &VersionRow) -> bool {
+    let Ok(mut conn) = state.connect_tenant(user).await else { return false };
+    let found = versions::current(&mut conn, &user.namespace()).await.is_ok_and(|rows| rows.iter().any(|r| r.tag == row.tag));
+    let _ = conn.close().await;
+    found
 }
 
 /// The record of a new version: its migration files, made by the same code
@@ -333,7 +419,7 @@ fn new_version(
     Ok(VersionRow {
         version,
         created_at: String::new(),
-        bump: if rows.is_empty() { "initial".into() } else { schemaforge_plan::bump_of(plan).as_str().into() },
+        bump: if rows.is_empty() { "initial".into() } else { schemaforge_plan::bump_of(plan, previous, next).as_str().into() },
         message: request.options.message.clone(),
         definition: request.schema.to_string(),
         changelog,

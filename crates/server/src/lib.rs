@@ -12,9 +12,11 @@
 
 mod artifacts;
 mod auth;
+mod deadline;
 mod error;
 mod generate;
 mod history;
+mod metrics;
 mod openapi;
 mod package;
 mod routes;
@@ -48,7 +50,10 @@ pub struct Config {
     pub secret: String,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
-    /// Longest a request may take before it is answered 503.
+    /// Longest a request may take before it is answered 408. Requests that
+    /// change a tenant (generate, rollback) keep this deadline up to their
+    /// commit and are never cut off after it: a committed change is answered
+    /// with its result, however long writing its artifacts takes.
     pub request_timeout: Duration,
 }
 
@@ -66,7 +71,7 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot reach the database: {0}")]
+    #[error("the database URL is not valid: {0}")]
     Database(#[from] sqlx::Error),
     #[error("cannot use the data directory {dir}: {source}")]
     DataDir {
@@ -83,13 +88,25 @@ pub enum ServeError {
 }
 
 /// Runs the service until `shutdown` resolves, then drains open requests.
-/// `on_listening` is told the bound address (port 0 picks a free one).
+/// `on_listening` is told the bound address (port 0 picks a free one). A
+/// database that cannot be reached yet does not stop it: `/readyz` says so
+/// (503) until it can, and `warn` is told once.
 pub async fn run(
     config: Config,
     on_listening: impl FnOnce(SocketAddr),
+    warn: impl FnOnce(String),
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let state = state::Shared::open(config.clone()).await?;
+    let state = state::Shared::open(config.clone())?;
+    let reachable = async {
+        state.probe().await.map_err(|e| e.to_string())?;
+        state.admin().await.map(|_| ()).map_err(|e| e.to_string())
+    };
+    match tokio::time::timeout(Duration::from_secs(5), reachable).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => warn(format!("the database cannot be reached yet ({error}); /readyz answers 503 until it can")),
+        Err(_) => warn("the database did not answer within 5 s; /readyz answers 503 until it does".to_string()),
+    }
     let listener =
         tokio::net::TcpListener::bind(config.listen).await.map_err(|source| ServeError::Listen { addr: config.listen, source })?;
     let addr = listener.local_addr().map_err(|source| ServeError::Listen { addr: config.listen, source })?;

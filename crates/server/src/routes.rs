@@ -1,16 +1,16 @@
 //! The routes, and the layers every request passes: body limit, timeout,
 //! metrics, and JSON bodies for every error (including those axum and tower
-//! produce themselves, such as 404, 405, 413 and 408).
+//! produce themselves, such as 404, 405 and 413). The outermost layer,
+//! `observe`, sees every response, so every error is JSON and counted.
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -22,43 +22,55 @@ use schemaforge_codegen::Language;
 use crate::auth::{Caller, token_digest};
 use crate::error::ApiError;
 use crate::generate::{self, parse_body};
+use crate::metrics;
 use crate::package;
-use crate::state::{AppState, Metrics};
+use crate::state::AppState;
 use crate::tenant::UserId;
 use crate::versions;
 
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
-    let timeout = state.config.request_timeout;
     let mut router = Router::new();
     for endpoint in crate::openapi::endpoints() {
-        router = router.route(endpoint.path, (endpoint.handler)());
+        let mut handler = (endpoint.handler)();
+        if !endpoint.keeps_own_deadline {
+            handler = handler.layer(middleware::from_fn_with_state(state.clone(), timeout));
+        }
+        router = router.route(endpoint.path, handler);
     }
-    router
-        .layer(DefaultBodyLimit::max(limit))
-        .layer(middleware::from_fn_with_state(state.clone(), observe))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-        .with_state(state)
+    // The last layer added is the outermost: `observe` sees every response,
+    // the timeout's included.
+    router.layer(DefaultBodyLimit::max(limit)).layer(middleware::from_fn_with_state(state.clone(), observe)).with_state(state)
+}
+
+/// The request timeout of routes that change nothing: past it the handler is
+/// dropped and the answer is a 408.
+async fn timeout(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limit = state.config.request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout(format!("the request took longer than {} s; nothing was changed", limit.as_secs_f64())).into_response(),
+    }
 }
 
 pub(crate) async fn openapi() -> Json<Value> {
     Json(crate::openapi::document())
 }
 
-/// Counts requests and turns any error response without a JSON body into
+/// Counts requests (by route template, method and status, with their
+/// latency) and turns any error response without a JSON body into
 /// `{"error": {"code", "message"}}`.
 async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let response = next.run(request).await;
-    let metrics = &state.metrics;
-    Metrics::add(&metrics.requests, 1);
-    Metrics::add(&metrics.request_micros, u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+    let route = request.extensions().get::<MatchedPath>().map_or(metrics::UNMATCHED, MatchedPath::as_str).to_string();
+    let method = request.method().as_str().to_string();
+    let response = json_error(next.run(request).await).await;
+    state.metrics.observe(&route, &method, response.status().as_u16(), started.elapsed());
+    response
+}
+
+async fn json_error(response: Response) -> Response {
     let status = response.status();
-    if status.is_client_error() {
-        Metrics::add(&metrics.client_errors, 1);
-    } else if status.is_server_error() {
-        Metrics::add(&metrics.server_errors, 1);
-    }
     let is_json =
         response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
     if !(status.is_client_error() || status.is_server_error()) || is_json {
@@ -87,29 +99,28 @@ pub(crate) async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
+/// How long `/readyz` waits for the database.
+const READY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// 200 when the database answers (on a fresh connection, so a refusal is
+/// reported at once rather than after the pool's retries) and the service's
+/// tables are set up; 503 with the reason otherwise.
 pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    sqlx::query("SELECT 1").execute(&state.admin).await?;
-    Ok(Json(json!({"status": "ready"})))
+    let check = async {
+        state.probe().await.map_err(|e| ApiError::Database(format!("the database cannot be reached: {e}")))?;
+        let pool = state.admin().await?;
+        sqlx::query("SELECT 1").execute(pool).await?;
+        Ok::<_, ApiError>(())
+    };
+    match tokio::time::timeout(READY_TIMEOUT, check).await {
+        Ok(Ok(())) => Ok(Json(json!({"status": "ready"}))),
+        Ok(Err(error)) => Err(error),
+        Err(_) => Err(ApiError::Database(format!("the database did not answer within {} s", READY_TIMEOUT.as_secs()))),
+    }
 }
 
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
-    let m = &state.metrics;
-    let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
-    let text = format!(
-        "# HELP schemaforge_requests_total HTTP requests answered.\n# TYPE schemaforge_requests_total counter\nschemaforge_requests_total {}\n\
-         # HELP schemaforge_client_errors_total Requests answered 4xx.\n# TYPE schemaforge_client_errors_total counter\nschemaforge_client_errors_total {}\n\
-         # HELP schemaforge_server_errors_total Requests answered 5xx.\n# TYPE schemaforge_server_errors_total counter\nschemaforge_server_errors_total {}\n\
-         # HELP schemaforge_request_seconds_sum Time spent answering requests.\n# TYPE schemaforge_request_seconds_sum counter\nschemaforge_request_seconds_sum {:.6}\n\
-         # HELP schemaforge_migrations_applied_total Tenant migrations applied.\n# TYPE schemaforge_migrations_applied_total counter\nschemaforge_migrations_applied_total {}\n\
-         # HELP schemaforge_migrations_failed_total Tenant migrations that failed and were rolled back.\n# TYPE schemaforge_migrations_failed_total counter\nschemaforge_migrations_failed_total {}\n",
-        load(&m.requests),
-        load(&m.client_errors),
-        load(&m.server_errors),
-        load(&m.request_micros) as f64 / 1_000_000.0,
-        load(&m.migrations_applied),
-        load(&m.migrations_failed),
-    );
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], Body::from(text)).into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], Body::from(state.metrics.render())).into_response()
 }
 
 #[derive(Deserialize)]
@@ -136,7 +147,7 @@ pub(crate) async fn issue_token(State(state): State<AppState>, caller: Caller, b
     sqlx::query("INSERT INTO schemaforge_service.tokens (token_sha256, user_id) VALUES ($1, $2)")
         .bind(token_digest(&token))
         .bind(user.as_str())
-        .execute(&state.admin)
+        .execute(state.admin().await?)
         .await?;
     Ok(Json(json!({"userID": user.as_str(), "token": token})))
 }

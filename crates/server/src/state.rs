@@ -1,44 +1,42 @@
 //! What every request shares: configuration, the service's own database pool,
 //! the artifact store, and the counters `/metrics` reports.
+//!
+//! The service starts without its database: the pool connects on first use
+//! and the service's own tables are set up by the first request that reaches
+//! the database, so `/healthz` answers at once and `/readyz` says 503 until
+//! the database is there.
 
+use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, Weak};
+use std::time::Duration;
 
 use object_store::ObjectStore;
 use object_store::local::LocalFileSystem;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, Executor, PgConnection, PgPool};
+use tokio::sync::{Mutex, OnceCell, OwnedMutexGuard};
 
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 use crate::tenant::UserId;
 use crate::{Config, ServeError};
 
-/// Request and migration counters, for `/metrics`.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    pub requests: AtomicU64,
-    pub client_errors: AtomicU64,
-    pub server_errors: AtomicU64,
-    pub migrations_applied: AtomicU64,
-    pub migrations_failed: AtomicU64,
-    /// Sum of request durations, in microseconds.
-    pub request_micros: AtomicU64,
-}
-
-impl Metrics {
-    pub fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::Relaxed);
-    }
-}
-
 pub struct Shared {
     pub config: Config,
-    pub admin: PgPool,
+    /// Use through `admin()`, which sets the service's tables up first.
+    admin: PgPool,
+    set_up: OnceCell<()>,
+    /// This replica's queue per tenant (see `turn`).
+    queues: std::sync::Mutex<HashMap<String, Weak<Mutex<()>>>>,
     pub store: Arc<dyn ObjectStore>,
     pub metrics: Metrics,
     tenant_options: PgConnectOptions,
 }
+
+/// How long a request waits for one of the service's own connections (the
+/// pool retries a refused connection until then) before it is a 503.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub type AppState = Arc<Shared>;
 
@@ -57,6 +55,21 @@ const SERVICE_DDL: [&str; 4] = [
     "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
 ];
 
+/// Creates the service's own tables. Replicas may start together: under one lock.
+async fn set_up(pool: &PgPool) -> Result<(), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    conn.execute("SELECT pg_advisory_lock(7394021151)").await?;
+    let mut result = Ok(());
+    for ddl in SERVICE_DDL {
+        if let Err(error) = conn.execute(ddl).await {
+            result = Err(error);
+            break;
+        }
+    }
+    let _ = conn.execute("SELECT pg_advisory_unlock(7394021151)").await;
+    result
+}
+
 /// The artifact store the configuration names.
 fn open_store(config: &Config) -> Result<Arc<dyn ObjectStore>, ServeError> {
     let Some(url) = &config.store else {
@@ -73,33 +86,63 @@ fn open_store(config: &Config) -> Result<Arc<dyn ObjectStore>, ServeError> {
 }
 
 impl Shared {
-    pub async fn open(config: Config) -> Result<AppState, ServeError> {
+    /// The shared state; the database is not contacted yet (see `set_up`).
+    pub fn open(config: Config) -> Result<AppState, ServeError> {
         std::fs::create_dir_all(&config.data_dir).map_err(|source| ServeError::DataDir { dir: config.data_dir.clone(), source })?;
         let store = open_store(&config)?;
         let options = PgConnectOptions::from_str(&config.database_url)?;
-        let admin = PgPoolOptions::new().max_connections(8).connect_with(options.clone()).await?;
-        {
-            let mut conn = admin.acquire().await?;
-            // Replicas may start together: set up under one lock.
-            conn.execute("SELECT pg_advisory_lock(7394021151)").await?;
-            let mut result = Ok(());
-            for ddl in SERVICE_DDL {
-                if let Err(error) = conn.execute(ddl).await {
-                    result = Err(error);
-                    break;
+        let admin = PgPoolOptions::new().max_connections(8).acquire_timeout(ACQUIRE_TIMEOUT).connect_lazy_with(options.clone());
+        Ok(Arc::new(Shared {
+            config,
+            admin,
+            set_up: OnceCell::new(),
+            queues: std::sync::Mutex::default(),
+            store,
+            metrics: Metrics::default(),
+            tenant_options: options,
+        }))
+    }
+
+    /// Waits for the tenant's turn on this replica. Requests that change a
+    /// tenant take its advisory lock in the database, which is what keeps
+    /// them apart across replicas; queueing here first means a burst of them
+    /// holds one database connection per replica instead of one per request.
+    pub async fn turn(&self, user: &UserId) -> OwnedMutexGuard<()> {
+        let queue = {
+            let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
+            queues.retain(|_, queue| queue.strong_count() > 0);
+            match queues.get(user.as_str()).and_then(Weak::upgrade) {
+                Some(queue) => queue,
+                None => {
+                    let queue = Arc::new(Mutex::new(()));
+                    queues.insert(user.as_str().to_string(), Arc::downgrade(&queue));
+                    queue
                 }
             }
-            let _ = conn.execute("SELECT pg_advisory_unlock(7394021151)").await;
-            result?;
-        }
-        Ok(Arc::new(Shared { config, admin, store, metrics: Metrics::default(), tenant_options: options }))
+        };
+        queue.lock_owned().await
+    }
+
+    /// The service's own pool, once its tables exist (made by the first caller).
+    pub async fn admin(&self) -> Result<&PgPool, ApiError> {
+        self.set_up.get_or_try_init(|| set_up(&self.admin)).await?;
+        Ok(&self.admin)
+    }
+
+    /// Connects once, directly (no pool retries), to tell quickly whether the
+    /// database answers; for `/readyz`.
+    pub async fn probe(&self) -> Result<(), sqlx::Error> {
+        let mut conn = PgConnection::connect_with(&self.tenant_options).await?;
+        let result = conn.execute("SELECT 1").await.map(|_| ());
+        let _ = conn.close().await;
+        result
     }
 
     /// Makes sure the tenant's role and schema exist (idempotent, safe to race).
     pub async fn provision(&self, user: &UserId) -> Result<(), ApiError> {
         let namespace = user.namespace();
         let quoted = schemaforge_sql::postgres::quote_ident(&namespace);
-        let mut tx = self.admin.begin().await?;
+        let mut tx = self.admin().await?.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext('schemaforge tenant ' || $1))").bind(user.as_str()).execute(&mut *tx).await?;
         let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM schemaforge_service.tenants WHERE user_id = $1)")
             .bind(user.as_str())

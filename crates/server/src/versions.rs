@@ -2,6 +2,7 @@
 //! new version commits in the same transaction as its migration: the latest
 //! version is always what the database holds.
 
+use schemaforge_kit::folder::MigrationFile;
 use schemaforge_plan::Version;
 use sqlx::{Executor, PgConnection};
 
@@ -28,6 +29,20 @@ pub struct VersionRow {
     pub hazards: Vec<String>,
     pub statements: i32,
     pub applied_by: String,
+}
+
+impl VersionRow {
+    /// The migration of this version, as the tenant's folder holds it.
+    pub fn migration_file(&self) -> MigrationFile {
+        MigrationFile {
+            idx: self.idx,
+            tag: self.tag.clone(),
+            when: self.when_millis,
+            breakpoints: true,
+            sql: self.up_sql.clone(),
+            down: Some(self.down_sql.clone()),
+        }
+    }
 }
 
 fn table(namespace: &str) -> String {

@@ -501,3 +501,38 @@ async fn forget(conn: &mut PgConnection, history: &History, file: &MigrationFile
 pub async fn applied(conn: &mut PgConnection, history: &History, files: &[MigrationFile]) -> Result<Vec<String>, MigrateError> {
     Ok(status(conn, history, files).await?.into_iter().filter(|s| s.state == State::Applied).map(|s| s.tag).collect())
 }
+
+/// Records that `file` failed with `error`, after the caller rolled back the
+/// transaction it ran in (which took the migration's own record with it), so
+/// the history shows the failure. Never overwrites a record of the migration
+/// as applied: a caller that lost its connection (and with it the lock) may
+/// be late.
+pub async fn record_failure(
+    conn: &mut PgConnection,
+    history: &History,
+    file: &MigrationFile,
+    applied_by: &str,
+    started: Instant,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    ensure_history(conn, history).await?;
+    let total = statements(file).len();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO {} AS history
+            (name, checksum, status, started_at, finished_at, applied_by, duration_ms, statements_done, statements_total, error)
+         VALUES ($1, $2, 'failed', now() - make_interval(secs => $3 / 1000.0), now(), $4, $3, 0, $5, $6)
+         ON CONFLICT (name) DO UPDATE SET checksum = $2, status = 'failed', started_at = EXCLUDED.started_at,
+            finished_at = EXCLUDED.finished_at, applied_by = $4, duration_ms = $3, statements_done = 0, statements_total = $5, error = $6
+         WHERE history.status <> 'applied'",
+        history.ours
+    )))
+    .bind(&file.tag)
+    .bind(file.checksum())
+    .bind(i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX))
+    .bind(applied_by)
+    .bind(i32::try_from(total).unwrap_or(i32::MAX))
+    .bind(error)
+    .execute(&mut *conn)
+    .await
+    .map(|_| ())
+}
