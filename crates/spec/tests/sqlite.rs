@@ -49,7 +49,10 @@ fn database_wide_features_are_refused() {
 #[test]
 fn types_sqlite_cannot_hold_are_refused() {
     for ty in ["date", "time", "interval", "inet", "cidr", "macaddr"] {
-        expect(&table(&format!(r#"{{"name": "c", "type": "{ty}"}}"#)), &[("/tables/0/columns/1/type", "not-in-dialect")]);
+        let text = table(&format!(r#"{{"name": "c", "type": "{ty}"}}"#));
+        expect(&text, &[("/tables/0/columns/1/type", "not-in-dialect")]);
+        let diagnostics = parse_definition_for(&text, Some(Dialect::Sqlite)).expect_err("refused");
+        assert_eq!(diagnostics[0].message, format!("SQLite has no `{ty}` type"), "the message names the type");
     }
     expect(&table(r#"{"name": "c", "type": "vector", "dimensions": 3}"#), &[("/tables/0/columns/1/type", "not-in-dialect")]);
     expect(&table(r#"{"name": "c", "type": "text", "array": true}"#), &[("/tables/0/columns/1/array", "not-in-dialect")]);
