@@ -278,6 +278,9 @@ fn drizzle_reads_the_kitchen_sink_defaults_back() {
         INSERT INTO team_members (team_id, person_id, team_code) VALUES (1, 1, 'CORE');
         UPDATE teams SET lead_id = 1;
         INSERT INTO tokens (token, account_id) VALUES ('t1', 1);
+        INSERT INTO orders (account_id, number) VALUES (1, 1);
+        INSERT INTO order_lines (account_id, order_number, line, price_cents, quantity) VALUES (1, 1, 1, 250, 2);
+        INSERT INTO order_lines (account_id, order_number, line, price_cents, replaces_line) VALUES (1, 1, 2, 300, 1);
     ";
     let report = drizzle_query(&database, &folder.join("schema.ts"), Some(seed)).unwrap_or_else(|e| panic!("{e}"));
     let account = &report["accounts"].1[0];
@@ -288,6 +291,7 @@ fn drizzle_reads_the_kitchen_sink_defaults_back() {
         "rate": 1.5, "weight": 2, "tiny": 1e-7, "small": -3,
         "active": true, "archived": false, "country": "NL", "motto": "O'Brien said \"hi\"\\n", "blank": "",
         "greeting": "héllo ✓", "fixedId": "123e4567-e89b-12d3-a456-426614174000", "avatar": null,
+        "meta": null, "price": null, "group": "", "camelCase": null, "deletedAt": null,
         "emailDomain": "example.com", "trialEnds": "2030-01-01T00:00:00.000Z",
     });
     for (key, value) in expected.as_object().expect("an object") {
@@ -295,6 +299,7 @@ fn drizzle_reads_the_kitchen_sink_defaults_back() {
     }
     // numeric keeps what it is given: SQLite's numeric affinity turns '0.00' into 0.
     assert_eq!((&account["balance"], &account["ratio"]), (&json!("0"), &json!("0.5")), "{account:#}");
+    assert!(account["slug"].as_str().is_some_and(|s| s.len() == 13 && s.starts_with("acct-")), "slug: {account:#}");
     let external = account["externalId"].as_str().unwrap_or_default();
     assert!(external.len() == 32 && external.chars().all(|c| c.is_ascii_hexdigit()), "externalId: {external}");
     // The clock defaults: seconds, milliseconds (precision 3), midnight.
@@ -312,6 +317,10 @@ fn drizzle_reads_the_kitchen_sink_defaults_back() {
     assert_eq!(lines[0]["invoice"]["number"], 7, "the composite foreign key's relation: {lines:#?}");
     assert_eq!(lines[1]["parent"]["id"], 1, "the self-reference: {lines:#?}");
     assert_eq!(lines[0]["invoiceLinesByParent"].as_array().map(Vec::len), Some(1), "{lines:#?}");
+    let order_lines = &report["orderLines"].1;
+    assert_eq!((&order_lines[0]["totalCents"], &order_lines[0]["label"]), (&json!(500), &json!("line 1")), "{order_lines:#?}");
+    assert_eq!(order_lines[1]["orderLine"]["line"], 1, "the composite self-reference: {order_lines:#?}");
+    assert_eq!(order_lines[0]["order"]["number"], 1, "{order_lines:#?}");
     let team = &report["teams"].1[0];
     assert_eq!(team["lead"]["personId"], 1, "the cyclic reference: {team:#}");
     assert_eq!(team["teamMembersByTeam"].as_array().map(Vec::len), Some(1), "{team:#}");
