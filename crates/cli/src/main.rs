@@ -29,6 +29,8 @@ enum Command {
         file: std::path::PathBuf,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        #[command(flatten)]
+        target: Target,
     },
     /// Write the next drizzle-kit migration (and its down script) and schema.ts for a definition.
     Generate {
@@ -51,6 +53,8 @@ enum Command {
         online: Online,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        #[command(flatten)]
+        target: Target,
     },
     /// Show the migration from one definition to another (or from a live database to a
     /// definition, with `--db` and `--schema`): every statement with its hazards.
@@ -74,6 +78,8 @@ enum Command {
         online: Online,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        #[command(flatten)]
+        target: Target,
     },
     /// Print the SQL that turns one definition into another (or back, with --down).
     Diff {
@@ -86,6 +92,8 @@ enum Command {
         down: bool,
         #[command(flatten)]
         online: Online,
+        #[command(flatten)]
+        target: Target,
     },
     /// Read a live database into a definition (`schema.json`) and a Drizzle `schema.ts`.
     Pull {
@@ -211,6 +219,29 @@ impl Online {
     }
 }
 
+/// The SQL dialect definitions without a `dialect` of their own are lowered for.
+#[derive(Debug, Clone, Copy, clap::Args)]
+struct Target {
+    /// Dialect for definitions that name none (default: the folder's, else postgresql).
+    #[arg(long, value_enum)]
+    dialect: Option<DialectArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DialectArg {
+    Postgresql,
+    Sqlite,
+}
+
+impl Target {
+    fn dialect(self) -> Option<schemaforge_model::Dialect> {
+        self.dialect.map(|d| match d {
+            DialectArg::Postgresql => schemaforge_model::Dialect::Postgresql,
+            DialectArg::Sqlite => schemaforge_model::Dialect::Sqlite,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Human,
@@ -218,14 +249,30 @@ enum Format {
 }
 
 fn main() -> ExitCode {
+    // Piped into `head`, a closed stdout ends the process quietly, as it ends
+    // any Unix tool, instead of a panic inside `println!`.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of one signal before any
+    // thread exists touches no Rust state.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Validate { file, format } => commands::validate(&file, format),
-        Command::Generate { schema, out, name, ts, breakpoints, online, format } => {
-            commands::generate(&commands::GenerateArgs { schema, out, name, ts, breakpoints, options: online.options(), format })
-        }
-        Command::Plan { from, to, db: Some(db), schema: Some(schema), shadow_db, online, format } => {
-            let _ = (from, to);
+        Command::Validate { file, format, target } => commands::validate(&file, format, target.dialect()),
+        Command::Generate { schema, out, name, ts, breakpoints, online, format, target } => commands::generate(&commands::GenerateArgs {
+            schema,
+            out,
+            name,
+            ts,
+            breakpoints,
+            options: online.options(),
+            format,
+            dialect: target.dialect(),
+        }),
+        Command::Plan { from, to, db: Some(db), schema: Some(schema), shadow_db, online, format, target } => {
+            // The database decides the dialect of a plan against it.
+            let _ = (from, to, target);
             live::push(&live::PushArgs {
                 schema,
                 db: Some(db),
@@ -236,12 +283,14 @@ fn main() -> ExitCode {
                 format,
             })
         }
-        Command::Plan { from: Some(from), to: Some(to), online, format, .. } => commands::plan(&from, &to, online.options(), format),
+        Command::Plan { from: Some(from), to: Some(to), online, format, target, .. } => {
+            commands::plan(&from, &to, online.options(), format, target.dialect())
+        }
         Command::Plan { .. } => Err(anyhow::anyhow!("plan needs --from and --to, or --db and --schema")),
         Command::Push { schema, db, shadow_db, allow, online, format } => {
             live::push(&live::PushArgs { schema, db, shadow_db, allow, options: online.options(), dry_run: false, format })
         }
-        Command::Diff { from, to, down, online } => commands::diff(&from, &to, down, online.options()),
+        Command::Diff { from, to, down, online, target } => commands::diff(&from, &to, down, online.options(), target.dialect()),
         Command::Pull { db, out, schemas } => live::pull(&live::PullArgs { db, out, schemas }),
         Command::Migrate { db, dir, to } => live::migrate(&live::MigrateArgs { db, dir, to }),
         Command::Status { db, dir, format } => live::status(&live::StatusArgs { db, dir, format }),

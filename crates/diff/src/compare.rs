@@ -38,11 +38,20 @@ pub(crate) fn same_default(dialect: Dialect, old: &Column, new: &Column, renames
             (Some(ColumnDefault::Sql(a)), Some(ColumnDefault::Sql(b))) => same_expression(dialect, a, b, renames),
             _ => false,
         },
-        Dialect::Sqlite => match (sqlite::default_sql(old), sqlite::default_sql(new)) {
+        Dialect::Sqlite => match (sqlite::default_sql(old).map(sqlite_truth), sqlite::default_sql(new).map(sqlite_truth)) {
             (None, None) => true,
             (Some(a), Some(b)) => same_expression(dialect, &a, &b, renames),
             _ => false,
         },
+    }
+}
+
+/// SQLite reads `TRUE` and `FALSE` as the integers 1 and 0.
+fn sqlite_truth(default: String) -> String {
+    match default.to_ascii_lowercase().as_str() {
+        "true" => "1".to_string(),
+        "false" => "0".to_string(),
+        _ => default,
     }
 }
 

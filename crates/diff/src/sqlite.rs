@@ -33,6 +33,9 @@ pub(crate) fn adapt(pairing: &Pairing<'_>, steps: Vec<Step>) -> Vec<Step> {
     let mut changes: BTreeMap<QualifiedName, Vec<Step>> = BTreeMap::new();
     let mut out = Vec::with_capacity(steps.len());
     for step in steps {
+        if names_unstored_key(pairing, &step) {
+            continue;
+        }
         if let Some(pair) = table_of(pairing, &step)
             && rebuilt.contains(&pair.tables.to.name)
             && !matches!(step, Step::RenameTable { .. } | Step::RenameColumn { .. })
@@ -59,13 +62,11 @@ pub(crate) fn adapt(pairing: &Pairing<'_>, steps: Vec<Step>) -> Vec<Step> {
                 out.push(Step::DropIndex { table: table.clone(), name: from, concurrently: false });
                 out.push(Step::CreateIndex { table, name: to, concurrently: false });
             }
+            // Only uniques (unique indexes) reach here: a renamed check
+            // rebuilds its table, and key renames were left out above.
             Step::RenameConstraint { table, from, to } => {
-                // Only uniques (unique indexes) reach here: a renamed check
-                // rebuilds its table, and SQLite stores no key names.
-                if table_of_new(pairing, &table).is_some_and(|pair| pair.tables.to.uniques.iter().any(|u| u.name == to)) {
-                    out.push(Step::DropConstraint { table: table.clone(), name: from });
-                    out.push(Step::AddUnique { table, name: to });
-                }
+                out.push(Step::DropConstraint { table: table.clone(), name: from });
+                out.push(Step::AddUnique { table, name: to });
             }
             Step::CreateTable { table } => {
                 let uniques: Vec<Step> = pairing
@@ -141,6 +142,16 @@ fn reaches(
         }
     }
     false
+}
+
+/// A rename of a primary or foreign key: SQLite stores no names for them,
+/// so there is nothing to rename.
+fn names_unstored_key(pairing: &Pairing<'_>, step: &Step) -> bool {
+    let Step::RenameConstraint { table, from, to } = step else { return false };
+    let Some(pair) = table_of_new(pairing, table) else { return false };
+    let check = pair.tables.from.checks.iter().any(|c| &c.name == from);
+    let unique = pair.tables.to.uniques.iter().any(|u| &u.name == to);
+    !check && !unique
 }
 
 /// The table pair a step of an existing table belongs to (drops name the

@@ -127,7 +127,7 @@ fn table(schema: &Schema, t: &Table) -> TableDef {
         primary_key,
         uniques,
         foreign_keys,
-        indexes: t.indexes.iter().map(index).collect(),
+        indexes: t.indexes.iter().map(|i| index(schema.dialect, i)).collect(),
         checks: t
             .checks
             .iter()
@@ -278,12 +278,22 @@ fn foreign_key(t: &Table, fk: &ForeignKey) -> ForeignKeyDef {
     }
 }
 
-fn index(i: &schemaforge_model::Index) -> IndexDef {
+/// Where `dialect` sorts an element's NULLs when the definition is silent:
+/// PostgreSQL treats NULL as the largest value, SQLite as the smallest (and
+/// refuses `nulls` in a definition, so it must never be written for it).
+fn default_nulls(dialect: Dialect, order: SortOrder) -> NullsOrder {
+    match (dialect, order) {
+        (Dialect::Postgresql, SortOrder::Asc) | (Dialect::Sqlite, SortOrder::Desc) => NullsOrder::Last,
+        (Dialect::Postgresql, SortOrder::Desc) | (Dialect::Sqlite, SortOrder::Asc) => NullsOrder::First,
+    }
+}
+
+fn index(dialect: Dialect, i: &schemaforge_model::Index) -> IndexDef {
     let columns = i
         .elements
         .iter()
         .map(|e| {
-            let default_nulls = if e.order == SortOrder::Desc { NullsOrder::First } else { NullsOrder::Last };
+            let default_nulls = default_nulls(dialect, e.order);
             let plain = e.order == SortOrder::Asc && e.nulls == default_nulls && e.opclass.is_none();
             match &e.key {
                 IndexKey::Column(name) if plain => IndexColumnDef::Name(name.clone()),

@@ -177,3 +177,16 @@ fn names_that_differ_only_in_case_are_one_name() {
     );
     assert!(schema.is_ok(), "{schema:?}");
 }
+
+#[test]
+fn emitted_sqlite_definitions_parse_back_to_the_same_schema() {
+    let text = r#"{"dialect": "sqlite", "enums": [{"name": "status", "values": ["draft", "done"]}], "tables": [{"name": "posts",
+        "columns": [{"name": "id", "type": "integer", "primaryKey": true}, {"name": "status", "type": "enum", "enum": "status"},
+                    {"name": "at", "type": "timestamp"}],
+        "indexes": [{"name": "posts_at_idx", "columns": ["status", {"column": "at", "order": "desc"}, {"expression": "lower(status)"}]}]}]}"#;
+    let schema = parse_definition(text).expect("valid");
+    // Index NULLs sort where SQLite sorts them, which a SQLite definition must not spell out.
+    let emitted = schemaforge_spec::emit::to_json(&schema);
+    assert!(!emitted.contains("nulls"), "{emitted}");
+    assert_eq!(parse_definition(&emitted).unwrap_or_else(|d| panic!("{d:#?}\n{emitted}")), schema);
+}

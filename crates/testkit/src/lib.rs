@@ -10,6 +10,7 @@ pub mod http;
 pub mod node;
 pub mod postgres;
 pub mod rows;
+pub mod sqlite;
 
 use std::path::{Path, PathBuf};
 

@@ -6,6 +6,15 @@
 //! drizzle-orm's `__drizzle_migrations` and our `__schemaforge_migrations`
 //! and `__schemaforge_pushes`; introspection never reads them as the user's.
 
+pub mod catalog;
+mod introspect;
+pub mod migrate;
+pub mod probes;
+pub mod push;
+pub mod shadow;
+
+pub use introspect::{IntrospectError, introspect};
+
 use std::str::FromStr;
 use std::time::Duration;
 

@@ -190,7 +190,7 @@ fn is_now_keyword(text: &str) -> bool {
 
 /// The check that keeps an enum column's labels on SQLite.
 pub(crate) fn enum_check_name(table: &str, column: &str) -> String {
-    format!("{table}_{column}_check")
+    schemaforge_model::names::enum_check(table, column)
 }
 
 /// The SQL that reads the clock keyword `keyword` into a timestamp column of
