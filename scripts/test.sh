@@ -30,6 +30,9 @@ fi
 # The real drizzle toolchain (drizzle-kit, drizzle-orm, TypeScript) judges our output.
 if [ ! -f oracle/node_modules/.package-lock.json ] || [ oracle/package-lock.json -nt oracle/node_modules/.package-lock.json ]; then
   log "installing the drizzle toolchain (npm ci)"
+  # better-sqlite3 compiles from source here (its prebuilt binaries are not
+  # reachable): point node-gyp at the machine's Node.js headers.
+  if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node.h ]; then export npm_config_nodedir=/usr; fi
   npm ci --prefix oracle --no-audit --no-fund --loglevel=error
 fi
 

@@ -101,13 +101,47 @@ fn children_dropped_first(pairing: &Pairing<'_>, steps: &mut [Step]) {
     };
     let mut ordered = Vec::with_capacity(remaining.len());
     while !remaining.is_empty() {
-        // A table no other remaining one references; on a cycle, the first.
-        let next = remaining.iter().position(|t| !remaining.iter().any(|other| references(other, t))).unwrap_or(0);
+        // A table no other remaining one references; when every one is
+        // referenced, a table of a cycle that nothing outside the cycle
+        // references (one always exists), never a parent of a table that
+        // could still be dropped first.
+        let next = remaining
+            .iter()
+            .position(|t| !remaining.iter().any(|other| references(other, t)))
+            .or_else(|| {
+                remaining.iter().position(|t| {
+                    remaining.iter().filter(|other| references(other, t)).all(|child| reaches(&remaining, &references, t, child))
+                })
+            })
+            .unwrap_or(0);
         ordered.push(remaining.remove(next));
     }
     for (position, table) in positions.into_iter().zip(ordered) {
         steps[position] = Step::DropTable { table };
     }
+}
+
+/// Whether `from` reaches `to` by following references among `tables`
+/// (`references(child, parent)`): then `from` and a child `to` of it are on one cycle.
+fn reaches(
+    tables: &[QualifiedName],
+    references: &impl Fn(&QualifiedName, &QualifiedName) -> bool,
+    from: &QualifiedName,
+    to: &QualifiedName,
+) -> bool {
+    let mut seen: BTreeSet<&QualifiedName> = BTreeSet::from([from]);
+    let mut frontier = vec![from];
+    while let Some(table) = frontier.pop() {
+        for parent in tables.iter().filter(|parent| references(table, parent)) {
+            if parent == to {
+                return true;
+            }
+            if seen.insert(parent) {
+                frontier.push(parent);
+            }
+        }
+    }
+    false
 }
 
 /// A rename of a primary or foreign key: SQLite stores no names for them,
@@ -224,4 +258,43 @@ fn droppable(pairing: &Pairing<'_>, table: &Table, column: &str) -> bool {
     let in_check = table.checks.iter().any(|c| named(&c.expression, ExpressionSlot::Check));
     let in_generated = table.columns.iter().filter_map(|c| c.generated.as_ref()).any(|g| named(&g.sql, ExpressionSlot::GeneratedColumn));
     !(in_key || referenced || in_check || in_generated)
+}
+
+#[cfg(test)]
+mod tests {
+    use schemaforge_model::Schema;
+
+    use crate::{Step, diff};
+
+    fn schema(json: &str) -> Schema {
+        schemaforge_spec::parse_definition(json).unwrap_or_else(|d| panic!("invalid test definition: {d:?}"))
+    }
+
+    fn dropped(steps: &[Step]) -> Vec<String> {
+        steps.iter().filter_map(|s| if let Step::DropTable { table } = s { Some(table.name.clone()) } else { None }).collect()
+    }
+
+    #[test]
+    fn children_are_dropped_before_parents_even_beside_a_cycle() {
+        // accounts ← people ← members ⇄ teams: the cycle is broken inside
+        // itself, and accounts and people wait for their children.
+        let full = schema(
+            r#"{"dialect": "sqlite", "tables": [
+              {"name": "accounts", "columns": [{"name": "id", "type": "integer", "primaryKey": true}]},
+              {"name": "people", "columns": [{"name": "id", "type": "integer", "primaryKey": true},
+                {"name": "account_id", "type": "integer", "references": {"table": "accounts", "column": "id"}}]},
+              {"name": "teams", "columns": [{"name": "id", "type": "integer", "primaryKey": true},
+                {"name": "lead_id", "type": "integer", "references": {"table": "members", "column": "person_id"}}]},
+              {"name": "members", "columns": [{"name": "person_id", "type": "integer", "primaryKey": true,
+                "references": {"table": "people", "column": "id"}},
+                {"name": "team_id", "type": "integer", "references": {"table": "teams", "column": "id"}}]}
+            ]}"#,
+        );
+        let empty = schema(r#"{"dialect": "sqlite", "tables": []}"#);
+        let order = dropped(&diff(&full, &empty));
+        let position = |t: &str| order.iter().position(|d| d == t).unwrap_or_else(|| panic!("{t} is not dropped: {order:?}"));
+        assert!(position("members") < position("people"), "{order:?}");
+        assert!(position("people") < position("accounts"), "{order:?}");
+        assert_eq!(order.len(), 4);
+    }
 }

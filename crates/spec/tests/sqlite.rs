@@ -49,7 +49,10 @@ fn database_wide_features_are_refused() {
 #[test]
 fn types_sqlite_cannot_hold_are_refused() {
     for ty in ["date", "time", "interval", "inet", "cidr", "macaddr"] {
-        expect(&table(&format!(r#"{{"name": "c", "type": "{ty}"}}"#)), &[("/tables/0/columns/1/type", "not-in-dialect")]);
+        let text = table(&format!(r#"{{"name": "c", "type": "{ty}"}}"#));
+        expect(&text, &[("/tables/0/columns/1/type", "not-in-dialect")]);
+        let diagnostics = parse_definition_for(&text, Some(Dialect::Sqlite)).expect_err("refused");
+        assert_eq!(diagnostics[0].message, format!("SQLite has no `{ty}` type"), "the message names the type");
     }
     expect(&table(r#"{"name": "c", "type": "vector", "dimensions": 3}"#), &[("/tables/0/columns/1/type", "not-in-dialect")]);
     expect(&table(r#"{"name": "c", "type": "text", "array": true}"#), &[("/tables/0/columns/1/array", "not-in-dialect")]);
@@ -145,6 +148,34 @@ fn enums_are_text_with_a_check_and_uniques_are_unique_indexes() {
     let clash = r#"{"enums": [{"name": "s", "values": ["a"]}], "tables": [{"name": "t",
         "columns": [{"name": "k", "type": "enum", "enum": "s"}], "checks": [{"name": "t_k_check", "expression": "k <> 'b'"}]}]}"#;
     expect(clash, &[("/tables/0/columns/0/name", "duplicate-constraint")]);
+}
+
+#[test]
+fn names_that_differ_only_in_case_are_one_name() {
+    // SQLite compares identifiers without regard to ASCII case, and keeps
+    // tables and indexes (uniques included) in one namespace.
+    expect(
+        r#"{"tables": [{"name": "Users", "columns": [{"name": "id", "type": "integer"}]},
+                       {"name": "users", "columns": [{"name": "id", "type": "integer"}]}]}"#,
+        &[("/tables/1/name", "duplicate-table")],
+    );
+    expect(
+        &table(r#"{"name": "userId", "type": "integer"}, {"name": "USERID", "type": "text"}"#),
+        &[("/tables/0/columns/2/name", "duplicate-column")],
+    );
+    expect(
+        r#"{"tables": [{"name": "t", "columns": [{"name": "a", "type": "integer", "unique": true}],
+                        "uniques": [{"name": "T_A_UNIQUE", "columns": ["a"]}], "indexes": [{"name": "T", "columns": ["a"]}]}]}"#,
+        &[("/tables/0/uniques/0", "duplicate-constraint"), ("/tables/0/indexes/0/name", "duplicate-index")],
+    );
+    // What SQLite does not name is not claimed: a key name, a table named like a sequence.
+    let schema = parse_definition_for(
+        r#"{"tables": [{"name": "t", "primaryKey": {"name": "s", "columns": ["id"]}, "columns": [{"name": "id", "type": "serial"}]},
+                       {"name": "s", "columns": [{"name": "t_id_seq", "type": "integer"}]},
+                       {"name": "t_id_seq", "columns": [{"name": "a", "type": "integer"}]}]}"#,
+        Some(Dialect::Sqlite),
+    );
+    assert!(schema.is_ok(), "{schema:?}");
 }
 
 #[test]

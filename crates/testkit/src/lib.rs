@@ -50,6 +50,19 @@ pub fn supported_examples() -> Vec<PathBuf> {
     paths
 }
 
+/// `fixtures/sqlite/*.json`, sorted by name: SQLite versions of the examples
+/// and a kitchen sink exercising every feature SQLite holds.
+pub fn sqlite_fixtures() -> Vec<PathBuf> {
+    let dir = repo_root().join("fixtures/sqlite");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    paths
+}
+
 /// The file stem of a fixture: `blog.v1` for `blog.v1.json`.
 pub fn stem(path: &Path) -> String {
     path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()

@@ -331,7 +331,14 @@ impl Generator<'_> {
         for fk in table.foreign_keys.iter().filter(|fk| !column_style_reference(table, fk)) {
             let f = self.pg("foreignKey");
             let columns: Vec<String> = fk.columns.iter().map(|c| key(c)).collect();
-            let foreign: Vec<String> = fk.referenced_columns.iter().map(|c| self.column_ref(&fk.referenced_table, c)).collect();
+            // A table referencing itself names its own columns through `t`:
+            // its const is not initialised yet, and TypeScript cannot infer a
+            // type that refers to itself.
+            let foreign: Vec<String> = if fk.referenced_table == table.name {
+                fk.referenced_columns.iter().map(|c| key(c)).collect()
+            } else {
+                fk.referenced_columns.iter().map(|c| self.column_ref(&fk.referenced_table, c)).collect()
+            };
             let mut s = format!(
                 "{f}({{ name: {}, columns: [{}], foreignColumns: [{}] }})",
                 string(&fk.name),
@@ -695,5 +702,19 @@ mod tests {
         let c = strongly_connected_components(&[vec![1], vec![2], vec![0], vec![3], vec![0]]);
         assert!(c[0] == c[1] && c[1] == c[2]);
         assert!(c[3] != c[0] && c[4] != c[0] && c[4] != c[3]);
+    }
+
+    #[test]
+    fn a_composite_foreign_key_to_its_own_table_names_its_columns_through_t() {
+        for dialect in ["postgresql", "sqlite"] {
+            let definition = format!(
+                r#"{{"dialect": "{dialect}", "tables": [{{"name": "lines", "primaryKey": ["a", "b"], "columns": [
+                    {{"name": "a", "type": "integer"}}, {{"name": "b", "type": "integer"}}, {{"name": "replaces", "type": "integer"}}],
+                    "foreignKeys": [{{"name": "lines_replaces_fk", "columns": ["a", "replaces"], "references": {{"table": "lines", "columns": ["a", "b"]}}}}]}}]}}"#
+            );
+            let schema = schemaforge_spec::parse_definition(&definition).unwrap_or_else(|d| panic!("{dialect}: {d:?}"));
+            let ts = super::generate(&schema).contents;
+            assert!(ts.contains("columns: [t.a, t.replaces], foreignColumns: [t.a, t.b] })"), "{dialect}:\n{ts}");
+        }
     }
 }

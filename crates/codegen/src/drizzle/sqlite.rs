@@ -227,7 +227,14 @@ impl Generator<'_> {
         for fk in table.foreign_keys.iter().filter(|fk| !foreign_key_is_column_style(table, fk)) {
             let f = self.core("foreignKey");
             let columns: Vec<String> = fk.columns.iter().map(|c| key(c)).collect();
-            let foreign: Vec<String> = fk.referenced_columns.iter().map(|c| self.column_ref(&fk.referenced_table, c)).collect();
+            // A table referencing itself names its own columns through `t`:
+            // its const is not initialised yet, and TypeScript cannot infer a
+            // type that refers to itself.
+            let foreign: Vec<String> = if fk.referenced_table == table.name {
+                fk.referenced_columns.iter().map(|c| key(c)).collect()
+            } else {
+                fk.referenced_columns.iter().map(|c| self.column_ref(&fk.referenced_table, c)).collect()
+            };
             let mut s = format!(
                 "{f}({{ name: {}, columns: [{}], foreignColumns: [{}] }})",
                 string(&fk.name),

@@ -103,7 +103,9 @@ impl Lowerer {
             TypeName::Date => Some("`date`: store dates as `timestamp` (integer seconds) or as ISO-8601 `text`"),
             TypeName::Time => Some("`time`: store times as `text` (`HH:MM:SS`) or as `integer` seconds"),
             TypeName::Interval => Some("`interval`: store durations as `integer` seconds or as `text`"),
-            TypeName::Inet | TypeName::Cidr | TypeName::Macaddr => Some("network address types: store addresses as `text`"),
+            TypeName::Inet => Some("`inet`: store network addresses as `text`"),
+            TypeName::Cidr => Some("`cidr`: store network addresses as `text`"),
+            TypeName::Macaddr => Some("`macaddr`: store network addresses as `text`"),
             TypeName::Vector => Some("`vector`: store embeddings as `blob` (`bytea`) or `json`"),
             _ => None,
         };
