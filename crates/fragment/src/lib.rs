@@ -13,7 +13,7 @@
 mod postgres;
 mod sqlite;
 
-pub use sqlite::known_functions as sqlite_functions;
+pub use sqlite::{known_functions as sqlite_functions, trigger_table as sqlite_trigger_table};
 
 use schemaforge_model::Dialect;
 

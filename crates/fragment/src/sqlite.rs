@@ -423,6 +423,20 @@ pub(crate) fn split_script(sql: &str) -> Result<Vec<String>, FragmentError> {
     Ok(statements)
 }
 
+/// The table a `CREATE TRIGGER` statement (one statement of a script) is
+/// on, lower-cased; `None` for any other statement.
+pub fn trigger_table(statement: &str) -> Option<String> {
+    let dialect = SQLiteDialect {};
+    let parsed = Parser::new(&dialect).with_recursion_limit(RECURSION_LIMIT).try_with_sql(statement).ok()?.parse_statements().ok()?;
+    match parsed.as_slice() {
+        [sqlparser::ast::Statement::CreateTrigger(trigger)] => {
+            let name = trigger.table_name.0.last()?.as_ident()?;
+            Some(fold(name))
+        }
+        _ => None,
+    }
+}
+
 fn starts_trigger(statement: &str) -> bool {
     let words: Vec<String> = statement.split_whitespace().take(3).map(str::to_ascii_uppercase).collect();
     matches!(words.as_slice(), [create, trigger, ..] if create == "CREATE" && trigger == "TRIGGER")
@@ -436,11 +450,13 @@ fn push_statement(statements: &mut Vec<String>, text: &str) -> Result<(), Fragme
         return Ok(());
     }
     let dialect = SQLiteDialect {};
-    Parser::new(&dialect)
-        .with_recursion_limit(RECURSION_LIMIT)
-        .try_with_sql(text)
-        .and_then(|mut p| p.parse_statements())
-        .map_err(|e| FragmentError::Syntax { message: format!("{} (in `{}`)", syntax(e), abbreviate(text)) })?;
+    Parser::new(&dialect).with_recursion_limit(RECURSION_LIMIT).try_with_sql(text).and_then(|mut p| p.parse_statements()).map_err(|e| {
+        let message = match syntax(e) {
+            FragmentError::Syntax { message } => message,
+            other => other.to_string(),
+        };
+        FragmentError::Syntax { message: format!("{message} (in `{}`)", abbreviate(text)) }
+    })?;
     statements.push(text.to_string());
     Ok(())
 }
@@ -542,6 +558,12 @@ mod tests {
         assert_eq!(ty("unsigned big int"), Ok(()));
         assert!(ty("int NOT NULL").is_err());
         assert!(ty("int); DROP TABLE x").is_err());
+    }
+
+    #[test]
+    fn triggers_name_their_table() {
+        assert_eq!(trigger_table("CREATE TRIGGER t AFTER INSERT ON \"Audit\" BEGIN SELECT 1; END").as_deref(), Some("audit"));
+        assert_eq!(trigger_table("CREATE VIEW v AS SELECT 1"), None);
     }
 
     #[test]

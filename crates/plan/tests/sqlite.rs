@@ -20,6 +20,15 @@ struct Case {
     name: String,
     from: Schema,
     to: Schema,
+    /// Queries returning one boolean that must be true after each migration.
+    expect_after_up: Vec<String>,
+    expect_after_down: Vec<String>,
+}
+
+impl Case {
+    fn new(name: String, from: Schema, to: Schema) -> Case {
+        Case { name, from, to, expect_after_up: Vec::new(), expect_after_down: Vec::new() }
+    }
 }
 
 fn sqlite(value: &serde_json::Value) -> Result<Schema, String> {
@@ -37,26 +46,24 @@ fn cases() -> (Vec<Case>, Vec<(String, String)>) {
         let name = stem(&path);
         let value: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("readable")).expect("JSON");
         match (sqlite(&value["from"]), sqlite(&value["to"])) {
-            (Ok(from), Ok(to)) => cases.push(Case { name, from, to }),
+            (Ok(from), Ok(to)) => cases.push(Case::new(name, from, to)),
             (Err(why), _) | (_, Err(why)) => refused.push((name, why)),
         }
     }
     // SQLite's own scenarios: rebuilds, enum checks, keys, drops of referenced tables.
-    for (name, from, to) in sqlite_scenarios() {
-        cases.push(Case { name, from, to });
-    }
+    cases.extend(sqlite_scenarios());
     // The blog chain, as SQLite holds it.
     let blog = |v: &str| {
         let text = std::fs::read_to_string(repo_root().join(format!("fixtures/sqlite/blog.{v}.json"))).expect("blog fixture");
         schemaforge_spec::parse_definition(&text).expect("valid SQLite blog")
     };
-    cases.push(Case { name: "sqlite-blog-v1-to-v2".into(), from: blog("v1"), to: blog("v2") });
-    cases.push(Case { name: "sqlite-blog-v2-to-v3".into(), from: blog("v2"), to: blog("v3") });
+    cases.push(Case::new("sqlite-blog-v1-to-v2".into(), blog("v1"), blog("v2")));
+    cases.push(Case::new("sqlite-blog-v2-to-v3".into(), blog("v2"), blog("v3")));
     (cases, refused)
 }
 
-/// `fixtures/scenarios-sqlite/*.json`: name, `from` and `to`.
-pub fn sqlite_scenarios() -> Vec<(String, Schema, Schema)> {
+/// `fixtures/scenarios-sqlite/*.json`: name, `from`, `to` and what must hold after each migration.
+fn sqlite_scenarios() -> Vec<Case> {
     let dir = repo_root().join("fixtures/scenarios-sqlite");
     let mut paths: Vec<_> = std::fs::read_dir(&dir).expect("fixtures/scenarios-sqlite").filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
@@ -67,7 +74,10 @@ pub fn sqlite_scenarios() -> Vec<(String, Schema, Schema)> {
             let value: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).expect("readable")).expect("JSON");
             let from = sqlite(&value["from"]).unwrap_or_else(|why| panic!("{name}: `from` is invalid: {why}"));
             let to = sqlite(&value["to"]).unwrap_or_else(|why| panic!("{name}: `to` is invalid: {why}"));
-            (name, from, to)
+            let queries = |key: &str| -> Vec<String> {
+                value[key].as_array().map(|q| q.iter().filter_map(|q| q.as_str().map(String::from)).collect()).unwrap_or_default()
+            };
+            Case { expect_after_up: queries("expectAfterUp"), expect_after_down: queries("expectAfterDown"), ..Case::new(name, from, to) }
         })
         .collect()
 }
@@ -166,7 +176,7 @@ fn pinned(plan: &Plan) -> String {
 
 #[test]
 fn sqlite_scenarios_plan_up_and_down() {
-    for (name, from, to) in sqlite_scenarios() {
+    for Case { name, from, to, .. } in sqlite_scenarios() {
         let up = schemaforge_plan::plan(&from, &to).unwrap_or_else(|e| panic!("{name}: {e}"));
         let down = schemaforge_plan::plan_down(&from, &to).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(!up.is_empty(), "{name}: the scenario changes nothing");
@@ -207,6 +217,7 @@ async fn round_trip(case: &Case) -> Result<(), String> {
     }
     apply(&mut conn, &statements(&up)).await.map_err(|e| format!("{label}: the up migration fails: {e}"))?;
     same_as(&format!("{label}-up"), &mut conn, &case.to).await?;
+    holds(&label, "up", &mut conn, &case.expect_after_up).await?;
     for (s, expected) in survivors.iter().zip(&before) {
         let found = values(&mut conn, &s.new_table, &s.new_column).await?;
         if &found != expected {
@@ -218,6 +229,7 @@ async fn round_trip(case: &Case) -> Result<(), String> {
     }
     apply(&mut conn, &statements(&down)).await.map_err(|e| format!("{label}: the down migration fails: {e}"))?;
     same_as(&format!("{label}-down"), &mut conn, &case.from).await?;
+    holds(&label, "down", &mut conn, &case.expect_after_down).await?;
     for (s, expected) in survivors.iter().zip(&before).filter(|(s, _)| s.survives_down) {
         let found = values(&mut conn, &s.old_table, &s.old_column).await?;
         if &found != expected {
@@ -225,6 +237,20 @@ async fn round_trip(case: &Case) -> Result<(), String> {
                 "{label}: {}.{} did not survive the down migration: {expected:?} became {found:?}",
                 s.old_table, s.old_column
             ));
+        }
+    }
+    Ok(())
+}
+
+/// Every query of `expectations` returns true.
+async fn holds(label: &str, after: &str, conn: &mut SqliteConnection, expectations: &[String]) -> Result<(), String> {
+    for query in expectations {
+        let holds: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(query.clone()))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| format!("{label}: after {after}, `{query}` fails: {e}"))?;
+        if !holds {
+            return Err(format!("{label}: after {after}, `{query}` is false"));
         }
     }
     Ok(())

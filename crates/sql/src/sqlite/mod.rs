@@ -7,7 +7,10 @@
 //! diff): a new table, the rows copied (following renames, backfilling a new
 //! NOT NULL from the default, relabelling renamed enum values), the old
 //! table dropped, the new one renamed into place and its indexes re-created.
-//! The rebuild is bracketed by `PRAGMA foreign_keys=OFF`/`ON`, which only take
+//! The final rename runs with `legacy_alter_table` on, so a view over the
+//! table (from the definition's own SQL) does not stop it, and the triggers
+//! `sql.after` creates on the table, which go with the old one, are created
+//! again. The rebuild is bracketed by `PRAGMA foreign_keys=OFF`/`ON`, which only take
 //! effect outside a transaction: whoever applies the migration turns foreign
 //! keys off before its transaction and runs `PRAGMA foreign_key_check` before
 //! committing (see the `db` crate), so no child row is deleted or orphaned.
@@ -29,6 +32,12 @@ use crate::{RenderError, Statement};
 /// Turns foreign-key enforcement off (outside a transaction) and back on.
 pub const FOREIGN_KEYS_OFF: &str = "PRAGMA foreign_keys=OFF";
 pub const FOREIGN_KEYS_ON: &str = "PRAGMA foreign_keys=ON";
+
+/// Renames that do not check or rewrite the rest of the schema (views,
+/// triggers), for the moment a rebuilt table moves into place. Unlike
+/// `foreign_keys`, this pragma takes effect inside a transaction.
+pub const LEGACY_ALTER_TABLE_ON: &str = "PRAGMA legacy_alter_table=ON";
+pub const LEGACY_ALTER_TABLE_OFF: &str = "PRAGMA legacy_alter_table=OFF";
 
 /// The name a table is rebuilt under before it is renamed into place.
 pub fn rebuild_name(table: &str) -> String {
@@ -189,10 +198,25 @@ fn rebuild(lookup: &Lookup<'_>, table: &QualifiedName) -> Result<Vec<String>, Re
         ));
     }
     statements.push(format!("DROP TABLE {quoted}"));
+    // A view over the table (from the definition's own SQL) names it while it
+    // is gone; SQLite's checking rename would refuse to move the new one in.
+    statements.push(LEGACY_ALTER_TABLE_ON.to_string());
     statements.push(format!("ALTER TABLE {quoted_temporary} RENAME TO {quoted}"));
+    statements.push(LEGACY_ALTER_TABLE_OFF.to_string());
     statements.push(FOREIGN_KEYS_ON.to_string());
     statements.extend(new.uniques.iter().map(|u| ddl::create_unique_index(new, u)));
     statements.extend(new.indexes.iter().map(|i| ddl::create_index(new, i)));
+    // The old table's triggers went with it: the definition's own SQL made them.
+    let ours = table.name.to_ascii_lowercase();
+    statements.extend(
+        lookup
+            .to
+            .custom_sql
+            .after
+            .iter()
+            .filter(|s| schemaforge_fragment::sqlite_trigger_table(s).as_deref() == Some(ours.as_str()))
+            .cloned(),
+    );
     Ok(statements)
 }
 
