@@ -237,8 +237,7 @@ pub async fn migrate(
         refuse_disagreement(&standings, files, &history)?;
         let Some(index) = standings[..limit].iter().position(|s| s.state != State::Applied) else { break };
         let file = &files[index];
-        on_start(file);
-        if apply_one(conn, files, file, applied_by).await? {
+        if apply_one(conn, files, file, applied_by, &mut on_start).await? {
             report.applied.push(file.tag.clone());
         }
     }
@@ -278,12 +277,15 @@ async fn adopt_drizzle_entries(conn: &mut SqliteConnection, files: &[MigrationFi
     }
 }
 
-/// Applies `file` unless another migrator did meanwhile; `true` when this call applied it.
+/// Applies `file` unless another migrator did meanwhile; `true` when this
+/// call applied it. `on_start` is told once the write lock is held and the
+/// migration is known to be still pending.
 async fn apply_one(
     conn: &mut SqliteConnection,
     files: &[MigrationFile],
     file: &MigrationFile,
     applied_by: &str,
+    on_start: &mut impl FnMut(&MigrationFile),
 ) -> Result<bool, MigrateError> {
     let started = Instant::now();
     let statements = file.statements();
@@ -297,6 +299,7 @@ async fn apply_one(
         if standings.iter().any(|s| s.tag == file.tag && s.state == State::Applied) {
             return Ok(false);
         }
+        on_start(file);
         for (i, statement) in statements.iter().enumerate() {
             if let Err(error) = tx.execute(sqlx::AssertSqlSafe(statement.clone())).await {
                 return Err(MigrateError::Failed {
