@@ -76,3 +76,37 @@ async fn narrowing_fails_rather_than_truncating() {
         assert_eq!(format!("'{kept}'").trim_matches('\''), value.trim_matches('\''), "{source}: the value was truncated");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_round_trip_catches_data_a_plan_changes_without_saying_so() {
+    // Custom SQL is flagged `custom-sql`, not `deletes-data`: whatever it does
+    // to rows the data check must see, under the renamed table and column,
+    // after the up migration and after the down migration.
+    let parse = |text: &str| schemaforge_spec::parse_definition(text).expect("valid");
+    let people =
+        r#"{"name": "people", "columns": [{"name": "id", "type": "integer", "primaryKey": true}, {"name": "name", "type": "text"}]}"#;
+    let members = r#"{"name": "members", "renamedFrom": "people", "columns": [{"name": "id", "type": "integer", "primaryKey": true},
+        {"name": "full_name", "type": "text", "renamedFrom": "name"}]}"#;
+    let rows = Some(vec!["INSERT INTO people VALUES (1, 'ada'), (2, 'grace')".to_string()]);
+
+    let from = parse(&format!(r#"{{"tables": [{people}]}}"#));
+    let to = parse(&format!(r#"{{"sql": {{"after": "UPDATE members SET full_name = upper(full_name)"}}, "tables": [{members}]}}"#));
+    let trip = Trip { rows: rows.clone(), ..Trip::new("data_changed_up", &from, &to) };
+    let problem = round_trip(&trip).await.expect_err("values changed by the up migration must be caught");
+    assert!(problem.contains("after up: the rows of people did not survive as members"), "{problem}");
+    assert!(problem.contains("name as full_name") && problem.contains("ADA"), "{problem}");
+
+    // The same change made by the down migration (the old definition's custom SQL runs again).
+    let from = parse(&format!(r#"{{"sql": {{"after": "UPDATE people SET name = upper(name)"}}, "tables": [{people}]}}"#));
+    let to = parse(&format!(r#"{{"tables": [{members}]}}"#));
+    let trip = Trip { rows, ..Trip::new("data_changed_down", &from, &to) };
+    let problem = round_trip(&trip).await.expect_err("values changed by the down migration must be caught");
+    assert!(problem.contains("after down: the rows of members did not survive as people"), "{problem}");
+
+    // Without the custom SQL, the renamed data survives both ways.
+    let from = parse(&format!(r#"{{"tables": [{people}]}}"#));
+    let to = parse(&format!(r#"{{"tables": [{members}]}}"#));
+    let trip =
+        Trip { rows: Some(vec!["INSERT INTO people VALUES (1, 'ada'), (2, 'grace')".to_string()]), ..Trip::new("data_kept", &from, &to) };
+    round_trip(&trip).await.unwrap_or_else(|problem| panic!("{problem}"));
+}
