@@ -9,6 +9,9 @@ use schemaforge_model::{
     ScalarType, Table, Unique,
 };
 
+use schemaforge_fragment::{self as fragment, ExpressionSlot};
+use schemaforge_model::Dialect;
+
 use crate::compare::{same_default, same_expression};
 use crate::enums::{EnumChange, enum_changes, enum_value_renames};
 use crate::{ColumnChange, Options, Pairing, Step, TablePair};
@@ -61,7 +64,8 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
     }
 
     // Columns whose change PostgreSQL can only make by dropping and adding them
-    // (a generated expression): everything built on them is rebuilt too.
+    // (a generated expression that changed, or whose columns are converted):
+    // everything built on them is rebuilt too.
     let mut recreated: BTreeSet<String> = BTreeSet::new();
     // Columns whose type changes: PostgreSQL refuses that while a policy uses them.
     let mut retyped = false;
@@ -71,6 +75,15 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
     for column in &pair.added {
         steps.push(Step::AddColumn { table: new_name.clone(), column: column.name.clone() });
     }
+    // PostgreSQL refuses to change the type of a column a generated column
+    // uses: such a generated column is dropped first and added back after
+    // the type changes (`AddColumn` runs after `AlterColumn`).
+    let converted_columns: BTreeSet<&str> = pair
+        .columns
+        .iter()
+        .filter(|c| c.from.ty != c.to.ty || enum_of(&c.to.ty).is_some_and(|e| swapped.contains(e)))
+        .map(|c| c.to.name.as_str())
+        .collect();
     for columns in &pair.columns {
         let (old, new) = (columns.from, columns.to);
         if old.name != new.name {
@@ -78,7 +91,14 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
         }
         let generated_changed = match (&old.generated, &new.generated) {
             (None, None) => false,
-            (Some(a), Some(b)) => !same_expression(&a.sql, &b.sql, &pair.column_names),
+            (Some(a), Some(b)) => {
+                !same_expression(&a.sql, &b.sql, &pair.column_names)
+                    || uses_any(
+                        ExpressionSlot::GeneratedColumn,
+                        &b.sql,
+                        &converted_columns.iter().filter(|c| **c != new.name).copied().collect(),
+                    )
+            }
             _ => true,
         };
         if generated_changed {
@@ -164,6 +184,18 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
     diff_policies(&context, retyped, steps);
     if from.comment != to.comment {
         steps.push(Step::CommentOnTable { table: new_name.clone() });
+    }
+}
+
+/// Whether the (valid) expression `sql`, written for `slot`, names one of `columns`.
+fn uses_any(slot: ExpressionSlot, sql: &str, columns: &BTreeSet<&str>) -> bool {
+    if columns.is_empty() {
+        return false;
+    }
+    match fragment::check_expression(Dialect::Postgresql, slot, sql) {
+        Ok(facts) => facts.column_references.iter().filter_map(|r| r.last()).any(|c| columns.contains(c.as_str())),
+        // Unreadable here (it was checked when the definition was read): rebuild to be safe.
+        Err(_) => true,
     }
 }
 
