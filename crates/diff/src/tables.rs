@@ -78,12 +78,15 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
     // PostgreSQL refuses to change the type of a column a generated column
     // uses: such a generated column is dropped first and added back after
     // the type changes (`AddColumn` runs after `AlterColumn`).
-    let converted_columns: BTreeSet<&str> = pair
-        .columns
-        .iter()
-        .filter(|c| c.from.ty != c.to.ty || enum_of(&c.to.ty).is_some_and(|e| swapped.contains(e)))
-        .map(|c| c.to.name.as_str())
-        .collect();
+    let converted: Vec<_> =
+        pair.columns.iter().filter(|c| c.from.ty != c.to.ty || enum_of(&c.to.ty).is_some_and(|e| swapped.contains(e))).collect();
+    let converted_columns: BTreeSet<&str> = converted.iter().map(|c| c.to.name.as_str()).collect();
+    // A check or index expression on a column converted to or from an enum
+    // holds literals of the old type (`'live'::status__old` once the type is
+    // set aside); PostgreSQL re-reads it after the conversion and fails, so
+    // it is dropped before and added back after.
+    let enum_converted: BTreeSet<&str> =
+        converted.iter().filter(|c| enum_of(&c.from.ty).is_some() || enum_of(&c.to.ty).is_some()).map(|c| c.to.name.as_str()).collect();
     for columns in &pair.columns {
         let (old, new) = (columns.from, columns.to);
         if old.name != new.name {
@@ -132,7 +135,7 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
         steps.push(Step::CommentOnColumn { table: new_name.clone(), column: column.name.clone() });
     }
 
-    let context = Context { pairing, pair, recreated: &recreated };
+    let context = Context { pairing, pair, recreated: &recreated, enum_converted: &enum_converted };
     diff_primary_key(&context, steps);
     let uniques = matched(&from.uniques, &to.uniques, |u| &u.name, |a, b| context.same_unique(a, b));
     uniques.emit(
@@ -143,7 +146,7 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
         |t, n| vec![Step::AddUnique { table: t, name: n }],
         |t, a, b| Step::RenameConstraint { table: t, from: a, to: b },
     );
-    let checks = matched(&from.checks, &to.checks, |c| &c.name, |a, b| context.same_check(a, b));
+    let checks = matched(&from.checks, &to.checks, |c| &c.name, |a, b| context.same_check(a, b) && !context.reads_converted_enum_check(b));
     checks.emit(
         old_name,
         new_name,
@@ -165,7 +168,8 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
         },
         |t, a, b| Step::RenameConstraint { table: t, from: a, to: b },
     );
-    let indexes = matched(&from.indexes, &to.indexes, |i| &i.name, |a, b| context.same_index(a, b));
+    let indexes =
+        matched(&from.indexes, &to.indexes, |i| &i.name, |a, b| context.same_index(a, b) && !context.reads_converted_enum_index(b));
     indexes.emit(
         old_name,
         new_name,
@@ -184,6 +188,23 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
     diff_policies(&context, retyped, steps);
     if from.comment != to.comment {
         steps.push(Step::CommentOnTable { table: new_name.clone() });
+    }
+}
+
+impl Context<'_, '_> {
+    /// The (new) check names a column converted to, from or between enums.
+    fn reads_converted_enum_check(&self, check: &Check) -> bool {
+        uses_any(ExpressionSlot::Check, &check.expression, self.enum_converted)
+    }
+
+    /// The (new) index's predicate or an expression of it names a column
+    /// converted to, from or between enums.
+    fn reads_converted_enum_index(&self, index: &Index) -> bool {
+        index.predicate.as_ref().is_some_and(|p| uses_any(ExpressionSlot::IndexPredicate, p, self.enum_converted))
+            || index.elements.iter().any(|e| match &e.key {
+                IndexKey::Expression(x) => uses_any(ExpressionSlot::IndexExpression, x, self.enum_converted),
+                IndexKey::Column(_) => false,
+            })
     }
 }
 
@@ -267,6 +288,8 @@ struct Context<'p, 'a> {
     pairing: &'p Pairing<'a>,
     pair: &'p TablePair<'a>,
     recreated: &'p BTreeSet<String>,
+    /// Columns converted to, from or between enums (new names).
+    enum_converted: &'p BTreeSet<&'p str>,
 }
 
 impl Context<'_, '_> {
