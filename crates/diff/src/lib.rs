@@ -256,8 +256,9 @@ impl Step {
             Step::RenameSerialSequence { .. } => (6, 5),
             Step::CreateTable { .. } => (7, 0),
             Step::DropColumn { .. } => (8, 0),
-            Step::AddColumn { .. } => (8, 1),
             Step::AlterColumn { change, .. } => (8, 2 + *change as u8),
+            // After the type changes: a generated column may use a converted one.
+            Step::AddColumn { .. } => (8, 12),
             Step::RebuildTable { .. } => (8, 20),
             Step::DropTable { .. } => (9, 0),
             Step::AddPrimaryKey { .. } => (10, 0),

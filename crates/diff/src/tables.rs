@@ -9,6 +9,8 @@ use schemaforge_model::{
     QualifiedName, ScalarType, Table, Unique,
 };
 
+use schemaforge_fragment::{self as fragment, ExpressionSlot};
+
 use crate::compare::{same_default, same_expression};
 use crate::enums::{EnumChange, enum_changes, enum_value_renames};
 use crate::{ColumnChange, Options, Pairing, Step, TablePair};
@@ -62,7 +64,8 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
     }
 
     // Columns whose change PostgreSQL can only make by dropping and adding them
-    // (a generated expression): everything built on them is rebuilt too.
+    // (a generated expression that changed, or whose columns are converted):
+    // everything built on them is rebuilt too.
     let mut recreated: BTreeSet<String> = BTreeSet::new();
     // Columns whose type changes: PostgreSQL refuses that while a policy uses them.
     let mut retyped = false;
@@ -72,6 +75,18 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
     for column in &pair.added {
         steps.push(Step::AddColumn { table: new_name.clone(), column: column.name.clone() });
     }
+    // PostgreSQL refuses to change the type of a column a generated column
+    // uses: such a generated column is dropped first and added back after
+    // the type changes (`AddColumn` runs after `AlterColumn`).
+    let converted: Vec<_> =
+        pair.columns.iter().filter(|c| c.from.ty != c.to.ty || enum_of(&c.to.ty).is_some_and(|e| swapped.contains(e))).collect();
+    let converted_columns: BTreeSet<&str> = converted.iter().map(|c| c.to.name.as_str()).collect();
+    // A check or index expression on a column converted to or from an enum
+    // holds literals of the old type (`'live'::status__old` once the type is
+    // set aside); PostgreSQL re-reads it after the conversion and fails, so
+    // it is dropped before and added back after.
+    let enum_converted: BTreeSet<&str> =
+        converted.iter().filter(|c| enum_of(&c.from.ty).is_some() || enum_of(&c.to.ty).is_some()).map(|c| c.to.name.as_str()).collect();
     for columns in &pair.columns {
         let (old, new) = (columns.from, columns.to);
         if old.name != new.name {
@@ -79,7 +94,15 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
         }
         let generated_changed = match (&old.generated, &new.generated) {
             (None, None) => false,
-            (Some(a), Some(b)) => !same_expression(dialect, &a.sql, &b.sql, &pair.column_names),
+            (Some(a), Some(b)) => {
+                !same_expression(dialect, &a.sql, &b.sql, &pair.column_names)
+                    || uses_any(
+                        dialect,
+                        ExpressionSlot::GeneratedColumn,
+                        &b.sql,
+                        &converted_columns.iter().filter(|c| **c != new.name).copied().collect(),
+                    )
+            }
             _ => true,
         };
         if generated_changed {
@@ -116,7 +139,7 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
         steps.push(Step::CommentOnColumn { table: new_name.clone(), column: column.name.clone() });
     }
 
-    let context = Context { pairing, pair, recreated: &recreated };
+    let context = Context { pairing, pair, recreated: &recreated, enum_converted: &enum_converted };
     diff_primary_key(&context, steps);
     let uniques = matched(&from.uniques, &to.uniques, |u| &u.name, |a, b| context.same_unique(a, b));
     uniques.emit(
@@ -127,7 +150,7 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
         |t, n| vec![Step::AddUnique { table: t, name: n }],
         |t, a, b| Step::RenameConstraint { table: t, from: a, to: b },
     );
-    let checks = matched(&from.checks, &to.checks, |c| &c.name, |a, b| context.same_check(a, b));
+    let checks = matched(&from.checks, &to.checks, |c| &c.name, |a, b| context.same_check(a, b) && !context.reads_converted_enum_check(b));
     checks.emit(
         old_name,
         new_name,
@@ -149,7 +172,8 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
         },
         |t, a, b| Step::RenameConstraint { table: t, from: a, to: b },
     );
-    let indexes = matched(&from.indexes, &to.indexes, |i| &i.name, |a, b| context.same_index(a, b));
+    let indexes =
+        matched(&from.indexes, &to.indexes, |i| &i.name, |a, b| context.same_index(a, b) && !context.reads_converted_enum_index(b));
     indexes.emit(
         old_name,
         new_name,
@@ -168,6 +192,35 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
     diff_policies(&context, retyped, steps);
     if from.comment != to.comment {
         steps.push(Step::CommentOnTable { table: new_name.clone() });
+    }
+}
+
+impl Context<'_, '_> {
+    /// The (new) check names a column converted to, from or between enums.
+    fn reads_converted_enum_check(&self, check: &Check) -> bool {
+        uses_any(self.dialect(), ExpressionSlot::Check, &check.expression, self.enum_converted)
+    }
+
+    /// The (new) index's predicate or an expression of it names a column
+    /// converted to, from or between enums.
+    fn reads_converted_enum_index(&self, index: &Index) -> bool {
+        index.predicate.as_ref().is_some_and(|p| uses_any(self.dialect(), ExpressionSlot::IndexPredicate, p, self.enum_converted))
+            || index.elements.iter().any(|e| match &e.key {
+                IndexKey::Expression(x) => uses_any(self.dialect(), ExpressionSlot::IndexExpression, x, self.enum_converted),
+                IndexKey::Column(_) => false,
+            })
+    }
+}
+
+/// Whether the (valid) expression `sql`, written for `slot`, names one of `columns`.
+fn uses_any(dialect: Dialect, slot: ExpressionSlot, sql: &str, columns: &BTreeSet<&str>) -> bool {
+    if columns.is_empty() {
+        return false;
+    }
+    match fragment::check_expression(dialect, slot, sql) {
+        Ok(facts) => facts.column_references.iter().filter_map(|r| r.last()).any(|c| columns.contains(c.as_str())),
+        // Unreadable here (it was checked when the definition was read): rebuild to be safe.
+        Err(_) => true,
     }
 }
 
@@ -262,6 +315,8 @@ struct Context<'p, 'a> {
     pairing: &'p Pairing<'a>,
     pair: &'p TablePair<'a>,
     recreated: &'p BTreeSet<String>,
+    /// Columns converted to, from or between enums (new names).
+    enum_converted: &'p BTreeSet<&'p str>,
 }
 
 impl Context<'_, '_> {

@@ -39,12 +39,16 @@ pub(super) fn check(context: &Context<'_>, step: &Step) -> Option<Finding> {
                     return None;
                 }
                 let values: Vec<String> = removed.iter().map(|v| format!("'{v}'")).collect();
-                format!("fails if a row of {table}.{column} holds {}, which enum {name} no longer has", values.join(" or "))
+                format!(
+                    "fails if a row of {table}.{column} holds {}, which enum {name} no longer has (such a row makes the migration fail; its value is never dropped)",
+                    values.join(" or ")
+                )
             } else {
                 match classify_type_change(&old.ty, &new.ty) {
-                    TypeChange::Narrow | TypeChange::Convert => {
-                        format!("fails if a value of {table}.{column} does not convert to the new type")
-                    }
+                    TypeChange::Narrow => format!(
+                        "fails if a value of {table}.{column} does not fit the new type (such a value makes the migration fail; it is never cut)"
+                    ),
+                    TypeChange::Convert => format!("fails if a value of {table}.{column} does not convert to the new type"),
                     TypeChange::Relabel | TypeChange::Widen => return None,
                 }
             }
