@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use schemaforge_kit::defaults::{DrizzleDefault, drizzle_default};
 use schemaforge_kit::names::{DrizzleNames, TableNames};
-use schemaforge_kit::snapshot::unique_is_column_style;
+use schemaforge_kit::snapshot::{foreign_key_is_column_style, unique_is_column_style};
 use schemaforge_model::{
     Column, IdentityKind, IndexKey, NullsOrder, PolicyCommand, PolicyKind, QualifiedName, ReferentialAction, ScalarType, Schema, SortOrder,
     Table, names,
@@ -247,14 +247,7 @@ impl Generator<'_> {
         if column.not_null && !implied_not_null {
             b.push_str(".notNull()");
         }
-        match drizzle_default(schemaforge_model::Dialect::Postgresql, column) {
-            Some(DrizzleDefault::Literal { ts, .. }) => b.push_str(&format!(".default({ts})")),
-            Some(DrizzleDefault::Sql(sql)) => {
-                let sql = self.sql(&sql);
-                b.push_str(&format!(".default({sql})"));
-            }
-            None => {}
-        }
+        b.push_str(&default_call(drizzle_default(schemaforge_model::Dialect::Postgresql, column), |sql| self.sql(sql)));
         if let Some(generated) = &column.generated {
             let sql = self.sql(&generated.sql);
             b.push_str(&format!(".generatedAlwaysAs({sql})"));
@@ -290,26 +283,12 @@ impl Generator<'_> {
         if table.uniques.iter().any(|u| unique_is_column_style(table, u) && u.columns[0] == column.name) {
             b.push_str(".unique()");
         }
-        if let Some(fk) = table.foreign_keys.iter().find(|fk| column_style_reference(table, fk) && fk.columns[0] == column.name) {
-            let target = self.column_ref(&fk.referenced_table, &fk.referenced_columns[0]);
-            let arrow = if self.cyclic.contains(&(table.name.clone(), fk.name.clone())) {
-                format!("(): {} => {target}", self.pg("type AnyPgColumn").trim_start_matches("type "))
-            } else {
-                format!("() => {target}")
-            };
-            let actions = actions(fk.on_delete, fk.on_update);
-            if actions.is_empty() {
-                b.push_str(&format!(".references({arrow})"));
-            } else {
-                b.push_str(&format!(".references({arrow}, {{ {} }})", actions.join(", ")));
-            }
+        if let Some(fk) = table.foreign_keys.iter().find(|fk| foreign_key_is_column_style(table, fk) && fk.columns[0] == column.name) {
+            let cyclic = self.cyclic.contains(&(table.name.clone(), fk.name.clone()));
+            let any_column = cyclic.then(|| self.pg("type AnyPgColumn").trim_start_matches("type ").to_string());
+            b.push_str(&references_call(self.names, fk, any_column));
         }
         b
-    }
-
-    fn column_ref(&self, table: &QualifiedName, column: &str) -> String {
-        let target = self.names.table(table);
-        format!("{}.{}", target.export, target.columns.get(column).map(String::as_str).unwrap_or(column))
     }
 
     fn extras(&mut self, table: &Table, n: &TableNames) -> Vec<String> {
@@ -317,10 +296,7 @@ impl Generator<'_> {
         let mut extras = Vec::new();
         if let Some(pk) = table.primary_key.as_ref().filter(|_| !table.primary_key_is_inline()) {
             let f = self.pg("primaryKey");
-            let columns: Vec<String> = pk.columns.iter().map(|c| key(c)).collect();
-            let default_name = names::primary_key(&table.name.name, &pk.columns);
-            let name = if pk.name == default_name { String::new() } else { format!("name: {}, ", string(&pk.name)) };
-            extras.push(format!("{f}({{ {name}columns: [{}] }})", columns.join(", ")));
+            extras.push(primary_key_extra(&f, table, pk, &key));
         }
         for unique in table.uniques.iter().filter(|u| !unique_is_column_style(table, u)) {
             let f = self.pg("unique");
@@ -328,30 +304,9 @@ impl Generator<'_> {
             let nulls = if unique.nulls_not_distinct { ".nullsNotDistinct()" } else { "" };
             extras.push(format!("{f}({}).on({}){nulls}", string(&unique.name), columns.join(", ")));
         }
-        for fk in table.foreign_keys.iter().filter(|fk| !column_style_reference(table, fk)) {
+        for fk in table.foreign_keys.iter().filter(|fk| !foreign_key_is_column_style(table, fk)) {
             let f = self.pg("foreignKey");
-            let columns: Vec<String> = fk.columns.iter().map(|c| key(c)).collect();
-            // A table referencing itself names its own columns through `t`:
-            // its const is not initialised yet, and TypeScript cannot infer a
-            // type that refers to itself.
-            let foreign: Vec<String> = if fk.referenced_table == table.name {
-                fk.referenced_columns.iter().map(|c| key(c)).collect()
-            } else {
-                fk.referenced_columns.iter().map(|c| self.column_ref(&fk.referenced_table, c)).collect()
-            };
-            let mut s = format!(
-                "{f}({{ name: {}, columns: [{}], foreignColumns: [{}] }})",
-                string(&fk.name),
-                columns.join(", "),
-                foreign.join(", ")
-            );
-            if fk.on_delete != ReferentialAction::NoAction {
-                s.push_str(&format!(".onDelete({})", string(fk.on_delete.as_sql())));
-            }
-            if fk.on_update != ReferentialAction::NoAction {
-                s.push_str(&format!(".onUpdate({})", string(fk.on_update.as_sql())));
-            }
-            extras.push(s);
+            extras.push(foreign_key_extra(&f, self.names, table, fk, &key));
         }
         for index in &table.indexes {
             let f = self.pg(if index.unique { "uniqueIndex" } else { "index" });
@@ -571,10 +526,71 @@ fn same_set(a: &[String], b: &[String]) -> bool {
     a == b
 }
 
-/// Whether a foreign key is written as `.references()` on its column: a
-/// single-column key with drizzle's default name.
-fn column_style_reference(table: &Table, fk: &schemaforge_model::ForeignKey) -> bool {
-    fk.columns.len() == 1 && fk.name == names::foreign_key(&table.name.name, &fk.columns, &fk.referenced_table.name, &fk.referenced_columns)
+/// `.default(…)` for a column default: a literal, or SQL through `sql` (which
+/// writes the template literal and imports `sql`).
+fn default_call(default: Option<DrizzleDefault>, sql: impl FnOnce(&str) -> String) -> String {
+    match default {
+        Some(DrizzleDefault::Literal { ts, .. }) => format!(".default({ts})"),
+        Some(DrizzleDefault::Sql(text)) => format!(".default({})", sql(&text)),
+        None => String::new(),
+    }
+}
+
+/// `table.column` as `schema.ts` names it.
+fn column_ref(names: &DrizzleNames, table: &QualifiedName, column: &str) -> String {
+    let target = names.table(table);
+    format!("{}.{}", target.export, target.columns.get(column).map(String::as_str).unwrap_or(column))
+}
+
+/// `.references(() => target, { onDelete, onUpdate })` for a column-style
+/// foreign key; on a reference cycle the target is typed with the dialect's
+/// `any_column` (`AnyPgColumn`, `AnySQLiteColumn`) or TypeScript cannot infer it.
+fn references_call(names: &DrizzleNames, fk: &schemaforge_model::ForeignKey, any_column: Option<String>) -> String {
+    let target = column_ref(names, &fk.referenced_table, &fk.referenced_columns[0]);
+    let arrow = match any_column {
+        Some(any) => format!("(): {any} => {target}"),
+        None => format!("() => {target}"),
+    };
+    let actions = actions(fk.on_delete, fk.on_update);
+    if actions.is_empty() { format!(".references({arrow})") } else { format!(".references({arrow}, {{ {} }})", actions.join(", ")) }
+}
+
+/// `primaryKey({ name, columns })` (`f` is the imported builder), the name left
+/// out when it is drizzle's own.
+fn primary_key_extra(f: &str, table: &Table, pk: &schemaforge_model::PrimaryKey, key: &dyn Fn(&str) -> String) -> String {
+    let columns: Vec<String> = pk.columns.iter().map(|c| key(c)).collect();
+    let default_name = names::primary_key(&table.name.name, &pk.columns);
+    let name = if pk.name == default_name { String::new() } else { format!("name: {}, ", string(&pk.name)) };
+    format!("{f}({{ {name}columns: [{}] }})", columns.join(", "))
+}
+
+/// `foreignKey({ name, columns, foreignColumns })` with its actions (`f` is
+/// the imported builder).
+fn foreign_key_extra(
+    f: &str,
+    names: &DrizzleNames,
+    table: &Table,
+    fk: &schemaforge_model::ForeignKey,
+    key: &dyn Fn(&str) -> String,
+) -> String {
+    let columns: Vec<String> = fk.columns.iter().map(|c| key(c)).collect();
+    // A table referencing itself names its own columns through `t`: its
+    // const is not initialised yet, and TypeScript cannot infer a type that
+    // refers to itself.
+    let foreign: Vec<String> = if fk.referenced_table == table.name {
+        fk.referenced_columns.iter().map(|c| key(c)).collect()
+    } else {
+        fk.referenced_columns.iter().map(|c| column_ref(names, &fk.referenced_table, c)).collect()
+    };
+    let mut s =
+        format!("{f}({{ name: {}, columns: [{}], foreignColumns: [{}] }})", string(&fk.name), columns.join(", "), foreign.join(", "));
+    if fk.on_delete != ReferentialAction::NoAction {
+        s.push_str(&format!(".onDelete({})", string(fk.on_delete.as_sql())));
+    }
+    if fk.on_update != ReferentialAction::NoAction {
+        s.push_str(&format!(".onUpdate({})", string(fk.on_update.as_sql())));
+    }
+    s
 }
 
 fn actions(on_delete: ReferentialAction, on_update: ReferentialAction) -> Vec<String> {

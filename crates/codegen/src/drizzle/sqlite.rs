@@ -11,13 +11,16 @@
 
 use std::collections::BTreeSet;
 
-use schemaforge_kit::defaults::{DrizzleDefault, drizzle_default};
+use schemaforge_kit::defaults::drizzle_default;
 use schemaforge_kit::names::{DrizzleNames, TableNames};
 use schemaforge_kit::snapshot::{foreign_key_is_column_style, index_element, unique_is_column_style};
 use schemaforge_model::sqlite::autoincrement;
-use schemaforge_model::{Column, Dialect, QualifiedName, ReferentialAction, ScalarType, Schema, Table};
+use schemaforge_model::{Column, Dialect, QualifiedName, ScalarType, Schema, Table};
 
-use super::{HEADER, Links, actions, cyclic_references, join_imports, options, property, string, template_escape, write_relations};
+use super::{
+    HEADER, Links, cyclic_references, default_call, foreign_key_extra, join_imports, options, primary_key_extra, property, references_call,
+    string, template_escape, write_relations,
+};
 use crate::GeneratedFile;
 use crate::writer::Writer;
 
@@ -175,14 +178,7 @@ impl Generator<'_> {
         if column.not_null && !sole_key {
             b.push_str(".notNull()");
         }
-        match drizzle_default(Dialect::Sqlite, column) {
-            Some(DrizzleDefault::Literal { ts, .. }) => b.push_str(&format!(".default({ts})")),
-            Some(DrizzleDefault::Sql(sql)) => {
-                let sql = self.sql(&sql);
-                b.push_str(&format!(".default({sql})"));
-            }
-            None => {}
-        }
+        b.push_str(&default_call(drizzle_default(Dialect::Sqlite, column), |sql| self.sql(sql)));
         if let Some(generated) = &column.generated {
             let sql = self.sql(&generated.sql);
             b.push_str(&format!(".generatedAlwaysAs({sql}, {{ mode: \"stored\" }})"));
@@ -191,25 +187,11 @@ impl Generator<'_> {
             b.push_str(".unique()");
         }
         if let Some(fk) = table.foreign_keys.iter().find(|fk| foreign_key_is_column_style(table, fk) && fk.columns[0] == column.name) {
-            let target = self.column_ref(&fk.referenced_table, &fk.referenced_columns[0]);
-            let arrow = if self.cyclic.contains(&(table.name.clone(), fk.name.clone())) {
-                format!("(): {} => {target}", self.core("type AnySQLiteColumn"))
-            } else {
-                format!("() => {target}")
-            };
-            let actions = actions(fk.on_delete, fk.on_update);
-            if actions.is_empty() {
-                b.push_str(&format!(".references({arrow})"));
-            } else {
-                b.push_str(&format!(".references({arrow}, {{ {} }})", actions.join(", ")));
-            }
+            let cyclic = self.cyclic.contains(&(table.name.clone(), fk.name.clone()));
+            let any_column = cyclic.then(|| self.core("type AnySQLiteColumn"));
+            b.push_str(&references_call(self.names, fk, any_column));
         }
         b
-    }
-
-    fn column_ref(&self, table: &QualifiedName, column: &str) -> String {
-        let target = self.names.table(table);
-        format!("{}.{}", target.export, target.columns.get(column).map(String::as_str).unwrap_or(column))
     }
 
     /// The table's extras, in the order drizzle-kit's snapshot lists them:
@@ -219,35 +201,11 @@ impl Generator<'_> {
         let mut extras = Vec::new();
         if let Some(pk) = table.primary_key.as_ref().filter(|pk| pk.columns.len() > 1) {
             let f = self.core("primaryKey");
-            let columns: Vec<String> = pk.columns.iter().map(|c| key(c)).collect();
-            let default_name = schemaforge_model::names::primary_key(&table.name.name, &pk.columns);
-            let name = if pk.name == default_name { String::new() } else { format!("name: {}, ", string(&pk.name)) };
-            extras.push(format!("{f}({{ {name}columns: [{}] }})", columns.join(", ")));
+            extras.push(primary_key_extra(&f, table, pk, &key));
         }
         for fk in table.foreign_keys.iter().filter(|fk| !foreign_key_is_column_style(table, fk)) {
             let f = self.core("foreignKey");
-            let columns: Vec<String> = fk.columns.iter().map(|c| key(c)).collect();
-            // A table referencing itself names its own columns through `t`:
-            // its const is not initialised yet, and TypeScript cannot infer a
-            // type that refers to itself.
-            let foreign: Vec<String> = if fk.referenced_table == table.name {
-                fk.referenced_columns.iter().map(|c| key(c)).collect()
-            } else {
-                fk.referenced_columns.iter().map(|c| self.column_ref(&fk.referenced_table, c)).collect()
-            };
-            let mut s = format!(
-                "{f}({{ name: {}, columns: [{}], foreignColumns: [{}] }})",
-                string(&fk.name),
-                columns.join(", "),
-                foreign.join(", ")
-            );
-            if fk.on_delete != ReferentialAction::NoAction {
-                s.push_str(&format!(".onDelete({})", string(fk.on_delete.as_sql())));
-            }
-            if fk.on_update != ReferentialAction::NoAction {
-                s.push_str(&format!(".onUpdate({})", string(fk.on_update.as_sql())));
-            }
-            extras.push(s);
+            extras.push(foreign_key_extra(&f, self.names, table, fk, &key));
         }
         for unique in table.uniques.iter().filter(|u| !unique_is_column_style(table, u)) {
             let f = self.core("uniqueIndex");
