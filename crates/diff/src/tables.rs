@@ -78,8 +78,14 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
     // PostgreSQL refuses to change the type of a column a generated column
     // uses: such a generated column is dropped first and added back after
     // the type changes (`AddColumn` runs after `AlterColumn`).
-    let converted: Vec<_> =
-        pair.columns.iter().filter(|c| c.from.ty != c.to.ty || enum_of(&c.to.ty).is_some_and(|e| swapped.contains(e))).collect();
+    // SQLite converts nothing in place (a changed column rebuilds its table,
+    // which re-creates everything on it), so nothing needs this there.
+    let converted: Vec<_> = match dialect {
+        Dialect::Postgresql => {
+            pair.columns.iter().filter(|c| c.from.ty != c.to.ty || enum_of(&c.to.ty).is_some_and(|e| swapped.contains(e))).collect()
+        }
+        Dialect::Sqlite => Vec::new(),
+    };
     let converted_columns: BTreeSet<&str> = converted.iter().map(|c| c.to.name.as_str()).collect();
     // A check or index expression on a column converted to or from an enum
     // holds literals of the old type (`'live'::status__old` once the type is
