@@ -188,7 +188,9 @@ enum Command {
         /// (default: `SCHEMAFORGE_DATA_DIR`, then the file, then `./data`).
         #[arg(long)]
         data_dir: Option<std::path::PathBuf>,
-        /// The PostgreSQL database tenants live in (default: `SCHEMAFORGE_DATABASE_URL`, then `DATABASE_URL`).
+        /// The PostgreSQL database tenants live in (default: `SCHEMAFORGE_DATABASE_URL`, then
+        /// `[serve] database_url` in `schemaforge.toml`, then `DATABASE_URL`; with none, each
+        /// tenant is a SQLite file under the data directory).
         #[arg(long)]
         database_url: Option<String>,
         /// Keep artifacts in S3 (`s3://bucket[/prefix]`; default: `SCHEMAFORGE_STORE`, else the data directory).
