@@ -446,11 +446,25 @@ async fn seed_and_chain(db: Db, artifacts: Artifacts) {
     assert_eq!((unchanged.status, unchanged.json()["changed"].clone()), (200, json!(false)), "{}", unchanged.body);
 
     // v2 adds and renames (`renamedFrom` carries the rows over): a minor.
+    // Rows go in along the way: every rebuild (SQLite) keeps them, children
+    // of a rebuilt parent (`ON DELETE CASCADE`) included.
     for (version, expected, bump) in [("v1", "1.0.0", "initial"), ("v2", "1.1.0", "minor")] {
         let response = service.generate(&bob, &world.fixture(&format!("blog.{version}")), json!({}));
         assert_eq!(response.status, 200, "{version}: {}", response.body);
         assert_eq!((response.json()["version"].clone(), response.json()["bump"].clone()), (json!(expected), json!(bump)));
+        if version == "v1" {
+            world.execute(&bob, "INSERT INTO users (email, name) VALUES ('ann@example.com', 'Ann')").await;
+            world.execute(&bob, "INSERT INTO posts (author_id, title) VALUES (1, 'Hello')").await;
+        }
     }
+    world.execute(&bob, "INSERT INTO comments (post_id, body) VALUES (1, 'Nice')").await;
+    let rows = |table: &'static str| {
+        let world = &world;
+        let bob = bob.clone();
+        async move { world.query(&bob, &format!("SELECT CAST(count(*) AS text) FROM {table}")).await }
+    };
+    assert_eq!((rows("users").await, rows("posts").await), (vec!["1".to_string()], vec!["1".to_string()]));
+    assert_eq!(world.query(&bob, "SELECT display_name FROM users").await, ["Ann"], "the rename carried the value over");
     let before = world.tables(&bob).await;
     let artifacts_before = store.files(&format!("drizzle/{bob}/versions/"));
     let refused = service.generate(&bob, &world.fixture("blog.v3"), json!({}));
@@ -468,6 +482,9 @@ async fn seed_and_chain(db: Db, artifacts: Artifacts) {
     assert_eq!(allowed.json()["version"], "2.0.0");
     assert!(allowed.json()["changelog"].as_str().is_some_and(|c| c.contains("Posts become articles.")));
     assert_eq!(world.tables(&bob).await, ["articles", "comments", "users"]);
+    for table in ["users", "articles", "comments"] {
+        assert_eq!(rows(table).await, ["1"], "{table} lost rows");
+    }
     // An addition is a minor, a comment a patch; SQLite keeps no comments,
     // so there a comment changes nothing in the database and makes no version.
     let mut added = world.fixture("blog.v3");
