@@ -3,6 +3,7 @@
 mod commands;
 mod config;
 mod database_url;
+mod demo;
 mod folder_io;
 mod gate;
 mod live;
@@ -178,6 +179,19 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// The main job end to end, with no server and no configuration: start the service on
+    /// SQLite in-process, send a definition to `POST /schema/generate`, print the version,
+    /// migration and schema.ts, list the artifacts, stop.
+    Demo {
+        /// The definition to send (default: the seed example).
+        definition: Option<std::path::PathBuf>,
+        /// Where the service keeps the tenant's database and the artifacts.
+        #[arg(long, default_value = "demo-output")]
+        data_dir: std::path::PathBuf,
+        /// The tenant.
+        #[arg(long, default_value = "demo")]
+        user: String,
+    },
     /// Run the multi-tenant HTTP service (`POST /schema/generate` and friends).
     Serve {
         /// Address to listen on (port 0 picks a free one; default: `SCHEMAFORGE_LISTEN`, then
@@ -188,7 +202,9 @@ enum Command {
         /// (default: `SCHEMAFORGE_DATA_DIR`, then the file, then `./data`).
         #[arg(long)]
         data_dir: Option<std::path::PathBuf>,
-        /// The PostgreSQL database tenants live in (default: `SCHEMAFORGE_DATABASE_URL`, then `DATABASE_URL`).
+        /// The PostgreSQL database tenants live in (default: `SCHEMAFORGE_DATABASE_URL`, then
+        /// `[serve] database_url` in `schemaforge.toml`, then `DATABASE_URL`; with none, each
+        /// tenant is a SQLite file under the data directory).
         #[arg(long)]
         database_url: Option<String>,
         /// Keep artifacts in S3 (`s3://bucket[/prefix]`; default: `SCHEMAFORGE_STORE`, else the data directory).
@@ -297,6 +313,7 @@ fn main() -> ExitCode {
         Command::Hash { dir } => commands::hash(dir.as_deref()),
         Command::Check { db, dir, shadow_db, format } => live::check(&live::CheckArgs { db, dir, shadow_db, format }),
         Command::Rollback { db, dir, to, allow } => live::rollback(&live::RollbackArgs { db, dir, to, allow }),
+        Command::Demo { definition, data_dir, user } => demo::demo(&demo::DemoArgs { definition, data_dir, user }),
         Command::Serve { listen, data_dir, database_url, store } => serve::serve(listen, data_dir, database_url, store),
         Command::SchemaJson => commands::schema_json(),
         Command::Explain { code } => commands::explain(code.as_deref()),

@@ -86,6 +86,10 @@ pub enum MigrateError {
         "{tag} would leave rows whose foreign keys point nowhere ({violations}); nothing of it was kept: fix the rows or the migration and run migrate again"
     )]
     ForeignKeysBroken { tag: String, violations: String },
+    #[error(
+        "{tag} rebuilds tables and must run with foreign keys off, which SQLite only allows before its transaction begins: begin the write transaction with foreign keys off"
+    )]
+    ForeignKeysEnforced { tag: String },
     #[error("the migration history cannot be read or written: {0}")]
     Database(#[from] sqlx::Error),
 }

@@ -65,11 +65,7 @@ impl FromRequestParts<AppState> for Caller {
         {
             return Ok(Caller::Admin);
         }
-        let user: Option<String> = sqlx::query_scalar("SELECT user_id FROM schemaforge_service.tokens WHERE token_sha256 = $1")
-            .bind(token_digest(token))
-            .fetch_optional(state.admin().await?)
-            .await?;
-        match user {
+        match state.backend.token_user(&token_digest(token)).await? {
             Some(user) => Ok(Caller::User(UserId::parse(&user)?)),
             None => Err(ApiError::Unauthorized),
         }

@@ -7,19 +7,19 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use schemaforge_db::postgres::migrate::{self, History, MigrateError};
+use schemaforge_db::history::MigrateError;
 use schemaforge_kit::folder::{MigrationFile, snapshot_id, snapshot_path};
-use schemaforge_model::Schema;
+use schemaforge_model::{Dialect, Schema};
 use schemaforge_plan::{Hazard, Plan, Version};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sqlx::{Connection, PgConnection};
 
 use crate::auth::Caller;
+use crate::backend::{Backend, CommitFailed, Failed, Session};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::tenant::{self, UserId};
-use crate::versions::{self, VersionRow};
+use crate::versions::VersionRow;
 use crate::{artifacts, deadline};
 
 #[derive(Debug, Deserialize)]
@@ -79,20 +79,32 @@ fn now_millis() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).unwrap_or(0)
 }
 
-/// The definition a version holds, as the tenant wrote it (empty before the first).
-pub fn unmapped(row: Option<&VersionRow>) -> Result<Schema, ApiError> {
+/// The definition a version holds, as the tenant wrote it, lowered for
+/// `dialect` (empty before the first).
+pub fn unmapped(dialect: Dialect, row: Option<&VersionRow>) -> Result<Schema, ApiError> {
     match row {
-        Some(row) => schemaforge_spec::parse_definition(&row.definition)
+        Some(row) => schemaforge_spec::parse_definition_for(&row.definition, Some(dialect))
             .map_err(|_| ApiError::Internal(format!("the stored definition of version {} no longer validates", row.version))),
-        None => Ok(Schema::empty(schemaforge_model::Dialect::Postgresql)),
+        None => Ok(Schema::empty(dialect)),
     }
 }
 
-/// The schema a version holds, in the tenant's namespace.
-pub fn schema_of(row: &VersionRow, namespace: &str) -> Result<Schema, ApiError> {
-    let schema = schemaforge_spec::parse_definition(&row.definition)
-        .map_err(|_| ApiError::Internal(format!("the stored definition of version {} no longer validates", row.version)))?;
-    Ok(tenant::into_namespace(&schema, namespace))
+/// The schema a version holds, as the database holds it (`Backend::place`).
+pub fn schema_of(backend: &Backend, user: &UserId, row: &VersionRow) -> Result<Schema, ApiError> {
+    Ok(backend.place(user, &unmapped(backend.dialect(), Some(row))?))
+}
+
+/// The 400 for a definition with problems, each pointed at under `/schema`.
+pub fn invalid(diagnostics: &[schemaforge_spec::Diagnostic]) -> ApiError {
+    let details: Vec<Value> = diagnostics
+        .iter()
+        .map(|d| json!({"path": format!("/schema{}", d.path), "code": d.code.as_str(), "message": d.message, "hint": d.hint}))
+        .collect();
+    ApiError::BadRequest {
+        code: "invalid-definition",
+        message: format!("the definition has {} problem(s)", details.len()),
+        details: Value::Array(details),
+    }
 }
 
 pub async fn handle(State(state): State<AppState>, caller: Caller, body: Bytes) -> Result<Json<Value>, ApiError> {
@@ -140,37 +152,26 @@ async fn validated(
     deadline: tokio::time::Instant,
 ) -> Result<Json<Value>, ApiError> {
     tenant::check_definition(&request.schema)?;
-    let definition = schemaforge_spec::validate_value(&request.schema).map_err(|diagnostics| {
-        let details: Vec<Value> = diagnostics
-            .iter()
-            .map(|d| json!({"path": format!("/schema{}", d.path), "code": d.code.as_str(), "message": d.message, "hint": d.hint}))
-            .collect();
-        ApiError::BadRequest {
-            code: "invalid-definition",
-            message: format!("the definition has {} problem(s)", details.len()),
-            details: Value::Array(details),
-        }
-    })?;
+    let definition = schemaforge_spec::validate_value_for(&request.schema, Some(state.backend.dialect())).map_err(|d| invalid(&d))?;
     if let Some(name) = &request.options.name {
         schemaforge_kit::folder::check_name(name).map_err(|e| ApiError::bad_request("invalid-request", e.to_string()))?;
     }
     let allowance = allowed(&request.options.allow_hazards)?;
     let validate_ms = millis(started);
-    let deadline::Session { mut conn, pid, turn: _turn } = deadline::connect(state, user, deadline).await?;
-    let history = History::in_schema(&user.namespace());
-    let input = Input { state, caller, user, request, definition: &definition, allowance: &allowance, history: &history };
+    let deadline::Session { mut tenant, turn: _turn } = deadline::connect(state, user, deadline).await?;
+    let input = Input { state, caller, user, request, definition: &definition, allowance: &allowance };
     // Up to the commit under the deadline; after it, to the end.
-    let result = match tokio::time::timeout_at(deadline, prepare(&input, &mut conn, (started, validate_ms))).await {
+    let result = match tokio::time::timeout_at(deadline, prepare_until_ready(&input, &mut tenant, (started, validate_ms))).await {
         Err(_) => {
-            deadline::abandon(state, user, conn, pid).await;
+            tenant.abandon().await;
             return Err(deadline::timed_out(state.config.request_timeout));
         }
         Ok(Err(error)) => Err(error),
         Ok(Ok(Prepared::Answer(answer))) => Ok(answer),
-        Ok(Ok(Prepared::Commit(pending))) => finish(&input, &mut conn, *pending).await,
+        Ok(Ok(Prepared::Again)) => Err(ApiError::Internal("the tenant's transaction could not be begun as its migration needs".into())),
+        Ok(Ok(Prepared::Commit(pending))) => finish(&input, &mut tenant, *pending).await,
     };
-    let _ = migrate::unlock(&mut conn, &history).await;
-    let _ = conn.close().await;
+    tenant.release().await;
     result
 }
 
@@ -182,7 +183,6 @@ struct Input<'a> {
     request: &'a GenerateRequest,
     definition: &'a Schema,
     allowance: &'a [Hazard],
-    history: &'a History,
 }
 
 /// Where a request stands at its commit point.
@@ -191,6 +191,9 @@ enum Prepared {
     Answer(Json<Value>),
     /// The migration and its version are applied in the open transaction.
     Commit(Box<Pending>),
+    /// The tenant's lock was taken in a way the migration cannot run under
+    /// (see `Session::begin_apply`): release it and start over.
+    Again,
 }
 
 /// A new version applied in the open transaction, waiting for its commit.
@@ -210,33 +213,46 @@ struct Timings {
     apply_started: Instant,
 }
 
+/// `prepare`, started over (once is enough: the lock is then taken as the
+/// migration needs it) when the lock was taken the wrong way.
+async fn prepare_until_ready(input: &Input<'_>, tenant: &mut Session, times: (Instant, u64)) -> Result<Prepared, ApiError> {
+    let mut prepared = prepare(input, tenant, times).await?;
+    for _ in 0..3 {
+        if !matches!(prepared, Prepared::Again) {
+            break;
+        }
+        tenant.roll_back().await;
+        prepared = prepare(input, tenant, times).await?;
+    }
+    Ok(prepared)
+}
+
 /// Takes the tenant's lock, plans, gates, and applies the migration with its
 /// version record in a transaction it leaves open: everything up to the
 /// commit point, so everything the deadline may cut off. On every error the
-/// transaction is rolled back.
-async fn prepare(input: &Input<'_>, conn: &mut PgConnection, (started, validate_ms): (Instant, u64)) -> Result<Prepared, ApiError> {
-    let Input { state, caller, user, request, definition, allowance, history } = *input;
-    migrate::lock(conn, history).await?;
-    let namespace = user.namespace();
-    versions::ensure_table(conn, &namespace).await?;
-    let rows = versions::current(conn, &namespace).await?;
+/// transaction is rolled back (by `Session::release` at the latest).
+async fn prepare(input: &Input<'_>, tenant: &mut Session, (started, validate_ms): (Instant, u64)) -> Result<Prepared, ApiError> {
+    let Input { state, caller, user, request, definition, allowance } = *input;
+    let backend = &state.backend;
+    tenant.lock().await?;
+    let rows = tenant.versions().await?;
     let previous = match rows.last() {
-        Some(row) => schema_of(row, &namespace)?,
-        None => tenant::baseline(&namespace),
+        Some(row) => schema_of(backend, user, row)?,
+        None => backend.baseline(user),
     };
-    let next = tenant::into_namespace(definition, &namespace);
+    let next = backend.place(user, definition);
     let plan_started = Instant::now();
     let plan = schemaforge_plan::plan(&previous, &next).map_err(|e| ApiError::Internal(e.to_string()))?;
     if plan.is_empty() {
         let latest = rows.last().map(|r| r.version.to_string());
         if let Some(latest_row) = rows.last() {
-            let schema_ts = schemaforge_codegen::drizzle::generate(&schema_of(latest_row, &namespace)?).contents;
-            artifacts::sync(state.store.as_ref(), user, &rows, &schema_ts).await?;
+            let schema_ts = schemaforge_codegen::drizzle::generate(&schema_of(backend, user, latest_row)?).contents;
+            artifacts::sync(state.store.as_ref(), backend.dialect(), user, &rows, &schema_ts).await?;
         }
         return Ok(Prepared::Answer(Json(json!({"userID": user.as_str(), "changed": false, "version": latest}))));
     }
     let steps: Vec<schemaforge_diff::Step> = plan.steps().into_iter().cloned().collect();
-    let facts = schemaforge_db::postgres::probes::measure(conn, &previous, &next, &steps).await;
+    let facts = tenant.measure(&previous, &next, &steps).await;
     let plan_ms = millis(plan_started);
     let blocking: Vec<&str> = facts.iter().filter(|f| f.blocks).map(|f| f.message.as_str()).collect();
     if !blocking.is_empty() {
@@ -259,7 +275,8 @@ async fn prepare(input: &Input<'_>, conn: &mut PgConnection, (started, validate_
     }
     let version = rows.last().map_or(Version::FIRST, |r| r.version.bumped(schemaforge_plan::bump_of(&plan, &previous, &next)));
     // Described in the tenant's own terms, without its namespace.
-    let described = schemaforge_plan::plan(&unmapped(rows.last())?, definition).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let described =
+        schemaforge_plan::plan(&unmapped(backend.dialect(), rows.last())?, definition).map_err(|e| ApiError::Internal(e.to_string()))?;
     let changelog = schemaforge_plan::changelog(version, request.options.message.as_deref(), &described);
     if request.options.dry_run {
         return Ok(Prepared::Answer(Json(json!({
@@ -276,14 +293,16 @@ async fn prepare(input: &Input<'_>, conn: &mut PgConnection, (started, validate_
     let row = new_version(&previous, &next, (&plan, &described), &rows, version, request, caller, changelog)?;
     let apply_started = Instant::now();
     let file = row.migration_file();
-    sqlx::raw_sql("BEGIN").execute(&mut *conn).await?;
-    if let Err(error) = migrate::apply_within(conn, history, &file, &caller.label()).await {
-        return Err(apply_failed(input, conn, &file, apply_started, error).await);
+    if !tenant.begin_apply(&[file.statements()]).await? {
+        return Ok(Prepared::Again);
     }
-    if let Err(error) = versions::insert(conn, &namespace, &row).await {
-        let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+    if let Err(error) = tenant.apply(&file, &caller.label()).await {
+        return Err(apply_failed(input, tenant, &file, apply_started, error).await);
+    }
+    if let Err(error) = tenant.insert_version(&row).await {
+        tenant.roll_back().await;
         state.metrics.migration_failed();
-        return Err(error.into());
+        return Err(error);
     }
     let timings = Timings { started, validate_ms, plan_ms, apply_started };
     Ok(Prepared::Commit(Box::new(Pending { row, rows, next, plan: plan.to_json(&facts), timings })))
@@ -292,25 +311,19 @@ async fn prepare(input: &Input<'_>, conn: &mut PgConnection, (started, validate_
 /// Rolls back a migration the database refused or failed on, records the
 /// failure in the tenant's history (outside the transaction that took the
 /// migration's own record with it), and says what happened.
-async fn apply_failed(input: &Input<'_>, conn: &mut PgConnection, file: &MigrationFile, started: Instant, error: MigrateError) -> ApiError {
-    let Input { state, caller, user, history, .. } = *input;
+async fn apply_failed(input: &Input<'_>, tenant: &mut Session, file: &MigrationFile, started: Instant, error: MigrateError) -> ApiError {
+    let Input { state, caller, .. } = *input;
     // A statement the database refused leaves the connection usable; a
     // connection that cannot even roll back is the database failing.
-    let alive = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.is_ok();
+    let alive = tenant.roll_back().await;
     state.metrics.migration_failed();
     let message = match &error {
         MigrateError::Failed { error, .. } => error.clone(),
         other => other.to_string(),
     };
     // The history is a record: failing to write it does not change the answer.
-    if alive {
-        let _ = migrate::record_failure(conn, history, file, &caller.label(), started, &message).await;
-    } else if let Ok(mut other) = state.connect_tenant(user).await {
-        // Its session is gone (and with it the lock): record from a new one,
-        // which never overwrites a later success.
-        let _ = migrate::record_failure(&mut other, history, file, &caller.label(), started, &message).await;
-        let _ = other.close().await;
-    }
+    let by = caller.label();
+    tenant.record_failure(&Failed { file, by: &by, started, error: &message }, alive).await;
     match error {
         MigrateError::Failed { number, total, error, .. } if !alive => ApiError::Database(format!(
             "the database failed during statement {number} of {total}: {error}; nothing was applied and the tenant stays at its previous version; retry"
@@ -328,17 +341,33 @@ async fn apply_failed(input: &Input<'_>, conn: &mut PgConnection, file: &Migrati
 
 /// Commits, then writes the artifacts and answers. Not under the deadline:
 /// from the commit on, the version exists and the client is told so.
-async fn finish(input: &Input<'_>, conn: &mut PgConnection, pending: Pending) -> Result<Json<Value>, ApiError> {
-    let Input { state, user, .. } = *input;
+async fn finish(input: &Input<'_>, tenant: &mut Session, pending: Pending) -> Result<Json<Value>, ApiError> {
+    let Input { state, user, caller, .. } = *input;
+    let backend = &state.backend;
     let Pending { row, mut rows, next, plan, timings } = pending;
-    if let Err(error) = sqlx::raw_sql("COMMIT").execute(&mut *conn).await {
+    match tenant.commit().await {
+        Ok(()) => {}
+        Err(CommitFailed::ForeignKeys(violations)) => {
+            // SQLite refused to commit a migration that leaves keys dangling: it was rolled back.
+            state.metrics.migration_failed();
+            let file = row.migration_file();
+            let error = format!("the migration would leave foreign keys pointing nowhere: {violations}");
+            let by = caller.label();
+            tenant.record_failure(&Failed { file: &file, by: &by, started: timings.apply_started, error: &error }, true).await;
+            return Err(ApiError::BadRequest {
+                code: "apply-failed",
+                message: format!("{error}; nothing was applied and the tenant stays at its previous version"),
+                details: Value::Null,
+            });
+        }
         // A connection lost during COMMIT leaves the outcome unknown: ask.
-        if !committed(state, user, &row).await {
+        Err(CommitFailed::Database(error)) if !backend.committed(user, &row.tag).await => {
             state.metrics.migration_failed();
             return Err(ApiError::Database(format!(
                 "the database failed while committing: {error}; nothing was applied and the tenant stays at its previous version; retry"
             )));
         }
+        Err(CommitFailed::Database(_)) => {}
     }
     state.metrics.migration_applied();
     let apply_ms = millis(timings.apply_started);
@@ -346,7 +375,7 @@ async fn finish(input: &Input<'_>, conn: &mut PgConnection, pending: Pending) ->
     let artifacts_started = Instant::now();
     let schema_ts = schemaforge_codegen::drizzle::generate(&next).contents;
     rows.push(row.clone());
-    artifacts::sync(state.store.as_ref(), user, &rows, &schema_ts).await.map_err(|e| {
+    artifacts::sync(state.store.as_ref(), backend.dialect(), user, &rows, &schema_ts).await.map_err(|e| {
         ApiError::Internal(format!(
             "version {version} was applied and recorded, but writing its artifacts failed ({e}); the next request rewrites them"
         ))
@@ -371,14 +400,6 @@ async fn finish(input: &Input<'_>, conn: &mut PgConnection, pending: Pending) ->
     })))
 }
 
-/// Whether `row` is recorded as current, read on a new connection.
-async fn committed(state: &AppState, user: &UserId, row: &VersionRow) -> bool {
-    let Ok(mut conn) = state.connect_tenant(user).await else { return false };
-    let found = versions::current(&mut conn, &user.namespace()).await.is_ok_and(|rows| rows.iter().any(|r| r.tag == row.tag));
-    let _ = conn.close().await;
-    found
-}
-
 /// The record of a new version: its migration files, made by the same code
 /// as `schemaforge generate`, chained to the versions before it.
 #[allow(clippy::too_many_arguments)]
@@ -400,7 +421,7 @@ fn new_version(
         (None, false) => schemaforge_plan::migration_name(&described.steps().into_iter().cloned().collect::<Vec<_>>()),
     };
     let folder_definition = schemaforge_spec::emit::to_json(next);
-    let journal = artifacts::journal(rows);
+    let journal = artifacts::journal(next.dialect, rows);
     let previous_folder = rows.last().map(|r| schemaforge_kit::Previous { journal: &journal, snapshot_id: &r.snapshot_id });
     let (up_statements, down_statements) = (plan.file_statements(), down.file_statements());
     let new = schemaforge_kit::NewMigration { schema: next, up: &up_statements, down: &down_statements, definition: &folder_definition };

@@ -102,17 +102,10 @@ pub(crate) async fn healthz() -> Json<Value> {
 /// How long `/readyz` waits for the database.
 const READY_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// 200 when the database answers (on a fresh connection, so a refusal is
-/// reported at once rather than after the pool's retries) and the service's
-/// tables are set up; 503 with the reason otherwise.
+/// 200 when the database answers and the service's tables are set up
+/// (`Backend::ready`); 503 with the reason otherwise.
 pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let check = async {
-        state.probe().await.map_err(|e| ApiError::Database(format!("the database cannot be reached: {e}")))?;
-        let pool = state.admin().await?;
-        sqlx::query("SELECT 1").execute(pool).await?;
-        Ok::<_, ApiError>(())
-    };
-    match tokio::time::timeout(READY_TIMEOUT, check).await {
+    match tokio::time::timeout(READY_TIMEOUT, state.backend.ready()).await {
         Ok(Ok(())) => Ok(Json(json!({"status": "ready"}))),
         Ok(Err(error)) => Err(error),
         Err(_) => Err(ApiError::Database(format!("the database did not answer within {} s", READY_TIMEOUT.as_secs()))),
@@ -144,11 +137,7 @@ pub(crate) async fn issue_token(State(state): State<AppState>, caller: Caller, b
     let request: TokenRequest = parse_body(&body)?;
     let user = UserId::parse(&request.user_id)?;
     let token = random_token()?;
-    sqlx::query("INSERT INTO schemaforge_service.tokens (token_sha256, user_id) VALUES ($1, $2)")
-        .bind(token_digest(&token))
-        .bind(user.as_str())
-        .execute(state.admin().await?)
-        .await?;
+    state.backend.add_token(&token_digest(&token), &user).await?;
     Ok(Json(json!({"userID": user.as_str(), "token": token})))
 }
 
@@ -165,12 +154,10 @@ fn user_of(query: &HashMap<String, String>, caller: &Caller) -> Result<UserId, A
 
 /// The tenant's current versions, read under no lock (a read sees committed versions only).
 async fn tenant_versions(state: &AppState, user: &UserId) -> Result<Vec<versions::VersionRow>, ApiError> {
-    state.provision(user).await?;
-    let mut conn = state.connect_tenant(user).await?;
-    versions::ensure_table(&mut conn, &user.namespace()).await?;
-    let rows = versions::current(&mut conn, &user.namespace()).await?;
-    let _ = sqlx::Connection::close(conn).await;
-    Ok(rows)
+    let mut reader = state.backend.reader(user).await?;
+    let rows = reader.versions().await;
+    reader.close().await;
+    rows
 }
 
 pub(crate) async fn list_versions(
@@ -214,11 +201,11 @@ pub(crate) async fn client(
     let rows = tenant_versions(&state, &user).await?;
     let row = if version == "latest" { rows.last() } else { rows.iter().find(|r| r.version.to_string() == version) };
     let row = row.ok_or_else(|| ApiError::NotFound(format!("userID {} has no version {version}", user.as_str())))?;
-    // The Drizzle schema names the tenant's schema, as the database has it;
-    // the plain clients describe rows, wherever they live.
+    // The Drizzle schema names the tenant's schema (on PostgreSQL), as the
+    // database has it; the plain clients describe rows, wherever they live.
     let schema = match language {
-        Language::Drizzle => generate::schema_of(row, &user.namespace())?,
-        Language::Typescript | Language::Zod => generate::unmapped(Some(row))?,
+        Language::Drizzle => generate::schema_of(&state.backend, &user, row)?,
+        Language::Typescript | Language::Zod => generate::unmapped(state.backend.dialect(), Some(row))?,
     };
     let file = language.generate(&schema);
     let version = row.version.to_string();

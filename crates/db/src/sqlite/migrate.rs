@@ -14,6 +14,12 @@
 //! rows of a rebuilt parent. So the pragma lines are lifted out: foreign keys
 //! are turned off before the transaction, `PRAGMA foreign_key_check` must
 //! find nothing before it commits, and enforcement is restored after.
+//!
+//! A caller that splits its work at the commit point (the service applies a
+//! migration and records its version, then commits outside its deadline)
+//! holds the same transaction itself: `WriteTransaction`, with
+//! `apply_within`, `roll_back_within` and `record_failure`, under the same
+//! rules.
 
 use std::time::Instant;
 
@@ -72,6 +78,23 @@ pub enum Outcome<E> {
     Database(sqlx::Error),
 }
 
+/// Why committing a write transaction failed (it was rolled back).
+#[derive(Debug)]
+pub enum CommitError {
+    /// `PRAGMA foreign_key_check` found rows pointing nowhere (summarised).
+    ForeignKeys(String),
+    Database(sqlx::Error),
+}
+
+impl<E> From<CommitError> for Outcome<E> {
+    fn from(error: CommitError) -> Self {
+        match error {
+            CommitError::ForeignKeys(violations) => Outcome::ForeignKeys(violations),
+            CommitError::Database(error) => Outcome::Database(error),
+        }
+    }
+}
+
 /// Runs `work` in a `BEGIN IMMEDIATE` transaction (the database's write
 /// lock), with foreign-key enforcement turned off around it when asked and
 /// every foreign key checked before it commits. Rolled back on any error.
@@ -87,10 +110,7 @@ pub async fn in_write_transaction<T, E>(
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(Outcome::Database)?;
         let value = work(&mut tx).await.map_err(Outcome::Work)?;
         if foreign_keys_off {
-            let violations = foreign_key_violations(&mut tx).await.map_err(Outcome::Database)?;
-            if !violations.is_empty() {
-                return Err(Outcome::ForeignKeys(violations));
-            }
+            check_foreign_keys(&mut tx).await?;
         }
         tx.commit().await.map_err(Outcome::Database)?;
         Ok(value)
@@ -101,6 +121,80 @@ pub async fn in_write_transaction<T, E>(
         let _ = conn.execute(FOREIGN_KEYS_ON).await;
     }
     result
+}
+
+/// A write transaction (`BEGIN IMMEDIATE`) its caller holds open across work
+/// of its own, for work split at its commit point: the same lock, foreign-key
+/// handling and check as `in_write_transaction`. It borrows nothing: the
+/// caller passes the connection it began on to `commit` or `roll_back`. A
+/// connection closed with one open rolls it back.
+#[derive(Debug)]
+#[must_use = "a write transaction must be committed or rolled back"]
+pub struct WriteTransaction {
+    foreign_keys_off: bool,
+}
+
+impl WriteTransaction {
+    /// Takes the write lock (waiting up to the connection's busy timeout),
+    /// with foreign-key enforcement turned off first when asked: SQLite
+    /// ignores that pragma inside a transaction.
+    pub async fn begin(conn: &mut SqliteConnection, foreign_keys_off: bool) -> Result<WriteTransaction, sqlx::Error> {
+        if foreign_keys_off {
+            conn.execute(FOREIGN_KEYS_OFF).await?;
+        }
+        if let Err(error) = conn.execute("BEGIN IMMEDIATE").await {
+            if foreign_keys_off {
+                let _ = conn.execute(FOREIGN_KEYS_ON).await;
+            }
+            return Err(error);
+        }
+        Ok(WriteTransaction { foreign_keys_off })
+    }
+
+    /// Whether foreign-key enforcement is off for this transaction.
+    pub fn foreign_keys_off(&self) -> bool {
+        self.foreign_keys_off
+    }
+
+    /// Checks every foreign key (when enforcement is off) and commits; rolled
+    /// back instead when a key dangles or the commit fails. Enforcement is
+    /// restored either way.
+    pub async fn commit(self, conn: &mut SqliteConnection) -> Result<(), CommitError> {
+        let result = async {
+            if self.foreign_keys_off {
+                check_foreign_keys(conn).await?;
+            }
+            conn.execute("COMMIT").await.map(|_| ()).map_err(CommitError::Database)
+        }
+        .await;
+        if result.is_err() {
+            // A failed COMMIT may leave the transaction open: end it.
+            let _ = conn.execute("ROLLBACK").await;
+        }
+        self.restore(conn).await;
+        result
+    }
+
+    /// Rolls back; `false` when the connection could not even do that (it
+    /// is gone, and took the transaction with it).
+    pub async fn roll_back(self, conn: &mut SqliteConnection) -> bool {
+        let rolled_back = conn.execute("ROLLBACK").await.is_ok();
+        self.restore(conn).await;
+        rolled_back
+    }
+
+    async fn restore(self, conn: &mut SqliteConnection) {
+        if self.foreign_keys_off {
+            // A failure here must not hide the outcome; the connection is the caller's to close.
+            let _ = conn.execute(FOREIGN_KEYS_ON).await;
+        }
+    }
+}
+
+/// Refuses to let a transaction commit while `PRAGMA foreign_key_check` finds rows pointing nowhere.
+async fn check_foreign_keys(conn: &mut SqliteConnection) -> Result<(), CommitError> {
+    let violations = foreign_key_violations(conn).await.map_err(CommitError::Database)?;
+    if violations.is_empty() { Ok(()) } else { Err(CommitError::ForeignKeys(violations)) }
 }
 
 /// What `PRAGMA foreign_key_check` finds, summarised (empty when nothing dangles).
@@ -291,7 +385,6 @@ async fn apply_one(
     let statements = file.statements();
     let foreign_keys_off = needs_foreign_keys_off(&statements);
     let statements = runnable(statements);
-    let total = statements.len();
     let result = in_write_transaction(conn, foreign_keys_off, async |tx| {
         ensure_history(tx).await?;
         // Re-read under the write lock: another migrator may have applied it.
@@ -300,35 +393,72 @@ async fn apply_one(
             return Ok(false);
         }
         on_start(file);
-        for (i, statement) in statements.iter().enumerate() {
-            if let Err(error) = tx.execute(sqlx::AssertSqlSafe(statement.clone())).await {
-                return Err(MigrateError::Failed {
-                    tag: file.tag.clone(),
-                    number: i + 1,
-                    total,
-                    statement: statement.clone(),
-                    error: error.to_string(),
-                });
-            }
-        }
-        record_applied(tx, file, applied_by, started, total).await?;
+        run(tx, &file.tag, &statements).await?;
+        record_applied(tx, file, applied_by, started, statements.len()).await?;
         Ok(true)
     })
     .await;
     match result {
         Ok(applied) => Ok(applied),
         Err(Outcome::Work(MigrateError::Failed { tag, number, total, statement, error })) => {
-            record_failure(conn, file, applied_by, started, total, &error).await?;
+            record_failure(conn, file, applied_by, started, &error).await?;
             Err(MigrateError::Failed { tag, number, total, statement, error })
         }
         Err(Outcome::Work(other)) => Err(other),
         Err(Outcome::Database(error)) => Err(MigrateError::Database(error)),
         Err(Outcome::ForeignKeys(violations)) => {
             let error = format!("the migration would leave foreign keys pointing nowhere: {violations}");
-            record_failure(conn, file, applied_by, started, total, &error).await?;
+            record_failure(conn, file, applied_by, started, &error).await?;
             Err(MigrateError::ForeignKeysBroken { tag: file.tag.clone(), violations })
         }
     }
+}
+
+/// Runs `statements` (pragmas already lifted out) in order; the first that
+/// fails is reported with its number.
+async fn run(conn: &mut SqliteConnection, tag: &str, statements: &[String]) -> Result<(), MigrateError> {
+    let total = statements.len();
+    for (i, statement) in statements.iter().enumerate() {
+        if let Err(error) = conn.execute(sqlx::AssertSqlSafe(statement.clone())).await {
+            return Err(MigrateError::Failed {
+                tag: tag.to_string(),
+                number: i + 1,
+                total,
+                statement: statement.clone(),
+                error: error.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Refuses statements that need foreign keys off in a transaction begun with them on.
+fn refuse_enforced(tx: &WriteTransaction, tag: &str, statements: &[String]) -> Result<(), MigrateError> {
+    if needs_foreign_keys_off(statements) && !tx.foreign_keys_off() {
+        return Err(MigrateError::ForeignKeysEnforced { tag: tag.to_string() });
+    }
+    Ok(())
+}
+
+/// Applies `file` in the caller's open write transaction `tx` (begun with
+/// foreign keys off when `needs_foreign_keys_off(&file.statements())`, else
+/// refused), recording it in both histories; the caller commits (the
+/// foreign keys are checked then) or rolls back. Nothing is re-read: the
+/// caller decided under the lock that `file` is next.
+pub async fn apply_within(
+    conn: &mut SqliteConnection,
+    tx: &WriteTransaction,
+    file: &MigrationFile,
+    applied_by: &str,
+) -> Result<(), MigrateError> {
+    let started = Instant::now();
+    let statements = file.statements();
+    refuse_enforced(tx, &file.tag, &statements)?;
+    let statements = runnable(statements);
+    ensure_history(conn).await?;
+    run(conn, &file.tag, &statements).await?;
+    record_applied(conn, file, applied_by, started, statements.len()).await?;
+    Ok(())
 }
 
 fn millis(started: Instant) -> i64 {
@@ -365,22 +495,26 @@ async fn record_applied(
     .map(|_| ())
 }
 
-/// Records a failed migration in its own transaction (the migration's was rolled back).
-async fn record_failure(
+/// Records a failed migration in a write transaction of its own (the
+/// migration's was rolled back, taking its record with it), started at
+/// `started`. A migration recorded as applied meanwhile (by another writer)
+/// keeps that record: a failure never overwrites a success.
+pub async fn record_failure(
     conn: &mut SqliteConnection,
     file: &MigrationFile,
     applied_by: &str,
     started: Instant,
-    total: usize,
     error: &str,
 ) -> Result<(), MigrateError> {
+    let total = runnable(file.statements()).len();
     let result = in_write_transaction(conn, false, async |tx| {
         ensure_history(tx).await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO {history} (name, checksum, status, started_at, finished_at, applied_by, duration_ms, statements_done, statements_total, error)
              VALUES (?1, ?2, 'failed', {NOW}, {NOW}, ?3, ?4, 0, ?5, ?6)
              ON CONFLICT (name) DO UPDATE SET checksum = ?2, status = 'failed', finished_at = {NOW}, applied_by = ?3,
-                duration_ms = ?4, statements_done = 0, statements_total = ?5, error = ?6",
+                duration_ms = ?4, statements_done = 0, statements_total = ?5, error = ?6
+             WHERE status <> 'applied'",
             history = quote_ident(HISTORY)
         )))
         .bind(&file.tag)
@@ -406,31 +540,9 @@ async fn record_failure(
 pub async fn roll_back(conn: &mut SqliteConnection, file: &MigrationFile, down: &[String], applied_by: &str) -> Result<(), MigrateError> {
     let foreign_keys_off = needs_foreign_keys_off(down);
     let statements = runnable(down.to_vec());
-    let total = statements.len();
     let result = in_write_transaction(conn, foreign_keys_off, async |tx| {
-        for (i, statement) in statements.iter().enumerate() {
-            if let Err(error) = tx.execute(sqlx::AssertSqlSafe(statement.clone())).await {
-                return Err(MigrateError::Failed {
-                    tag: file.tag.clone(),
-                    number: i + 1,
-                    total,
-                    statement: statement.clone(),
-                    error: error.to_string(),
-                });
-            }
-        }
-        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM \"{DRIZZLE_MIGRATIONS}\" WHERE CAST(created_at AS INTEGER) = ?")))
-            .bind(i64::try_from(file.when).unwrap_or(i64::MAX))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE {} SET status = 'rolled back', finished_at = {NOW}, applied_by = ?2, error = NULL WHERE name = ?1",
-            quote_ident(HISTORY)
-        )))
-        .bind(&file.tag)
-        .bind(applied_by)
-        .execute(&mut *tx)
-        .await?;
+        run(tx, &file.tag, &statements).await?;
+        forget(tx, file, applied_by).await?;
         Ok(())
     })
     .await;
@@ -440,6 +552,39 @@ pub async fn roll_back(conn: &mut SqliteConnection, file: &MigrationFile, down: 
         Err(Outcome::Database(error)) => Err(MigrateError::Database(error)),
         Err(Outcome::ForeignKeys(violations)) => Err(MigrateError::ForeignKeysBroken { tag: file.tag.clone(), violations }),
     }
+}
+
+/// `roll_back` in the caller's open write transaction `tx` (begun with
+/// foreign keys off when `needs_foreign_keys_off(down)`, else refused); the
+/// caller commits or rolls back, so several migrations can be undone at once.
+pub async fn roll_back_within(
+    conn: &mut SqliteConnection,
+    tx: &WriteTransaction,
+    file: &MigrationFile,
+    down: &[String],
+    applied_by: &str,
+) -> Result<(), MigrateError> {
+    refuse_enforced(tx, &file.tag, down)?;
+    run(conn, &file.tag, &runnable(down.to_vec())).await?;
+    forget(conn, file, applied_by).await?;
+    Ok(())
+}
+
+/// Removes a rolled-back migration from drizzle-orm's history and marks it in ours.
+async fn forget(conn: &mut SqliteConnection, file: &MigrationFile, applied_by: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM \"{DRIZZLE_MIGRATIONS}\" WHERE CAST(created_at AS INTEGER) = ?")))
+        .bind(i64::try_from(file.when).unwrap_or(i64::MAX))
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE {} SET status = 'rolled back', finished_at = {NOW}, applied_by = ?2, error = NULL WHERE name = ?1",
+        quote_ident(HISTORY)
+    )))
+    .bind(&file.tag)
+    .bind(applied_by)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

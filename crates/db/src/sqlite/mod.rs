@@ -4,7 +4,9 @@
 //! A database is a file (`sqlite://path/to.db`), created when missing. Its
 //! bookkeeping lives in tables of its own, since SQLite has no schemas:
 //! drizzle-orm's `__drizzle_migrations` and our `__schemaforge_migrations`
-//! and `__schemaforge_pushes`; introspection never reads them as the user's.
+//! and `__schemaforge_pushes` (and, in a file `schemaforge serve` keeps a
+//! tenant in, `__schemaforge_versions`); introspection never reads them as
+//! the user's.
 
 pub mod catalog;
 mod introspect;
@@ -28,8 +30,11 @@ pub const HISTORY: &str = "__schemaforge_migrations";
 /// The definitions `push` applied, newest last.
 pub const PUSHES: &str = "__schemaforge_pushes";
 
+/// A tenant's versions, when `schemaforge serve` keeps the tenant in this file.
+pub const VERSIONS: &str = "__schemaforge_versions";
+
 /// Tables that hold bookkeeping, never user data.
-pub const BOOKKEEPING_TABLES: [&str; 3] = [DRIZZLE_MIGRATIONS, HISTORY, PUSHES];
+pub const BOOKKEEPING_TABLES: [&str; 4] = [DRIZZLE_MIGRATIONS, HISTORY, PUSHES, VERSIONS];
 
 /// How long a statement waits for another connection's write lock before
 /// failing with `database is locked`: long enough for another migrator to
