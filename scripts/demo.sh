@@ -1,26 +1,28 @@
 #!/usr/bin/env bash
-# The main job, end to end, with nothing but this repository: validate a
-# definition and generate its Drizzle schema.ts and drizzle-kit migration
-# folder. Usage: scripts/demo.sh [definition.json] (default: the seed example).
+# The main job, end to end, with nothing but this repository: no database
+# server, no configuration. Builds schemaforge, then `schemaforge demo`
+# starts the service on its SQLite default with its data in demo-output/ (on
+# a free port, with an admin token made for the run), sends a definition to
+# POST /schema/generate (the seed example unless one is given), prints the
+# version, migration and schema.ts it answers and where the artifacts are,
+# and stops the service.
+#
+# Usage: scripts/demo.sh [definition.json]   (e.g. fixtures/sqlite/blog.v1.json)
+# DEMO_OUTPUT changes the data directory; SCHEMAFORGE_BIN runs that binary
+# instead of building one (the test of this script uses both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
-ensure_libclang
 
-definition="${1:-fixtures/examples/seed-basic.json}"
-out="demo-output/$(basename "$definition" .json)"
+out="${DEMO_OUTPUT:-demo-output}"
+bin="${SCHEMAFORGE_BIN:-}"
+if [ -z "$bin" ]; then
+  ensure_libclang
+  log "building schemaforge"
+  cargo build --quiet --locked -p schemaforge
+  bin="${CARGO_TARGET_DIR:-target}/debug/schemaforge"
+fi
 
-log "building schemaforge"
-cargo build --quiet --locked -p schemaforge
-
-log "validating $definition"
-./target/debug/schemaforge validate "$definition"
-
-log "generating into $out"
+log "schemaforge demo"
 rm -rf "$out"
-./target/debug/schemaforge generate --schema "$definition" --out "$out"
-
-log "$out/0000_init.sql"
-cat "$out/0000_init.sql"; echo
-log "artifacts"
-find "$out" -type f | sort
+"$bin" demo ${1:+"$1"} --data-dir "$out"

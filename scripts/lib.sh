@@ -5,7 +5,9 @@ log() { printf '\n== %s\n' "$*"; }
 # pg_query (the real PostgreSQL grammar) builds its bindings with bindgen,
 # which needs libclang and clang's headers at build time.
 ensure_libclang() {
-  if ls /usr/lib/x86_64-linux-gnu/libclang-*.so* /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1; then
+  # libclang itself (not libclang-cpp, which other packages pull in) and
+  # clang's own headers (stddef.h), which bindgen needs as well.
+  if compgen -G "/usr/lib/llvm-*/lib/libclang.so*" >/dev/null && compgen -G "/usr/lib/llvm-*/lib/clang/*/include/stddef.h" >/dev/null; then
     return
   fi
   log "installing libclang (needed to build the PostgreSQL grammar)"
@@ -48,6 +50,9 @@ ensure_postgres() {
 ensure_oracle() {
   if [ ! -f oracle/node_modules/.package-lock.json ] || [ oracle/package-lock.json -nt oracle/node_modules/.package-lock.json ]; then
     log "installing the drizzle toolchain (npm ci)"
+    # better-sqlite3 compiles from source here (its prebuilt binaries are not
+    # reachable): point node-gyp at the machine's Node.js headers.
+    if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node.h ]; then export npm_config_nodedir=/usr; fi
     npm ci --prefix oracle --no-audit --no-fund --loglevel=error
   fi
 }

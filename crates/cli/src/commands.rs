@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
-use schemaforge_model::Schema;
+use schemaforge_model::{Dialect, Schema};
 use schemaforge_plan::Options;
 use schemaforge_spec::Code;
 
@@ -26,10 +26,11 @@ fn read_definition(path: &Path) -> anyhow::Result<String> {
     String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8 text", path.display()))
 }
 
-/// Parses and validates, printing diagnostics; `None` means invalid (already reported).
-fn load(path: &Path, format: Format) -> anyhow::Result<Option<Schema>> {
+/// Parses and validates (for `target` when the definition names no
+/// dialect), printing diagnostics; `None` means invalid (already reported).
+fn load(path: &Path, format: Format, target: Option<Dialect>) -> anyhow::Result<Option<Schema>> {
     let text = read_definition(path)?;
-    match schemaforge_spec::parse_definition(&text) {
+    match schemaforge_spec::parse_definition_for(&text, target) {
         Ok(schema) => Ok(Some(schema)),
         Err(diagnostics) => {
             match format {
@@ -41,8 +42,16 @@ fn load(path: &Path, format: Format) -> anyhow::Result<Option<Schema>> {
     }
 }
 
-pub fn validate(path: &Path, format: Format) -> anyhow::Result<ExitCode> {
-    let Some(schema) = load(path, format)? else { return Ok(ExitCode::from(1)) };
+/// Refuses to plan between definitions of two dialects.
+fn same_dialects(old: &Schema, new: &Schema) -> anyhow::Result<()> {
+    if old.dialect != new.dialect {
+        bail!("the definitions are for {} and {}: plan between two of one dialect", old.dialect.as_str(), new.dialect.as_str());
+    }
+    Ok(())
+}
+
+pub fn validate(path: &Path, format: Format, target: Option<Dialect>) -> anyhow::Result<ExitCode> {
+    let Some(schema) = load(path, format, target)? else { return Ok(ExitCode::from(1)) };
     match format {
         Format::Human => {
             let policies: usize = schema.tables.iter().map(|t| t.policies.len()).sum();
@@ -61,6 +70,8 @@ pub struct GenerateArgs {
     pub breakpoints: bool,
     pub options: Options,
     pub format: Format,
+    /// The dialect for a definition that names none (default: the folder's).
+    pub dialect: Option<Dialect>,
 }
 
 /// What the folder held before this run: its journal, last snapshot id and
@@ -90,7 +101,7 @@ fn read_folder(out: &Path) -> anyhow::Result<Option<FolderState>> {
             last.tag
         )
     })?;
-    let schema = schemaforge_spec::parse_definition(&text).map_err(|diagnostics| {
+    let schema = schemaforge_spec::parse_definition_for(&text, Dialect::from_name(&journal.dialect)).map_err(|diagnostics| {
         anyhow::anyhow!("the stored definition {} no longer validates: {}", definition_path.display(), diagnostics[0])
     })?;
     let sum_path = out.join(schemaforge_kit::sum::SUM_FILE);
@@ -109,7 +120,9 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         schemaforge_kit::folder::check_name(name)?;
     }
     let text = read_definition(&args.schema)?;
-    let schema = match schemaforge_spec::parse_definition(&text) {
+    let folder = read_folder(&args.out)?;
+    let target = args.dialect.or_else(|| folder.as_ref().map(|f| f.schema.dialect));
+    let schema = match schemaforge_spec::parse_definition_for(&text, target) {
         Ok(schema) => schema,
         Err(diagnostics) => {
             match args.format {
@@ -119,7 +132,6 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    let folder = read_folder(&args.out)?;
     let empty = Schema::empty(schema.dialect);
     let previous_schema = folder.as_ref().map_or(&empty, |f| &f.schema);
     let up = schemaforge_plan::plan_with(previous_schema, &schema, args.options)?;
@@ -229,8 +241,9 @@ pub(crate) fn write_all(targets: &[(PathBuf, &str)]) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn plan(from: &Path, to: &Path, options: Options, format: Format) -> anyhow::Result<ExitCode> {
-    let (Some(old), Some(new)) = (load(from, format)?, load(to, format)?) else { return Ok(ExitCode::from(1)) };
+pub fn plan(from: &Path, to: &Path, options: Options, format: Format, target: Option<Dialect>) -> anyhow::Result<ExitCode> {
+    let (Some(old), Some(new)) = (load(from, format, target)?, load(to, format, target)?) else { return Ok(ExitCode::from(1)) };
+    same_dialects(&old, &new)?;
     let plan = schemaforge_plan::plan_with(&old, &new, options)?;
     match format {
         Format::Human => print!("{}", report::plan_human(&format!("{} -> {}", from.display(), to.display()), &plan, &[])),
@@ -239,8 +252,11 @@ pub fn plan(from: &Path, to: &Path, options: Options, format: Format) -> anyhow:
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn diff(from: &Path, to: &Path, down: bool, options: Options) -> anyhow::Result<ExitCode> {
-    let (Some(old), Some(new)) = (load(from, Format::Human)?, load(to, Format::Human)?) else { return Ok(ExitCode::from(1)) };
+pub fn diff(from: &Path, to: &Path, down: bool, options: Options, target: Option<Dialect>) -> anyhow::Result<ExitCode> {
+    let (Some(old), Some(new)) = (load(from, Format::Human, target)?, load(to, Format::Human, target)?) else {
+        return Ok(ExitCode::from(1));
+    };
+    same_dialects(&old, &new)?;
     let plan =
         if down { schemaforge_plan::plan_down_with(&old, &new, options)? } else { schemaforge_plan::plan_with(&old, &new, options)? };
     print!("{}", report::script(&plan));
@@ -249,7 +265,7 @@ pub fn diff(from: &Path, to: &Path, down: bool, options: Options) -> anyhow::Res
 
 /// `hash`: rewrite `schemaforge.sum` from the folder as it is.
 pub fn hash(dir: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let dir = crate::folder_io::resolve_dir(dir);
+    let dir = crate::folder_io::resolve_dir(dir)?;
     let journal_path = dir.join("meta").join("_journal.json");
     let journal = schemaforge_kit::Journal::parse(
         &fs::read_to_string(&journal_path).with_context(|| format!("cannot read {}", journal_path.display()))?,

@@ -6,18 +6,24 @@ use anyhow::bail;
 
 /// The URL to connect to, from the flag, the environment or `.env` (in that order).
 pub fn resolve(flag: Option<&str>) -> anyhow::Result<String> {
+    match find(flag)? {
+        Some(url) => Ok(url),
+        None => bail!("no database given: pass --db postgres://…, or set DATABASE_URL (in the environment or in ./.env)"),
+    }
+}
+
+/// The URL when one is given anywhere `resolve` looks, for commands where a
+/// database is optional (`check`).
+pub fn find(flag: Option<&str>) -> anyhow::Result<Option<String>> {
     if let Some(url) = flag {
-        return Ok(url.to_string());
+        return Ok(Some(url.to_string()));
     }
     if let Ok(url) = std::env::var("DATABASE_URL")
         && !url.trim().is_empty()
     {
-        return Ok(url);
+        return Ok(Some(url));
     }
-    if let Some(url) = from_dotenv(Path::new(".env"))? {
-        return Ok(url);
-    }
-    bail!("no database given: pass --db postgres://…, or set DATABASE_URL (in the environment or in ./.env)")
+    from_dotenv(Path::new(".env"))
 }
 
 fn from_dotenv(path: &Path) -> anyhow::Result<Option<String>> {

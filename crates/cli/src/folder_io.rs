@@ -16,23 +16,26 @@ pub struct Folder {
     pub migrations: Vec<MigrationFile>,
     /// False when the folder has no `schemaforge.sum` (made by drizzle-kit alone).
     pub summed: bool,
+    /// The journal's dialect (`postgresql`, `sqlite`).
+    pub dialect: String,
 }
 
 impl Folder {
     /// The definition a migration was generated from, when the folder keeps it.
     pub fn definition(&self, tag: &str) -> Option<schemaforge_model::Schema> {
         let text = fs::read_to_string(self.dir.join(definition_path(tag))).ok()?;
-        schemaforge_spec::parse_definition(&text).ok()
+        schemaforge_spec::parse_definition_for(&text, schemaforge_model::Dialect::from_name(&self.dialect)).ok()
     }
 }
 
 /// The migrations folder: `--dir`, else `dir` under `[migrations]` in
-/// `./schemaforge.toml`, else `./drizzle`.
-pub fn resolve_dir(flag: Option<&Path>) -> PathBuf {
+/// `./schemaforge.toml`, else `./drizzle`. A configuration file that does not
+/// parse is an error, not a reason to fall back to `./drizzle` unannounced.
+pub fn resolve_dir(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
     if let Some(dir) = flag {
-        return dir.to_path_buf();
+        return Ok(dir.to_path_buf());
     }
-    crate::config::load().ok().and_then(|c| c.migrations.dir).unwrap_or_else(|| PathBuf::from("drizzle"))
+    Ok(crate::config::load()?.migrations.dir.unwrap_or_else(|| PathBuf::from("drizzle")))
 }
 
 /// Reads and checks the folder at `dir`.
@@ -63,7 +66,7 @@ pub fn read(dir: &Path) -> anyhow::Result<Folder> {
         sum::verify(&text, &summed_files(dir, &journal, &[]))
             .with_context(|| format!("{} does not match the folder", sum_path.display()))?;
     }
-    Ok(Folder { dir: dir.to_path_buf(), migrations, summed })
+    Ok(Folder { dir: dir.to_path_buf(), migrations, summed, dialect: journal.dialect.clone() })
 }
 
 /// Two snapshots with the same parent mean two branches were merged: the

@@ -1,12 +1,11 @@
-//! Subcommands that talk to a live database.
+//! Subcommands that talk to a live database, of either dialect (`schemaforge_db::Database`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use schemaforge_db::postgres::migrate::{self, History, State};
-use schemaforge_db::postgres::{IntrospectOptions, introspect};
-use sqlx::Connection;
+use schemaforge_db::Database;
+use schemaforge_db::history::State;
 
 use crate::{database_url, folder_io};
 
@@ -20,8 +19,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")
 }
 
-async fn connect(url: &str) -> anyhow::Result<sqlx::PgConnection> {
-    sqlx::PgConnection::connect(url).await.with_context(|| format!("cannot connect to {}", database_url::redacted(url)))
+async fn connect(url: &str) -> anyhow::Result<Database> {
+    Database::connect(url).await.with_context(|| format!("cannot connect to {}", database_url::redacted(url)))
 }
 
 /// The folder at `dir`, or the exit code after saying what is wrong with it.
@@ -34,23 +33,37 @@ fn open_folder(dir: &std::path::Path) -> Result<folder_io::Folder, ExitCode> {
 
 /// Runs `work` on a connection holding the migration lock (the one `migrate`
 /// takes), released however `work` ends.
-async fn locked<T>(url: &str, work: impl AsyncFnOnce(&mut sqlx::PgConnection) -> anyhow::Result<T>) -> anyhow::Result<T> {
-    let mut conn = connect(url).await?;
-    migrate::lock(&mut conn, &History::standard()).await?;
-    let outcome = work(&mut conn).await;
-    let _ = migrate::unlock(&mut conn, &History::standard()).await;
-    let _ = conn.close().await;
+async fn locked<T>(url: &str, work: impl AsyncFnOnce(&mut Database) -> anyhow::Result<T>) -> anyhow::Result<T> {
+    let mut db = connect(url).await?;
+    db.lock().await?;
+    let outcome = work(&mut db).await;
+    let _ = db.unlock().await;
+    db.close().await;
     outcome
+}
+
+/// Refuses a folder written for another dialect than the database's.
+fn same_dialect(folder: &folder_io::Folder, db: &Database) -> anyhow::Result<()> {
+    let dialect = db.dialect().as_str();
+    if folder.dialect != dialect {
+        anyhow::bail!(
+            "{} holds {} migrations, but the database is {dialect}; point --dir at a {dialect} folder or --db at a {} database",
+            folder.dir.display(),
+            folder.dialect,
+            folder.dialect
+        );
+    }
+    Ok(())
 }
 
 /// `pull`: the database as a definition (`schema.json`) and a Drizzle `schema.ts`.
 pub fn pull(args: &PullArgs) -> anyhow::Result<ExitCode> {
     let url = database_url::resolve(args.db.as_deref())?;
     let read = runtime()?.block_on(async {
-        let mut conn = connect(&url).await?;
-        let read = introspect(&mut conn, &IntrospectOptions { schemas: args.schemas.clone(), roles: Vec::new() }).await?;
-        let _ = conn.close().await;
-        anyhow::Ok(read)
+        let mut db = connect(&url).await?;
+        let read = db.introspect(&args.schemas).await;
+        db.close().await;
+        anyhow::Ok(read?)
     })?;
     let definition = schemaforge_spec::emit::to_json(&read.schema);
     let schema_ts = schemaforge_codegen::drizzle::generate(&read.schema);
@@ -99,7 +112,7 @@ fn hazards_of(folder: &folder_io::Folder, index: usize) -> Option<Vec<&'static s
 /// `migrate`: apply the folder's pending migrations.
 pub fn migrate(args: &MigrateArgs) -> anyhow::Result<ExitCode> {
     let url = database_url::resolve(args.db.as_deref())?;
-    let dir = folder_io::resolve_dir(args.dir.as_deref());
+    let dir = folder_io::resolve_dir(args.dir.as_deref())?;
     let folder = match open_folder(&dir) {
         Ok(folder) => folder,
         Err(code) => return Ok(code),
@@ -115,25 +128,30 @@ pub fn migrate(args: &MigrateArgs) -> anyhow::Result<ExitCode> {
     println!("Migrating {} from {}", database_url::redacted(&url), dir.display());
     let by = applied_by();
     let result = runtime()?.block_on(async {
-        let mut conn = connect(&url).await?;
-        let result = migrate::migrate(&mut conn, &History::standard(), &folder.migrations, &by, args.to.as_deref(), |file| {
-            let index = folder.migrations.iter().position(|m| m.tag == file.tag).unwrap_or(0);
-            let mode = if file.transactional() { "" } else { ", outside a transaction" };
-            let hazards = match hazards_of(&folder, index) {
-                Some(codes) if codes.is_empty() => String::from("; no hazards"),
-                Some(codes) => format!("; hazards: {}", codes.join(", ")),
-                None => String::new(),
-            };
-            println!("  applying {} ({} statements{mode}{hazards})", file.tag, file.statements().len());
-        })
-        .await;
-        let _ = conn.close().await;
+        let mut db = connect(&url).await?;
+        if let Err(error) = same_dialect(&folder, &db) {
+            db.close().await;
+            return Err(error);
+        }
+        let result = db
+            .migrate(&folder.migrations, &by, args.to.as_deref(), |file| {
+                let index = folder.migrations.iter().position(|m| m.tag == file.tag).unwrap_or(0);
+                let mode = if file.transactional() { "" } else { ", outside a transaction" };
+                let hazards = match hazards_of(&folder, index) {
+                    Some(codes) if codes.is_empty() => String::from("; no hazards"),
+                    Some(codes) => format!("; hazards: {}", codes.join(", ")),
+                    None => String::new(),
+                };
+                println!("  applying {} ({} statements{mode}{hazards})", file.tag, file.statements().len());
+            })
+            .await;
+        db.close().await;
         anyhow::Ok(result)
     })?;
     match result {
         Ok(report) => {
             for tag in &report.adopted {
-                println!("  {tag} was applied by drizzle-orm; recorded in schemaforge.migrations");
+                println!("  {tag} was applied by drizzle-orm; recorded in schemaforge's history");
             }
             if report.applied.is_empty() {
                 println!("No pending migrations.");
@@ -158,16 +176,19 @@ pub struct StatusArgs {
 /// `status`: where each migration of the folder stands in the database.
 pub fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let url = database_url::resolve(args.db.as_deref())?;
-    let dir = folder_io::resolve_dir(args.dir.as_deref());
+    let dir = folder_io::resolve_dir(args.dir.as_deref())?;
     let folder = match open_folder(&dir) {
         Ok(folder) => folder,
         Err(code) => return Ok(code),
     };
     let standings = runtime()?.block_on(async {
-        let mut conn = connect(&url).await?;
-        let standings = migrate::status(&mut conn, &History::standard(), &folder.migrations).await;
-        let _ = conn.close().await;
-        anyhow::Ok(standings)
+        let mut db = connect(&url).await?;
+        let standings = match same_dialect(&folder, &db) {
+            Ok(()) => Ok(db.status(&folder.migrations).await),
+            Err(error) => Err(error),
+        };
+        db.close().await;
+        standings
     })?;
     let standings = match standings {
         Ok(standings) => standings,
@@ -228,38 +249,11 @@ pub struct PushArgs {
     pub format: crate::Format,
 }
 
-/// Where pushes are recorded: the definition each one applied, so the next
-/// knows which custom SQL already ran.
-const PUSHES_DDL: [&str; 2] = [
-    "CREATE SCHEMA IF NOT EXISTS schemaforge",
-    "CREATE TABLE IF NOT EXISTS schemaforge.pushes (
-        id bigserial PRIMARY KEY,
-        pushed_at timestamptz NOT NULL DEFAULT now(),
-        pushed_by text NOT NULL,
-        statements integer NOT NULL,
-        definition text NOT NULL
-    )",
-];
-
 /// The custom SQL the last push ran (none when nothing was pushed).
-async fn pushed_custom_sql(conn: &mut sqlx::PgConnection) -> anyhow::Result<schemaforge_model::CustomSql> {
-    let exists: bool = sqlx::query_scalar("SELECT to_regclass('schemaforge.pushes') IS NOT NULL").fetch_one(&mut *conn).await?;
-    if !exists {
-        return Ok(schemaforge_model::CustomSql::default());
-    }
-    let last: Option<String> =
-        sqlx::query_scalar("SELECT definition FROM schemaforge.pushes ORDER BY id DESC LIMIT 1").fetch_optional(&mut *conn).await?;
-    Ok(last.and_then(|text| schemaforge_spec::parse_definition(&text).ok()).map(|s| s.custom_sql).unwrap_or_default())
-}
-
-async fn record_push(conn: &mut sqlx::PgConnection, by: &str, statements: usize, definition: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO schemaforge.pushes (pushed_by, statements, definition) VALUES ($1, $2, $3)")
-        .bind(by)
-        .bind(i32::try_from(statements).unwrap_or(i32::MAX))
-        .bind(definition)
-        .execute(conn)
-        .await
-        .map(|_| ())
+async fn pushed_custom_sql(db: &mut Database) -> anyhow::Result<schemaforge_model::CustomSql> {
+    let dialect = db.dialect();
+    let last = db.last_pushed().await?;
+    Ok(last.and_then(|text| schemaforge_spec::parse_definition_for(&text, Some(dialect)).ok()).map(|s| s.custom_sql).unwrap_or_default())
 }
 
 /// `push` (and `plan --db`): diff the definition against the live database,
@@ -267,38 +261,37 @@ async fn record_push(conn: &mut sqlx::PgConnection, by: &str, statements: usize,
 /// hazard gate lets it through.
 pub fn push(args: &PushArgs) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(&args.schema).with_context(|| format!("cannot read {}", args.schema.display()))?;
-    let definition = match schemaforge_spec::parse_definition(&text) {
-        Ok(schema) => schema,
-        Err(diagnostics) => {
-            eprint!("{}", crate::report::human(&args.schema, &diagnostics));
-            return Ok(ExitCode::from(1));
-        }
-    };
     let allowance = crate::gate::Allowance::parse(&args.allow)?;
     let url = database_url::resolve(args.db.as_deref())?;
-    let shadow_url = args.shadow_db.clone().unwrap_or_else(|| url.clone());
     let by = applied_by();
-    runtime()?.block_on(locked(&url, async |conn| push_locked(conn, args, &definition, &text, &allowance, &shadow_url, &by).await))
+    runtime()?.block_on(locked(&url, async |db| {
+        // A definition that names no dialect is for the database it is pushed to.
+        let definition = match schemaforge_spec::parse_definition_for(&text, Some(db.dialect())) {
+            Ok(schema) => schema,
+            Err(diagnostics) => {
+                eprint!("{}", crate::report::human(&args.schema, &diagnostics));
+                return Ok(ExitCode::from(1));
+            }
+        };
+        push_locked(db, args, &url, &definition, &text, &allowance, &by).await
+    }))
 }
 
 async fn push_locked(
-    conn: &mut sqlx::PgConnection,
+    db: &mut Database,
     args: &PushArgs,
+    url: &str,
     definition: &schemaforge_model::Schema,
     text: &str,
     allowance: &crate::gate::Allowance,
-    shadow_url: &str,
     by: &str,
 ) -> anyhow::Result<ExitCode> {
-    use schemaforge_db::postgres::{build_shadow, declared_view, probes, scope};
-    let read = introspect(conn, &scope(definition)).await?;
-    let mut live = declared_view(read.schema, definition);
-    live.custom_sql = pushed_custom_sql(conn).await?;
-    let target = build_shadow(shadow_url, definition).await?;
-    let plan = schemaforge_plan::plan_with(&live, &target.schema, args.options)?;
+    let custom_sql = pushed_custom_sql(db).await?;
+    let compared = db.compare(url, args.shadow_db.as_deref(), definition, custom_sql).await?;
+    let plan = schemaforge_plan::plan_with(&compared.live, &compared.target, args.options)?;
     let steps: Vec<schemaforge_diff::Step> = plan.steps().into_iter().cloned().collect();
-    let facts = probes::measure(conn, &live, &target.schema, &steps).await;
-    let title = format!("{} -> {}", database_url::redacted(&database_url::resolve(args.db.as_deref())?), args.schema.display());
+    let facts = db.measure(&compared.live, &compared.target, &steps).await;
+    let title = format!("{} -> {}", database_url::redacted(url), args.schema.display());
     match args.format {
         crate::Format::Human => print!("{}", crate::report::plan_human(&title, &plan, &facts)),
         crate::Format::Json => print!("{}", crate::report::plan_json(&plan, &facts)),
@@ -313,38 +306,9 @@ async fn push_locked(
         }
         crate::gate::Verdict::Proceed => {}
     }
-    for ddl in PUSHES_DDL {
-        sqlx::Executor::execute(&mut *conn, ddl).await?;
-    }
-    if plan.transactional() {
-        let mut tx = conn.begin().await?;
-        for (i, statement) in plan.statements.iter().enumerate() {
-            if let Err(error) = sqlx::Executor::execute(&mut *tx, sqlx::AssertSqlSafe(statement.sql.clone())).await {
-                tx.rollback().await?;
-                eprintln!(
-                    "error: statement {} of {} failed; nothing was applied:\n{}\n{error}",
-                    i + 1,
-                    plan.statements.len(),
-                    statement.sql
-                );
-                return Ok(ExitCode::from(1));
-            }
-        }
-        record_push(&mut tx, by, plan.statements.len(), text).await?;
-        tx.commit().await?;
-    } else {
-        for (i, statement) in plan.statements.iter().enumerate() {
-            if let Err(error) = sqlx::Executor::execute(&mut *conn, sqlx::AssertSqlSafe(statement.sql.clone())).await {
-                eprintln!(
-                    "error: statement {} of {} failed (outside a transaction: the {i} before it are applied):\n{}\n{error}\nFix the cause and push again",
-                    i + 1,
-                    plan.statements.len(),
-                    statement.sql
-                );
-                return Ok(ExitCode::from(1));
-            }
-        }
-        record_push(conn, by, plan.statements.len(), text).await?;
+    if let Err(error) = db.push(&compared.live, &plan, by, text).await {
+        eprintln!("error: {error}");
+        return Ok(ExitCode::from(1));
     }
     println!("Applied {} statements.", plan.statements.len());
     Ok(ExitCode::SUCCESS)
@@ -363,23 +327,26 @@ pub struct RollbackArgs {
 pub fn rollback(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
     let allowance = crate::gate::Allowance::parse(&args.allow)?;
     let url = database_url::resolve(args.db.as_deref())?;
-    let dir = folder_io::resolve_dir(args.dir.as_deref());
+    let dir = folder_io::resolve_dir(args.dir.as_deref())?;
     let folder = match open_folder(&dir) {
         Ok(folder) => folder,
         Err(code) => return Ok(code),
     };
     let by = applied_by();
-    runtime()?.block_on(locked(&url, async |conn| rollback_locked(conn, args, &folder, &allowance, &by).await))
+    runtime()?.block_on(locked(&url, async |db| {
+        same_dialect(&folder, db)?;
+        rollback_locked(db, args, &folder, &allowance, &by).await
+    }))
 }
 
 async fn rollback_locked(
-    conn: &mut sqlx::PgConnection,
+    db: &mut Database,
     args: &RollbackArgs,
     folder: &folder_io::Folder,
     allowance: &crate::gate::Allowance,
     by: &str,
 ) -> anyhow::Result<ExitCode> {
-    let applied = match migrate::applied(conn, &History::standard(), &folder.migrations).await {
+    let applied = match db.applied(&folder.migrations).await {
         Ok(applied) => applied,
         Err(error) => {
             eprintln!("error: {error}");
@@ -416,9 +383,10 @@ async fn rollback_locked(
         };
         let (plan, facts) = match (current, previous) {
             (Some(current), Some(previous)) => {
-                let plan = schemaforge_plan::plan(&current, &previous)?;
+                // The down script is the inverse plan, renames reversed.
+                let plan = schemaforge_plan::plan_down(&previous, &current)?;
                 let steps: Vec<schemaforge_diff::Step> = plan.steps().into_iter().cloned().collect();
-                let facts = schemaforge_db::postgres::probes::measure(conn, &current, &previous, &steps).await;
+                let facts = db.measure(&current, &schemaforge_diff::reverse_renames(&previous, &current), &steps).await;
                 (plan, facts)
             }
             _ => (schemaforge_plan::Plan::default(), Vec::new()),
@@ -431,7 +399,7 @@ async fn rollback_locked(
         work.push((file, down));
     }
     for (file, down) in work {
-        if let Err(error) = migrate::roll_back(conn, &History::standard(), file, &down, by).await {
+        if let Err(error) = db.roll_back(file, &down, by).await {
             eprintln!("error: {error}");
             return Ok(ExitCode::from(1));
         }
@@ -481,7 +449,7 @@ fn snapshot_chain_problems(folder: &folder_io::Folder) -> Vec<String> {
 /// `check`: the folder is whole; with `--db`, the database is what the folder
 /// says it is (no edited or failed migration, no drift). Exit 1 on any problem.
 pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let dir = folder_io::resolve_dir(args.dir.as_deref());
+    let dir = folder_io::resolve_dir(args.dir.as_deref())?;
     let mut problems = Vec::new();
     let mut drift = Vec::new();
     let mut pending = 0;
@@ -494,17 +462,23 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     };
     if let Some(folder) = &folder {
         problems.extend(snapshot_chain_problems(folder));
-        if args.db.is_some() || std::env::var("DATABASE_URL").is_ok() {
-            let url = database_url::resolve(args.db.as_deref())?;
-            let shadow_url = args.shadow_db.clone().unwrap_or_else(|| url.clone());
+        if let Some(url) = database_url::find(args.db.as_deref())? {
             runtime()?.block_on(async {
-                let mut conn = connect(&url).await?;
-                match migrate::status(&mut conn, &History::standard(), &folder.migrations).await {
+                let mut db = connect(&url).await?;
+                if let Err(error) = same_dialect(folder, &db) {
+                    problems.push(format!("{error:#}"));
+                    db.close().await;
+                    return anyhow::Ok(());
+                }
+                match db.status(&folder.migrations).await {
                     Err(error) => problems.push(error.to_string()),
                     Ok(standings) => {
                         for s in &standings {
                             match s.state {
-                                State::Edited => problems.push(format!("{} changed after it was applied", s.tag)),
+                                State::Edited => problems.push(format!(
+                                    "{}.sql changed after it was applied (its checksum is not the one recorded): restore it, and put the change in a new migration",
+                                    s.tag
+                                )),
                                 State::Failed { .. } => problems.push(format!(
                                     "{} failed: {}",
                                     s.tag,
@@ -517,20 +491,24 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                         let last = standings.iter().rev().find(|s| s.state == State::Applied);
                         let expected = match last {
                             Some(s) => folder.definition(&s.tag),
-                            None => Some(schemaforge_model::Schema::empty(schemaforge_model::Dialect::Postgresql)),
+                            None => Some(schemaforge_model::Schema::empty(db.dialect())),
                         };
                         if let Some(expected) = expected {
-                            use schemaforge_db::postgres::{build_shadow, declared_view, scope};
-                            let read = introspect(&mut conn, &scope(&expected)).await?;
-                            let mut live = declared_view(read.schema, &expected);
-                            live.custom_sql = expected.custom_sql.clone();
-                            let target = build_shadow(&shadow_url, &expected).await?;
-                            let plan = schemaforge_plan::plan(&live, &target.schema)?;
+                            let custom_sql = expected.custom_sql.clone();
+                            let compared = db.compare(&url, args.shadow_db.as_deref(), &expected, custom_sql).await;
+                            let compared = match compared {
+                                Ok(compared) => compared,
+                                Err(error) => {
+                                    db.close().await;
+                                    return Err(error.into());
+                                }
+                            };
+                            let plan = schemaforge_plan::plan(&compared.live, &compared.target)?;
                             drift = plan.changes.clone();
                         }
                     }
                 }
-                let _ = conn.close().await;
+                db.close().await;
                 anyhow::Ok(())
             })?;
             if !drift.is_empty() {

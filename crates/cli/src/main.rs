@@ -3,6 +3,7 @@
 mod commands;
 mod config;
 mod database_url;
+mod demo;
 mod folder_io;
 mod gate;
 mod live;
@@ -29,6 +30,8 @@ enum Command {
         file: std::path::PathBuf,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        #[command(flatten)]
+        target: Target,
     },
     /// Write the next drizzle-kit migration (and its down script) and schema.ts for a definition.
     Generate {
@@ -51,6 +54,8 @@ enum Command {
         online: Online,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        #[command(flatten)]
+        target: Target,
     },
     /// Show the migration from one definition to another (or from a live database to a
     /// definition, with `--db` and `--schema`): every statement with its hazards.
@@ -74,6 +79,8 @@ enum Command {
         online: Online,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        #[command(flatten)]
+        target: Target,
     },
     /// Print the SQL that turns one definition into another (or back, with --down).
     Diff {
@@ -86,6 +93,8 @@ enum Command {
         down: bool,
         #[command(flatten)]
         online: Online,
+        #[command(flatten)]
+        target: Target,
     },
     /// Read a live database into a definition (`schema.json`) and a Drizzle `schema.ts`.
     Pull {
@@ -170,6 +179,19 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// The main job end to end, with no server and no configuration: start the service on
+    /// SQLite in-process, send a definition to `POST /schema/generate`, print the version,
+    /// migration and schema.ts, list the artifacts, stop.
+    Demo {
+        /// The definition to send (default: the seed example).
+        definition: Option<std::path::PathBuf>,
+        /// Where the service keeps the tenant's database and the artifacts.
+        #[arg(long, default_value = "demo-output")]
+        data_dir: std::path::PathBuf,
+        /// The tenant.
+        #[arg(long, default_value = "demo")]
+        user: String,
+    },
     /// Run the multi-tenant HTTP service (`POST /schema/generate` and friends).
     Serve {
         /// Address to listen on (port 0 picks a free one; default: `SCHEMAFORGE_LISTEN`, then
@@ -180,7 +202,9 @@ enum Command {
         /// (default: `SCHEMAFORGE_DATA_DIR`, then the file, then `./data`).
         #[arg(long)]
         data_dir: Option<std::path::PathBuf>,
-        /// The PostgreSQL database tenants live in (default: `SCHEMAFORGE_DATABASE_URL`, then `DATABASE_URL`).
+        /// The PostgreSQL database tenants live in (default: `SCHEMAFORGE_DATABASE_URL`, then
+        /// `[serve] database_url` in `schemaforge.toml`, then `DATABASE_URL`; with none, each
+        /// tenant is a SQLite file under the data directory).
         #[arg(long)]
         database_url: Option<String>,
         /// Keep artifacts in S3 (`s3://bucket[/prefix]`; default: `SCHEMAFORGE_STORE`, else the data directory).
@@ -211,6 +235,29 @@ impl Online {
     }
 }
 
+/// The SQL dialect definitions without a `dialect` of their own are lowered for.
+#[derive(Debug, Clone, Copy, clap::Args)]
+struct Target {
+    /// Dialect for definitions that name none (default: the folder's, else postgresql).
+    #[arg(long, value_enum)]
+    dialect: Option<DialectArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DialectArg {
+    Postgresql,
+    Sqlite,
+}
+
+impl Target {
+    fn dialect(self) -> Option<schemaforge_model::Dialect> {
+        self.dialect.map(|d| match d {
+            DialectArg::Postgresql => schemaforge_model::Dialect::Postgresql,
+            DialectArg::Sqlite => schemaforge_model::Dialect::Sqlite,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Human,
@@ -218,14 +265,30 @@ enum Format {
 }
 
 fn main() -> ExitCode {
+    // Piped into `head`, a closed stdout ends the process quietly, as it ends
+    // any Unix tool, instead of a panic inside `println!`.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of one signal before any
+    // thread exists touches no Rust state.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Validate { file, format } => commands::validate(&file, format),
-        Command::Generate { schema, out, name, ts, breakpoints, online, format } => {
-            commands::generate(&commands::GenerateArgs { schema, out, name, ts, breakpoints, options: online.options(), format })
-        }
-        Command::Plan { from, to, db: Some(db), schema: Some(schema), shadow_db, online, format } => {
-            let _ = (from, to);
+        Command::Validate { file, format, target } => commands::validate(&file, format, target.dialect()),
+        Command::Generate { schema, out, name, ts, breakpoints, online, format, target } => commands::generate(&commands::GenerateArgs {
+            schema,
+            out,
+            name,
+            ts,
+            breakpoints,
+            options: online.options(),
+            format,
+            dialect: target.dialect(),
+        }),
+        Command::Plan { from, to, db: Some(db), schema: Some(schema), shadow_db, online, format, target } => {
+            // The database decides the dialect of a plan against it.
+            let _ = (from, to, target);
             live::push(&live::PushArgs {
                 schema,
                 db: Some(db),
@@ -236,18 +299,21 @@ fn main() -> ExitCode {
                 format,
             })
         }
-        Command::Plan { from: Some(from), to: Some(to), online, format, .. } => commands::plan(&from, &to, online.options(), format),
+        Command::Plan { from: Some(from), to: Some(to), online, format, target, .. } => {
+            commands::plan(&from, &to, online.options(), format, target.dialect())
+        }
         Command::Plan { .. } => Err(anyhow::anyhow!("plan needs --from and --to, or --db and --schema")),
         Command::Push { schema, db, shadow_db, allow, online, format } => {
             live::push(&live::PushArgs { schema, db, shadow_db, allow, options: online.options(), dry_run: false, format })
         }
-        Command::Diff { from, to, down, online } => commands::diff(&from, &to, down, online.options()),
+        Command::Diff { from, to, down, online, target } => commands::diff(&from, &to, down, online.options(), target.dialect()),
         Command::Pull { db, out, schemas } => live::pull(&live::PullArgs { db, out, schemas }),
         Command::Migrate { db, dir, to } => live::migrate(&live::MigrateArgs { db, dir, to }),
         Command::Status { db, dir, format } => live::status(&live::StatusArgs { db, dir, format }),
         Command::Hash { dir } => commands::hash(dir.as_deref()),
         Command::Check { db, dir, shadow_db, format } => live::check(&live::CheckArgs { db, dir, shadow_db, format }),
         Command::Rollback { db, dir, to, allow } => live::rollback(&live::RollbackArgs { db, dir, to, allow }),
+        Command::Demo { definition, data_dir, user } => demo::demo(&demo::DemoArgs { definition, data_dir, user }),
         Command::Serve { listen, data_dir, database_url, store } => serve::serve(listen, data_dir, database_url, store),
         Command::SchemaJson => commands::schema_json(),
         Command::Explain { code } => commands::explain(code.as_deref()),

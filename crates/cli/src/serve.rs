@@ -1,5 +1,6 @@
 //! `serve`: configuration from flags and the environment, then the service
-//! until Ctrl-C or SIGTERM (open requests are finished first).
+//! until Ctrl-C or SIGTERM (open requests are finished first). With no
+//! database URL anywhere, tenants are SQLite files under the data directory.
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -7,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use schemaforge_server::Config;
+use schemaforge_server::{Config, Tenancy};
 
 use crate::config::env;
 
@@ -24,9 +25,7 @@ fn secret(data_dir: &Path) -> anyhow::Result<String> {
         return Ok(secret.trim().to_string());
     }
     std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let mut bytes = [0u8; 32];
-    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).context("no randomness available")?;
-    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let secret = random_hex()?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -37,6 +36,13 @@ fn secret(data_dir: &Path) -> anyhow::Result<String> {
     let mut file = options.open(&path).with_context(|| format!("cannot write {}", path.display()))?;
     file.write_all(secret.as_bytes())?;
     Ok(secret)
+}
+
+/// 32 random bytes from the operating system, in hex.
+pub fn random_hex() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).context("no randomness available")?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 pub fn serve(
@@ -55,11 +61,7 @@ pub fn serve(
     };
     let data_dir =
         data_dir.or_else(|| env("SCHEMAFORGE_DATA_DIR").map(PathBuf::from)).or(file.data_dir).unwrap_or_else(|| PathBuf::from("data"));
-    let database_url = database_url
-        .or_else(|| env("SCHEMAFORGE_DATABASE_URL"))
-        .or(file.database_url)
-        .or_else(|| env("DATABASE_URL"))
-        .context("no database: pass --database-url, or set SCHEMAFORGE_DATABASE_URL (or DATABASE_URL), or `[serve] database_url` in schemaforge.toml")?;
+    let database_url = database_url.or_else(|| env("SCHEMAFORGE_DATABASE_URL")).or(file.database_url).or_else(|| env("DATABASE_URL"));
     let number = |name: &str| -> anyhow::Result<Option<u64>> {
         env(name).map(|v| v.parse::<u64>().with_context(|| format!("{name}=`{v}` is not a whole number"))).transpose()
     };
@@ -70,11 +72,18 @@ pub fn serve(
     let timeout = number("SCHEMAFORGE_REQUEST_TIMEOUT")?
         .or(file.request_timeout_seconds)
         .map_or(Config::DEFAULT_TIMEOUT, std::time::Duration::from_secs);
+    anyhow::ensure!(!timeout.is_zero(), "the request timeout must be at least 1 second");
+    let tenancy = match database_url {
+        Some(url) => Tenancy::Postgres { url, secret: secret(&data_dir)? },
+        None => {
+            eprintln!("note: no database URL is configured: each tenant is a SQLite file under {}", data_dir.join("tenants").display());
+            Tenancy::Sqlite
+        }
+    };
     let config = Config {
         listen,
-        secret: secret(&data_dir)?,
         data_dir,
-        database_url,
+        tenancy,
         store: store.or_else(|| env("SCHEMAFORGE_STORE")).or(file.store),
         admin_token: env("SCHEMAFORGE_ADMIN_TOKEN"),
         body_limit,
@@ -107,6 +116,7 @@ pub fn serve(
                 println!("schemaforge serve: listening on http://{addr}");
                 let _ = std::io::stdout().flush();
             },
+            |warning| eprintln!("warning: {warning}"),
             shutdown,
         )
         .await

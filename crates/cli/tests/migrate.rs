@@ -1,7 +1,8 @@
 //! `schemaforge migrate` and `status` against the real server: drizzle-orm's
 //! migrator agrees with ours, edits and gaps are refused, a failure leaves the
-//! database as it was, two migrators never both apply, and a connection killed
-//! mid-migration leaves the previous version.
+//! database as it was, a second migrator waits for the first and then finds
+//! nothing pending, and a connection killed mid-migration leaves the previous
+//! version.
 
 mod common;
 
@@ -102,6 +103,20 @@ async fn an_edited_applied_migration_is_refused_by_name() {
     assert!(text(&output.stderr).contains("0000_init.sql was applied with checksum"), "{}", text(&output.stderr));
     let status = schemaforge(&["status", "--db", &db.url, "--dir", &dir.to_string_lossy()]);
     assert!(text(&status.stdout).contains("edited"), "{}", text(&status.stdout));
+    // `check` finds the folder whole (the sum agrees), and the database's
+    // checksum refuses it all the same, naming the file.
+    let output = run(&["check", "--dir", &dir.to_string_lossy()]);
+    assert!(output.status.success(), "{}{}", text(&output.stdout), text(&output.stderr));
+    let output = run(&["check", "--db", &db.url, "--dir", &dir.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stdout));
+    assert!(text(&output.stdout).contains("problem: 0000_init.sql changed after it was applied"), "{}", text(&output.stdout));
+    let output = run(&["check", "--db", &db.url, "--dir", &dir.to_string_lossy(), "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(value["ok"], false, "{value}");
+    assert!(
+        value["problems"].as_array().is_some_and(|p| p.len() == 1 && p[0].as_str().is_some_and(|p| p.starts_with("0000_init.sql "))),
+        "{value}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -133,9 +148,35 @@ async fn a_failing_migration_leaves_the_database_as_it_was_and_a_rerun_after_the
     assert_eq!(count(&mut conn, "SELECT count(*) FROM drizzle.__drizzle_migrations").await, 3);
 }
 
+/// Waits (up to ten seconds) until `sql`, run on the admin connection with
+/// the database's name as `$1`, finds a row.
+async fn until_seen(admin: &mut PgConnection, database: &str, sql: &str) -> bool {
+    for _ in 0..500 {
+        let found: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT EXISTS ({sql})")))
+            .bind(database)
+            .fetch_one(&mut *admin)
+            .await
+            .expect("activity");
+        if found {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    false
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn two_migrators_at_once_apply_each_migration_once() {
-    let dir = blog_folder("migrate-concurrent");
+async fn a_second_migrator_waits_for_the_first_then_finds_nothing_pending() {
+    // The blog chain, whose first migration holds the lock for two seconds.
+    let dir = scratch_dir("migrate-concurrent").join("drizzle");
+    for version in ["v1", "v2", "v3"] {
+        let path = repo_root().join(format!("fixtures/examples/blog.{version}.json"));
+        let mut value: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("json");
+        value["sql"] = serde_json::json!({"after": "SELECT pg_sleep(2)"});
+        let slow = scratch_dir(&format!("migrate-concurrent-{version}")).join(format!("blog.{version}.json"));
+        std::fs::write(&slow, value.to_string()).expect("writable");
+        common::generate(&slow, &dir);
+    }
     let db = TestDatabase::create("migrate_concurrent").await;
     let spawn = || {
         Command::new(env!("CARGO_BIN_EXE_schemaforge"))
@@ -145,13 +186,33 @@ async fn two_migrators_at_once_apply_each_migration_once() {
             .spawn()
             .expect("spawns")
     };
-    let (first, second) = (spawn(), spawn());
+    let mut admin = PgConnection::connect(&schemaforge_testkit::postgres::server_url()).await.expect("admin");
+    let first = spawn();
+    let sleeping =
+        "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep(2)%' AND state = 'active' AND pid <> pg_backend_pid()";
+    assert!(until_seen(&mut admin, &db.name, sleeping).await, "the first migrator never reached its slow statement");
+    let second = spawn();
+    // Started while the first sleeps holding the lock, the second is seen waiting for it.
+    let waiting = "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND wait_event = 'advisory'";
+    assert!(until_seen(&mut admin, &db.name, waiting).await, "the second migrator never waited on the migration lock");
     let (first, second) = (first.wait_with_output().expect("runs"), second.wait_with_output().expect("runs"));
     assert!(first.status.success() && second.status.success(), "{}\n{}", text(&first.stderr), text(&second.stderr));
-    let applied = |o: &std::process::Output| text(&o.stdout).matches("applying").count();
-    assert_eq!(applied(&first) + applied(&second), 3, "{}\n{}", text(&first.stdout), text(&second.stdout));
+    let (first, second) = (text(&first.stdout), text(&second.stdout));
+    assert_eq!(first.matches("  applying").count(), 3, "{first}");
+    assert!(first.contains("Applied 3 migrations"), "{first}");
+    assert!(!second.contains("applying") && second.contains("No pending migrations"), "the second migrator applied something:\n{second}");
+
+    // Each migration recorded once, in both histories.
     let mut conn = db.connect().await;
+    let ours: Vec<(String, i64)> =
+        sqlx::query_as("SELECT name, count(*) FROM schemaforge.migrations WHERE status = 'applied' GROUP BY name ORDER BY name")
+            .fetch_all(&mut conn)
+            .await
+            .expect("our history");
+    assert_eq!(ours, TAGS.iter().map(|t| (t.to_string(), 1)).collect::<Vec<_>>());
+    assert_eq!(count(&mut conn, "SELECT count(*) FROM schemaforge.migrations").await, 3);
     assert_eq!(count(&mut conn, "SELECT count(*) FROM drizzle.__drizzle_migrations").await, 3);
+    assert_eq!(count(&mut conn, "SELECT count(DISTINCT created_at) FROM drizzle.__drizzle_migrations").await, 3);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -387,4 +448,52 @@ async fn check_passes_a_clean_folder_and_database_and_reports_drift_and_edits() 
     let output = run(&["check", "--dir", &dir_text]);
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output.stdout).contains(&format!("{}.down.sql changed after it was generated", TAGS[1])), "{}", text(&output.stdout));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_folder_comes_from_schemaforge_toml_and_the_database_from_dotenv() {
+    // A project whose migrations live in `db/`, its database named in `.env`.
+    let project = scratch_dir("migrate-config");
+    let folder = project.join("db");
+    for version in ["v1", "v2", "v3"] {
+        common::generate(&repo_root().join(format!("fixtures/examples/blog.{version}.json")), &folder);
+    }
+    let db = TestDatabase::create("migrate_config").await;
+    std::fs::write(project.join("schemaforge.toml"), "[migrations]\ndir = \"db\"\n").expect("writable");
+    std::fs::write(project.join(".env"), format!("DATABASE_URL={}\n", db.url)).expect("writable");
+    let in_project = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_schemaforge"))
+            .args(args)
+            .current_dir(&project)
+            .env("CI", "1")
+            .env_remove("DATABASE_URL")
+            .env_remove("SCHEMAFORGE_CONFIG")
+            .stdin(Stdio::null())
+            .output()
+            .expect("runs")
+    };
+    let succeeds = |output: &std::process::Output| {
+        assert!(output.status.success(), "{}{}", text(&output.stdout), text(&output.stderr));
+        text(&output.stdout)
+    };
+
+    assert!(succeeds(&in_project(&["migrate"])).contains("Applied 3 migrations"));
+    assert!(succeeds(&in_project(&["status"])).contains("3 applied, 0 not applied"));
+    assert!(succeeds(&in_project(&["check"])).contains("db: everything checks out"));
+    assert!(succeeds(&in_project(&["rollback", "--allow-hazard", "all"])).contains(&format!("Rolled back {}", TAGS[2])));
+    // `check` found the database through `.env`: the rolled-back migration is pending there.
+    assert!(succeeds(&in_project(&["check"])).contains("1 migration not applied yet"));
+    assert!(succeeds(&in_project(&["hash"])).contains(&format!("Wrote {}", std::path::Path::new("db").join("schemaforge.sum").display())));
+
+    // A typo in the file is refused, naming it, rather than falling back to ./drizzle.
+    std::fs::write(project.join("schemaforge.toml"), "[migrations]\ndri = \"db\"\n").expect("writable");
+    for command in ["migrate", "status", "check", "rollback", "hash"] {
+        let output = in_project(&[command]);
+        assert_eq!(output.status.code(), Some(2), "{command}: {}{}", text(&output.stdout), text(&output.stderr));
+        let stderr = text(&output.stderr);
+        assert!(
+            stderr.contains("schemaforge.toml is not a valid schemaforge configuration") && stderr.contains("dri"),
+            "{command}: {stderr}"
+        );
+    }
 }

@@ -8,28 +8,50 @@
 use std::collections::BTreeMap;
 
 use schemaforge_fragment as fragment;
-use schemaforge_model::{ColumnDefault, ColumnType, Dialect, ScalarType, TypeFamily};
+use schemaforge_model::{Column, ColumnDefault, ColumnType, Dialect, ScalarType, TypeFamily, sqlite};
 
 /// Canonical form of an SQL expression, following column renames (old → new).
-pub(crate) fn canonical(sql: &str, renames: &BTreeMap<String, String>) -> String {
-    let text = fragment::canonical_expression(Dialect::Postgresql, sql, renames);
-    // The same instant, spelled three ways.
-    match text.to_ascii_lowercase().as_str() {
-        "now()" | "current_timestamp" | "transaction_timestamp()" => "CURRENT_TIMESTAMP".to_string(),
-        _ => text,
+pub(crate) fn canonical(dialect: Dialect, sql: &str, renames: &BTreeMap<String, String>) -> String {
+    let text = fragment::canonical_expression(dialect, sql, renames);
+    match dialect {
+        // The same instant, spelled three ways.
+        Dialect::Postgresql => match text.to_ascii_lowercase().as_str() {
+            "now()" | "current_timestamp" | "transaction_timestamp()" => "CURRENT_TIMESTAMP".to_string(),
+            _ => text,
+        },
+        Dialect::Sqlite => text,
     }
 }
 
-pub(crate) fn same_expression(old: &str, new: &str, renames: &BTreeMap<String, String>) -> bool {
-    old == new || canonical(old, renames) == canonical(new, &BTreeMap::new())
+pub(crate) fn same_expression(dialect: Dialect, old: &str, new: &str, renames: &BTreeMap<String, String>) -> bool {
+    old == new || canonical(dialect, old, renames) == canonical(dialect, new, &BTreeMap::new())
 }
 
-pub(crate) fn same_default(old: Option<&ColumnDefault>, new: Option<&ColumnDefault>, renames: &BTreeMap<String, String>) -> bool {
-    match (old, new) {
-        (None, None) => true,
-        (Some(ColumnDefault::Value(a)), Some(ColumnDefault::Value(b))) => a == b,
-        (Some(ColumnDefault::Sql(a)), Some(ColumnDefault::Sql(b))) => same_expression(a, b, renames),
-        _ => false,
+/// Whether two versions of a column have the same default. SQLite compares
+/// what it stores (`DEFAULT true` on a boolean and on an integer column is
+/// one default); PostgreSQL compares the typed values.
+pub(crate) fn same_default(dialect: Dialect, old: &Column, new: &Column, renames: &BTreeMap<String, String>) -> bool {
+    match dialect {
+        Dialect::Postgresql => match (old.default.as_ref(), new.default.as_ref()) {
+            (None, None) => true,
+            (Some(ColumnDefault::Value(a)), Some(ColumnDefault::Value(b))) => a == b,
+            (Some(ColumnDefault::Sql(a)), Some(ColumnDefault::Sql(b))) => same_expression(dialect, a, b, renames),
+            _ => false,
+        },
+        Dialect::Sqlite => match (sqlite::default_sql(old).map(sqlite_truth), sqlite::default_sql(new).map(sqlite_truth)) {
+            (None, None) => true,
+            (Some(a), Some(b)) => same_expression(dialect, &a, &b, renames),
+            _ => false,
+        },
+    }
+}
+
+/// SQLite reads `TRUE` and `FALSE` as the integers 1 and 0.
+fn sqlite_truth(default: String) -> String {
+    match default.to_ascii_lowercase().as_str() {
+        "true" => "1".to_string(),
+        "false" => "0".to_string(),
+        _ => default,
     }
 }
 
@@ -129,7 +151,7 @@ mod tests {
     #[test]
     fn timestamps_are_one_default() {
         let none = BTreeMap::new();
-        assert!(same_expression("now()", "CURRENT_TIMESTAMP", &none));
-        assert!(!same_expression("now()", "CURRENT_DATE", &none));
+        assert!(same_expression(Dialect::Postgresql, "now()", "CURRENT_TIMESTAMP", &none));
+        assert!(!same_expression(Dialect::Postgresql, "now()", "CURRENT_DATE", &none));
     }
 }

@@ -18,13 +18,14 @@ mod compare;
 mod enums;
 mod objects;
 mod pair;
+mod sqlite;
 mod tables;
 
 pub use compare::{TypeChange, classify_type_change};
 pub use enums::enum_value_renames;
 pub use pair::{Pair, Pairing, TablePair};
 
-use schemaforge_model::{QualifiedName, Schema};
+use schemaforge_model::{Dialect, QualifiedName, Schema};
 
 /// One unit of a migration.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -133,6 +134,14 @@ pub enum Step {
     },
     DropTable {
         table: QualifiedName,
+    },
+    /// SQLite: the table is rebuilt (a new table with the new definition, the
+    /// rows copied over, the old one dropped, the new one renamed into place,
+    /// its indexes re-created) because its `ALTER TABLE` cannot make
+    /// `changes`, the steps this one replaces.
+    RebuildTable {
+        table: QualifiedName,
+        changes: Vec<Step>,
     },
     AddPrimaryKey {
         table: QualifiedName,
@@ -247,8 +256,10 @@ impl Step {
             Step::RenameSerialSequence { .. } => (6, 5),
             Step::CreateTable { .. } => (7, 0),
             Step::DropColumn { .. } => (8, 0),
-            Step::AddColumn { .. } => (8, 1),
             Step::AlterColumn { change, .. } => (8, 2 + *change as u8),
+            // After the type changes: a generated column may use a converted one.
+            Step::AddColumn { .. } => (8, 12),
+            Step::RebuildTable { .. } => (8, 20),
             Step::DropTable { .. } => (9, 0),
             Step::AddPrimaryKey { .. } => (10, 0),
             Step::AddUnique { .. } => (10, 1),
@@ -302,7 +313,14 @@ pub fn diff_with(from: &Schema, to: &Schema, options: Options) -> Vec<Step> {
     // A stable sort by phase keeps generation order within a phase: the
     // definition's order, which is also drizzle-kit's.
     steps.sort_by_key(Step::phase);
-    steps
+    match to.dialect {
+        Dialect::Postgresql => steps,
+        Dialect::Sqlite => {
+            let mut steps = sqlite::adapt(&pairing, steps);
+            steps.sort_by_key(Step::phase);
+            steps
+        }
+    }
 }
 
 /// The steps that create `schema` from nothing (an initial migration).

@@ -5,9 +5,11 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use schemaforge_model::{
-    Check, Column, ColumnDefault, ColumnType, ForeignKey, Identity, Index, IndexElement, IndexKey, Policy, PrimaryKey, QualifiedName,
-    ScalarType, Table, Unique,
+    Check, Column, ColumnDefault, ColumnType, Dialect, ForeignKey, Identity, Index, IndexElement, IndexKey, Policy, PrimaryKey,
+    QualifiedName, ScalarType, Table, Unique,
 };
+
+use schemaforge_fragment::{self as fragment, ExpressionSlot};
 
 use crate::compare::{same_default, same_expression};
 use crate::enums::{EnumChange, enum_changes, enum_value_renames};
@@ -54,6 +56,7 @@ fn create_table(table: &Table, steps: &mut Vec<Step>) {
 }
 
 fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<QualifiedName>, options: Options, steps: &mut Vec<Step>) {
+    let dialect = pairing.schemas.to.dialect;
     let (from, to) = (pair.tables.from, pair.tables.to);
     let (old_name, new_name) = (&from.name, &to.name);
     if old_name != new_name {
@@ -61,7 +64,8 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
     }
 
     // Columns whose change PostgreSQL can only make by dropping and adding them
-    // (a generated expression): everything built on them is rebuilt too.
+    // (a generated expression that changed, or whose columns are converted):
+    // everything built on them is rebuilt too.
     let mut recreated: BTreeSet<String> = BTreeSet::new();
     // Columns whose type changes: PostgreSQL refuses that while a policy uses them.
     let mut retyped = false;
@@ -71,6 +75,24 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
     for column in &pair.added {
         steps.push(Step::AddColumn { table: new_name.clone(), column: column.name.clone() });
     }
+    // PostgreSQL refuses to change the type of a column a generated column
+    // uses: such a generated column is dropped first and added back after
+    // the type changes (`AddColumn` runs after `AlterColumn`).
+    // SQLite converts nothing in place (a changed column rebuilds its table,
+    // which re-creates everything on it), so nothing needs this there.
+    let converted: Vec<_> = match dialect {
+        Dialect::Postgresql => {
+            pair.columns.iter().filter(|c| c.from.ty != c.to.ty || enum_of(&c.to.ty).is_some_and(|e| swapped.contains(e))).collect()
+        }
+        Dialect::Sqlite => Vec::new(),
+    };
+    let converted_columns: BTreeSet<&str> = converted.iter().map(|c| c.to.name.as_str()).collect();
+    // A check or index expression on a column converted to or from an enum
+    // holds literals of the old type (`'live'::status__old` once the type is
+    // set aside); PostgreSQL re-reads it after the conversion and fails, so
+    // it is dropped before and added back after.
+    let enum_converted: BTreeSet<&str> =
+        converted.iter().filter(|c| enum_of(&c.from.ty).is_some() || enum_of(&c.to.ty).is_some()).map(|c| c.to.name.as_str()).collect();
     for columns in &pair.columns {
         let (old, new) = (columns.from, columns.to);
         if old.name != new.name {
@@ -78,7 +100,15 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
         }
         let generated_changed = match (&old.generated, &new.generated) {
             (None, None) => false,
-            (Some(a), Some(b)) => !same_expression(&a.sql, &b.sql, &pair.column_names),
+            (Some(a), Some(b)) => {
+                !same_expression(dialect, &a.sql, &b.sql, &pair.column_names)
+                    || uses_any(
+                        dialect,
+                        ExpressionSlot::GeneratedColumn,
+                        &b.sql,
+                        &converted_columns.iter().filter(|c| **c != new.name).copied().collect(),
+                    )
+            }
             _ => true,
         };
         if generated_changed {
@@ -89,7 +119,10 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
         }
         let converts_enum = enum_of(&new.ty).is_some_and(|e| swapped.contains(e)) && old.ty == new.ty;
         let relabelled = relabel_default(pairing, old, new);
-        let changes = column_changes(&relabelled, new, converts_enum, &pair.column_names);
+        let changes = match dialect {
+            Dialect::Postgresql => column_changes(&relabelled, new, converts_enum, &pair.column_names),
+            Dialect::Sqlite => sqlite_column_changes(pair, old, new),
+        };
         // Sequences keep their names when their table or column is renamed;
         // follow the new names, so the database matches one built afresh.
         if let (Some(a), Some(b)) = (&old.identity, &new.identity)
@@ -112,7 +145,7 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
         steps.push(Step::CommentOnColumn { table: new_name.clone(), column: column.name.clone() });
     }
 
-    let context = Context { pairing, pair, recreated: &recreated };
+    let context = Context { pairing, pair, recreated: &recreated, enum_converted: &enum_converted };
     diff_primary_key(&context, steps);
     let uniques = matched(&from.uniques, &to.uniques, |u| &u.name, |a, b| context.same_unique(a, b));
     uniques.emit(
@@ -123,7 +156,7 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
         |t, n| vec![Step::AddUnique { table: t, name: n }],
         |t, a, b| Step::RenameConstraint { table: t, from: a, to: b },
     );
-    let checks = matched(&from.checks, &to.checks, |c| &c.name, |a, b| context.same_check(a, b));
+    let checks = matched(&from.checks, &to.checks, |c| &c.name, |a, b| context.same_check(a, b) && !context.reads_converted_enum_check(b));
     checks.emit(
         old_name,
         new_name,
@@ -145,7 +178,8 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
         },
         |t, a, b| Step::RenameConstraint { table: t, from: a, to: b },
     );
-    let indexes = matched(&from.indexes, &to.indexes, |i| &i.name, |a, b| context.same_index(a, b));
+    let indexes =
+        matched(&from.indexes, &to.indexes, |i| &i.name, |a, b| context.same_index(a, b) && !context.reads_converted_enum_index(b));
     indexes.emit(
         old_name,
         new_name,
@@ -164,6 +198,35 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
     diff_policies(&context, retyped, steps);
     if from.comment != to.comment {
         steps.push(Step::CommentOnTable { table: new_name.clone() });
+    }
+}
+
+impl Context<'_, '_> {
+    /// The (new) check names a column converted to, from or between enums.
+    fn reads_converted_enum_check(&self, check: &Check) -> bool {
+        uses_any(self.dialect(), ExpressionSlot::Check, &check.expression, self.enum_converted)
+    }
+
+    /// The (new) index's predicate or an expression of it names a column
+    /// converted to, from or between enums.
+    fn reads_converted_enum_index(&self, index: &Index) -> bool {
+        index.predicate.as_ref().is_some_and(|p| uses_any(self.dialect(), ExpressionSlot::IndexPredicate, p, self.enum_converted))
+            || index.elements.iter().any(|e| match &e.key {
+                IndexKey::Expression(x) => uses_any(self.dialect(), ExpressionSlot::IndexExpression, x, self.enum_converted),
+                IndexKey::Column(_) => false,
+            })
+    }
+}
+
+/// Whether the (valid) expression `sql`, written for `slot`, names one of `columns`.
+fn uses_any(dialect: Dialect, slot: ExpressionSlot, sql: &str, columns: &BTreeSet<&str>) -> bool {
+    if columns.is_empty() {
+        return false;
+    }
+    match fragment::check_expression(dialect, slot, sql) {
+        Ok(facts) => facts.column_references.iter().filter_map(|r| r.last()).any(|c| columns.contains(c.as_str())),
+        // Unreadable here (it was checked when the definition was read): rebuild to be safe.
+        Err(_) => true,
     }
 }
 
@@ -198,7 +261,7 @@ fn enum_of(ty: &ColumnType) -> Option<&QualifiedName> {
 fn column_changes(old: &Column, new: &Column, converts_enum: bool, renames: &BTreeMap<String, String>) -> Vec<ColumnChange> {
     let mut changes = Vec::new();
     let type_changes = old.ty != new.ty || converts_enum;
-    let default_changes = !same_default(old.default.as_ref(), new.default.as_ref(), renames);
+    let default_changes = !same_default(Dialect::Postgresql, old, new, renames);
     // A default of the old type may not cast to the new one: drop it first,
     // set it again after.
     if old.default.is_some() && (default_changes || type_changes) {
@@ -231,13 +294,42 @@ fn column_changes(old: &Column, new: &Column, converts_enum: bool, renames: &BTr
     changes
 }
 
+/// The changes SQLite sees between two versions of a column: its declared
+/// type (a boolean and an integer are one column to SQLite), whether it
+/// numbers itself, its default as stored, and its nullability.
+fn sqlite_column_changes(pair: &TablePair<'_>, old: &Column, new: &Column) -> Vec<ColumnChange> {
+    use schemaforge_model::sqlite::{SqliteType, autoincrement};
+    let mut changes = Vec::new();
+    let type_changes =
+        SqliteType::of(&old.ty) != SqliteType::of(&new.ty) || autoincrement(pair.tables.from, old) != autoincrement(pair.tables.to, new);
+    if !same_default(Dialect::Sqlite, old, new, &pair.column_names) {
+        changes.push(if new.default.is_some() { ColumnChange::SetDefault } else { ColumnChange::DropDefault });
+    }
+    if type_changes {
+        changes.push(ColumnChange::SetType);
+    }
+    match (old.not_null, new.not_null) {
+        (false, true) => changes.push(ColumnChange::SetNotNull),
+        (true, false) => changes.push(ColumnChange::DropNotNull),
+        _ => {}
+    }
+    changes.sort();
+    changes
+}
+
 struct Context<'p, 'a> {
     pairing: &'p Pairing<'a>,
     pair: &'p TablePair<'a>,
     recreated: &'p BTreeSet<String>,
+    /// Columns converted to, from or between enums (new names).
+    enum_converted: &'p BTreeSet<&'p str>,
 }
 
 impl Context<'_, '_> {
+    fn dialect(&self) -> Dialect {
+        self.pairing.schemas.to.dialect
+    }
+
     /// An old column's new name, unless it is rebuilt (then nothing on it survives).
     fn column(&self, old: &str) -> Option<&str> {
         self.pair.new_column_name(old).filter(|new| !self.recreated.contains(*new))
@@ -252,7 +344,7 @@ impl Context<'_, '_> {
     }
 
     fn same_check(&self, a: &Check, b: &Check) -> bool {
-        self.recreated.is_empty() && same_expression(&a.expression, &b.expression, &self.pair.column_names)
+        self.recreated.is_empty() && same_expression(self.dialect(), &a.expression, &b.expression, &self.pair.column_names)
     }
 
     fn same_foreign_key(&self, a: &ForeignKey, b: &ForeignKey) -> bool {
@@ -284,7 +376,7 @@ impl Context<'_, '_> {
             && a.elements.iter().zip(&b.elements).all(|(x, y)| self.same_element(x, y))
             && match (&a.predicate, &b.predicate) {
                 (None, None) => true,
-                (Some(x), Some(y)) => self.recreated.is_empty() && same_expression(x, y, &self.pair.column_names),
+                (Some(x), Some(y)) => self.recreated.is_empty() && same_expression(self.dialect(), x, y, &self.pair.column_names),
                 _ => false,
             }
     }
@@ -296,7 +388,7 @@ impl Context<'_, '_> {
             && match (&a.key, &b.key) {
                 (IndexKey::Column(x), IndexKey::Column(y)) => self.column(x) == Some(y.as_str()),
                 (IndexKey::Expression(x), IndexKey::Expression(y)) => {
-                    self.recreated.is_empty() && same_expression(x, y, &self.pair.column_names)
+                    self.recreated.is_empty() && same_expression(self.dialect(), x, y, &self.pair.column_names)
                 }
                 _ => false,
             }
@@ -352,7 +444,7 @@ fn diff_policies(context: &Context<'_, '_>, rebuild_all: bool, steps: &mut Vec<S
 fn same_clause(context: &Context<'_, '_>, a: &Option<String>, b: &Option<String>) -> bool {
     match (a, b) {
         (None, None) => true,
-        (Some(x), Some(y)) => same_expression(x, y, &context.pair.column_names),
+        (Some(x), Some(y)) => same_expression(context.dialect(), x, y, &context.pair.column_names),
         _ => false,
     }
 }

@@ -11,6 +11,9 @@
 //! function calls).
 
 mod postgres;
+mod sqlite;
+
+pub use sqlite::{known_functions as sqlite_functions, trigger_table as sqlite_trigger_table};
 
 use schemaforge_model::Dialect;
 
@@ -65,8 +68,10 @@ pub enum FragmentError {
     Syntax { message: String },
     #[error("expected exactly one SQL expression, found {found}")]
     NotOneExpression { found: String },
-    #[error("PostgreSQL does not accept this as {slot}: {message}")]
-    NotAcceptedHere { slot: &'static str, message: String },
+    #[error("{dialect} does not accept this as {slot}: {message}")]
+    NotAcceptedHere { dialect: &'static str, slot: &'static str, message: String },
+    #[error("{dialect} has no function `{name}`")]
+    UnknownFunction { dialect: &'static str, name: String },
     #[error("expected exactly one type name, found {found}")]
     NotOneTypeName { found: String },
 }
@@ -89,6 +94,7 @@ pub fn check_expression(dialect: Dialect, slot: ExpressionSlot, sql: &str) -> Re
     check_size(sql, MAX_FRAGMENT_BYTES)?;
     match dialect {
         Dialect::Postgresql => postgres::check_expression(slot, sql),
+        Dialect::Sqlite => sqlite::check_expression(slot, sql),
     }
 }
 
@@ -97,6 +103,7 @@ pub fn check_type_name(dialect: Dialect, sql: &str) -> Result<(), FragmentError>
     check_size(sql, MAX_FRAGMENT_BYTES)?;
     match dialect {
         Dialect::Postgresql => postgres::check_type_name(sql),
+        Dialect::Sqlite => sqlite::check_type_name(sql),
     }
 }
 
@@ -108,6 +115,7 @@ pub fn check_type_name(dialect: Dialect, sql: &str) -> Result<(), FragmentError>
 pub fn canonical_expression(dialect: Dialect, sql: &str, renames: &std::collections::BTreeMap<String, String>) -> String {
     match dialect {
         Dialect::Postgresql => postgres::canonical_expression(sql, renames),
+        Dialect::Sqlite => sqlite::canonical_expression(sql, renames),
     }
 }
 
@@ -127,6 +135,7 @@ pub enum Constant {
 pub fn constant(dialect: Dialect, sql: &str) -> Option<Constant> {
     match dialect {
         Dialect::Postgresql => postgres::constant(sql),
+        Dialect::Sqlite => sqlite::constant(sql),
     }
 }
 
@@ -136,6 +145,7 @@ pub fn constant(dialect: Dialect, sql: &str) -> Option<Constant> {
 pub fn is_plain_identifier(dialect: Dialect, name: &str) -> bool {
     match dialect {
         Dialect::Postgresql => postgres::is_plain_identifier(name),
+        Dialect::Sqlite => sqlite::is_plain_identifier(name),
     }
 }
 
@@ -145,6 +155,7 @@ pub fn split_script(dialect: Dialect, sql: &str) -> Result<Vec<String>, Fragment
     check_size(sql, MAX_SCRIPT_BYTES)?;
     match dialect {
         Dialect::Postgresql => postgres::split_script(sql),
+        Dialect::Sqlite => sqlite::split_script(sql),
     }
 }
 

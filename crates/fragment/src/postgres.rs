@@ -51,7 +51,11 @@ pub(crate) fn check_expression(slot: ExpressionSlot, sql: &str) -> Result<Expres
     match pg_query::split_with_parser(&in_context) {
         Ok(statements) if statements.len() == 1 => Ok(facts),
         Ok(statements) => Err(FragmentError::NotOneExpression { found: format!("{} statements", statements.len()) }),
-        Err(error) => Err(FragmentError::NotAcceptedHere { slot: slot.describe(), message: format!("{}{hint}", message_of(error)) }),
+        Err(error) => Err(FragmentError::NotAcceptedHere {
+            dialect: "PostgreSQL",
+            slot: slot.describe(),
+            message: format!("{}{hint}", message_of(error)),
+        }),
     }
 }
 

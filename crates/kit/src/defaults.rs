@@ -8,7 +8,7 @@
 //! dates, vectors, custom types), the TS uses `sql\`…\`` with our SQL, so
 //! schema.ts, snapshot and migration always agree.
 
-use schemaforge_model::{Column, ColumnDefault, ColumnType, ScalarType, TypeFamily};
+use schemaforge_model::{Column, ColumnDefault, ColumnType, Dialect, ScalarType, TypeFamily};
 use schemaforge_sql::{js, postgres};
 use serde_json::Value;
 
@@ -31,7 +31,15 @@ impl DrizzleDefault {
     }
 }
 
-pub fn drizzle_default(column: &Column) -> Option<DrizzleDefault> {
+/// How `schema.ts` declares the default of `column` for `dialect`.
+pub fn drizzle_default(dialect: Dialect, column: &Column) -> Option<DrizzleDefault> {
+    match dialect {
+        Dialect::Postgresql => postgres_default(column),
+        Dialect::Sqlite => sqlite_default(column),
+    }
+}
+
+fn postgres_default(column: &Column) -> Option<DrizzleDefault> {
     let value = match column.default.as_ref()? {
         ColumnDefault::Sql(sql) => return Some(DrizzleDefault::Sql(sql.clone())),
         ColumnDefault::Value(value) => value,
@@ -77,6 +85,43 @@ pub fn drizzle_default(column: &Column) -> Option<DrizzleDefault> {
         }
         // Dates (a JS string on a date-mode column is not a Date), vectors,
         // custom types, big integers: declared as SQL.
+        _ => as_sql(),
+    }
+}
+
+/// drizzle-kit's SQLite serializer writes a JS string as `'…'` (quotes
+/// doubled), an object or array as `'<JSON>'` (quotes not escaped), numbers
+/// and booleans as themselves, and `sql` verbatim; SQL expressions therefore
+/// carry their parentheses in `schema.ts`.
+fn sqlite_default(column: &Column) -> Option<DrizzleDefault> {
+    use schemaforge_model::sqlite;
+    let value = match column.default.as_ref()? {
+        ColumnDefault::Sql(sql) => return Some(DrizzleDefault::Sql(format!("({sql})"))),
+        ColumnDefault::Value(value) => value,
+    };
+    let ours = sqlite::literal(&column.ty, value);
+    let as_sql = || Some(DrizzleDefault::Sql(ours.clone()));
+    match (column.ty.scalar.family(), value) {
+        (TypeFamily::Json, Value::Object(_) | Value::Array(_)) => {
+            if js::stringify(value).contains('\'') || js::reorders(value) {
+                return as_sql();
+            }
+            Some(DrizzleDefault::Literal { ts: js::literal(value), snapshot: Value::String(ours) })
+        }
+        (TypeFamily::Integer, Value::Number(n)) if js::is_safe_integer(n) => {
+            Some(DrizzleDefault::Literal { ts: js::number(n), snapshot: Value::Number(n.clone()) })
+        }
+        (TypeFamily::Float, Value::Number(n)) => {
+            let text = js::number(n);
+            let snapshot = serde_json::from_str::<Value>(&text).unwrap_or_else(|_| Value::Number(n.clone()));
+            Some(DrizzleDefault::Literal { ts: text, snapshot })
+        }
+        (TypeFamily::Boolean, Value::Bool(b)) => Some(DrizzleDefault::Literal { ts: b.to_string(), snapshot: Value::Bool(*b) }),
+        (TypeFamily::String | TypeFamily::Enum | TypeFamily::Uuid, Value::String(s)) => {
+            Some(DrizzleDefault::Literal { ts: js::stringify(&Value::String(s.clone())), snapshot: Value::String(ours) })
+        }
+        // JSON scalars (drizzle would not encode them), numeric (a string in
+        // drizzle's default mode), big integers: declared as SQL.
         _ => as_sql(),
     }
 }

@@ -6,7 +6,7 @@
 //! trailing newline on any file.
 
 use schemaforge_diff::Step;
-use schemaforge_model::{Dialect, Schema};
+use schemaforge_model::Schema;
 use schemaforge_sql::Statement;
 use serde_json::{Value, json};
 
@@ -189,7 +189,7 @@ pub fn next_migration(
     let tag = format!("{idx:04}_{}", migration.name);
     journal.entries.push(JournalEntry {
         idx,
-        version: snapshot_version(dialect).to_string(),
+        version: snapshot::version(dialect).to_string(),
         when,
         tag: tag.clone(),
         breakpoints: migration.breakpoints,
@@ -203,12 +203,6 @@ pub fn next_migration(
         KitFile { path: definition_path(&tag), contents: new.definition.to_string() },
         KitFile { path: "meta/_journal.json".into(), contents: snapshot::to_json_text(&journal.to_value()) },
     ])
-}
-
-fn snapshot_version(dialect: Dialect) -> &'static str {
-    match dialect {
-        Dialect::Postgresql => "7",
-    }
 }
 
 /// The first line of a migration that cannot run inside a transaction (it

@@ -15,6 +15,8 @@ pub const IMPORTED: &[&str] = &[
     "pgSchema",
     "pgRole",
     "pgPolicy",
+    "sqliteTable",
+    "blob",
     "sql",
     "relations",
     "customType",

@@ -6,7 +6,9 @@
 //! on each type (names resolved, defaults filled in, references pointing at
 //! existing tables) instead of re-checking them.
 
+pub mod js;
 pub mod names;
+pub mod sqlite;
 mod types;
 
 use std::collections::BTreeMap;
@@ -19,6 +21,8 @@ pub use types::{ColumnType, ScalarType, TypeFamily};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Dialect {
     Postgresql,
+    /// The embedded default: bundled SQLite, no server.
+    Sqlite,
 }
 
 impl Dialect {
@@ -26,7 +30,13 @@ impl Dialect {
     pub fn as_str(self) -> &'static str {
         match self {
             Dialect::Postgresql => "postgresql",
+            Dialect::Sqlite => "sqlite",
         }
+    }
+
+    /// The dialect a definition, journal or URL names.
+    pub fn from_name(name: &str) -> Option<Dialect> {
+        [Dialect::Postgresql, Dialect::Sqlite].into_iter().find(|d| d.as_str() == name)
     }
 }
 

@@ -28,6 +28,12 @@ pub fn index<S: AsRef<str>>(table: &str, columns: &[S]) -> String {
     format!("{table}_{}_index", join(columns))
 }
 
+/// The check that keeps an enum column's labels on SQLite, which has no
+/// enum types: `<table>_<column>_check` (PostgreSQL's name for a column check).
+pub fn enum_check(table: &str, column: &str) -> String {
+    format!("{table}_{column}_check")
+}
+
 /// The sequence behind a serial or identity column: `<table>_<column>_seq`.
 pub fn sequence(table: &str, column: &str) -> String {
     format!("{table}_{column}_seq")

@@ -38,6 +38,10 @@ pub fn describe(step: &Step, steps: &[Step]) -> Option<String> {
         Step::RenameSerialSequence { .. } => return None,
         Step::CreateTable { table } => format!("create table {table}"),
         Step::DropTable { table } => format!("drop table {table}"),
+        Step::RebuildTable { table, changes } => {
+            let what: Vec<String> = changes.iter().filter_map(|c| describe(c, changes)).collect();
+            format!("rebuild table {table} to {}", what.join(", "))
+        }
         Step::DropColumn { table, column } if steps.contains(&Step::AddColumn { table: table.clone(), column: column.clone() }) => {
             format!("rebuild generated column {table}.{column}")
         }
@@ -111,7 +115,14 @@ pub fn migration_name(steps: &[Step]) -> String {
         };
         Some(slug)
     };
-    let mut slugs: Vec<(u8, String)> = steps.iter().filter_map(slug_of).collect();
+    let flattened: Vec<&Step> = steps
+        .iter()
+        .flat_map(|s| match s {
+            Step::RebuildTable { changes, .. } => changes.iter().collect(),
+            other => vec![other],
+        })
+        .collect();
+    let mut slugs: Vec<(u8, String)> = flattened.into_iter().filter_map(slug_of).collect();
     slugs.sort_by_key(|(priority, _)| *priority);
     let distinct: std::collections::BTreeSet<&String> = slugs.iter().map(|(_, s)| s).collect();
     let base = slugs.first().map(|(_, s)| s.clone()).unwrap_or_else(|| "update".to_string());

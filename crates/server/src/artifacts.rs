@@ -16,9 +16,11 @@
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use schemaforge_kit::folder::{JournalEntry, definition_path, snapshot_path};
-use schemaforge_kit::{Journal, sum};
+use schemaforge_kit::{Journal, snapshot, sum};
+use schemaforge_model::Dialect;
 
 use crate::error::ApiError;
+use crate::state::Shared;
 use crate::tenant::UserId;
 use crate::versions::VersionRow;
 
@@ -43,13 +45,15 @@ pub async fn read(store: &dyn ObjectStore, user: &UserId, rest: &str) -> Result<
     }
 }
 
-/// The journal of `rows`, as the tenant's folder holds it.
-pub fn journal(rows: &[VersionRow]) -> Journal {
+/// The journal of `rows`, as the tenant's folder holds it: drizzle-kit's
+/// journal for the backend's dialect (snapshots version 7 for PostgreSQL, 6 for SQLite).
+pub fn journal(dialect: Dialect, rows: &[VersionRow]) -> Journal {
+    let version = snapshot::version(dialect);
     Journal {
-        dialect: "postgresql".into(),
+        dialect: dialect.as_str().into(),
         entries: rows
             .iter()
-            .map(|r| JournalEntry { idx: r.idx, version: "7".into(), when: r.when_millis, tag: r.tag.clone(), breakpoints: true })
+            .map(|r| JournalEntry { idx: r.idx, version: version.into(), when: r.when_millis, tag: r.tag.clone(), breakpoints: true })
             .collect(),
     }
 }
@@ -68,7 +72,7 @@ pub fn locations(user: &UserId, version: &str) -> serde_json::Value {
 
 /// Writes every artifact of `rows` the store lacks, then the folder's index
 /// files (journal, sum) and `schema.ts` of the latest version.
-pub async fn sync(store: &dyn ObjectStore, user: &UserId, rows: &[VersionRow], schema_ts: &str) -> Result<(), ApiError> {
+pub async fn sync(store: &dyn ObjectStore, dialect: Dialect, user: &UserId, rows: &[VersionRow], schema_ts: &str) -> Result<(), ApiError> {
     let existing = read(store, user, "migrations/meta/_journal.json").await?.and_then(|text| Journal::parse(&text).ok());
     let written: Vec<&str> = existing.as_ref().map(|j| j.entries.iter().map(|e| e.tag.as_str()).collect()).unwrap_or_default();
     for row in rows.iter().filter(|r| !written.contains(&r.tag.as_str())) {
@@ -92,15 +96,31 @@ pub async fn sync(store: &dyn ObjectStore, user: &UserId, rows: &[VersionRow], s
     put(store, &path(user, &format!("migrations/{}", sum::SUM_FILE)), &sum::compute(&files)).await?;
     put(store, &path(user, "schema.ts"), schema_ts).await?;
     // The journal last: it is the folder's index.
-    put(store, &path(user, "migrations/meta/_journal.json"), &journal(rows).to_json_text()).await?;
+    put(store, &path(user, "migrations/meta/_journal.json"), &journal(dialect, rows).to_json_text()).await?;
     Ok(())
 }
 
-/// Adds one line to the tenant's generation log. The caller holds the
-/// tenant's lock, so lines are not lost to a concurrent writer.
-pub async fn log(store: &dyn ObjectStore, user: &UserId, line: &serde_json::Value) -> Result<(), ApiError> {
-    let mut text = read(store, user, "logs/generation.log").await?.unwrap_or_default();
-    text.push_str(&line.to_string());
-    text.push('\n');
-    put(store, &path(user, "logs/generation.log"), &text).await
+/// Adds one line to the tenant's generation log.
+///
+/// An object store has no append, so this reads the log and writes it back
+/// whole (atomically, on the file system and on S3 alike). Two writers doing
+/// that at once would lose a line, so every writer, on every replica, holds a
+/// lock of the log's own while it does (`Backend::lock_log`): not the
+/// tenant's migration lock, so a refused or invalid request is logged without
+/// waiting for a migration to finish. When the database is unreachable the
+/// line is still written, unlocked: a record, best effort.
+pub async fn log(state: &Shared, user: &UserId, line: &serde_json::Value) -> Result<(), ApiError> {
+    let lock = state.backend.lock_log(user).await.ok();
+    let store = state.store.as_ref();
+    let written = async {
+        let mut text = read(store, user, "logs/generation.log").await?.unwrap_or_default();
+        text.push_str(&line.to_string());
+        text.push('\n');
+        put(store, &path(user, "logs/generation.log"), &text).await
+    }
+    .await;
+    if let Some(lock) = lock {
+        lock.release().await;
+    }
+    written
 }

@@ -1,4 +1,5 @@
-//! Bearer-token authentication: every route but health needs a token. The
+//! Bearer-token authentication: every route but the operational ones
+//! (health, readiness, metrics, the OpenAPI document) needs a token. The
 //! admin token (from configuration) may act for any user; a user token, issued
 //! by the admin, only for its own userID.
 
@@ -64,11 +65,7 @@ impl FromRequestParts<AppState> for Caller {
         {
             return Ok(Caller::Admin);
         }
-        let user: Option<String> = sqlx::query_scalar("SELECT user_id FROM schemaforge_service.tokens WHERE token_sha256 = $1")
-            .bind(token_digest(token))
-            .fetch_optional(&state.admin)
-            .await?;
-        match user {
+        match state.backend.token_user(&token_digest(token)).await? {
             Some(user) => Ok(Caller::User(UserId::parse(&user)?)),
             None => Err(ApiError::Unauthorized),
         }

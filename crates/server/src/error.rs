@@ -21,6 +21,10 @@ pub enum ApiError {
     /// The plan was not applied: a hazard was not allowed, or it cannot succeed.
     #[error("{message}")]
     Conflict { code: &'static str, message: String, plan: Value },
+    /// The request took longer than the configured timeout; the message says
+    /// what was left unchanged.
+    #[error("{0}")]
+    Timeout(String),
     /// The database refused or failed; the tenant is where it was.
     #[error("{0}")]
     Database(String),
@@ -40,6 +44,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -51,6 +56,7 @@ impl ApiError {
             ApiError::Unauthorized => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not-found",
+            ApiError::Timeout(_) => "timeout",
             ApiError::Database(_) => "database-error",
             ApiError::Internal(_) => "internal-error",
         }

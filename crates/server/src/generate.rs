@@ -7,20 +7,20 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use schemaforge_db::postgres::migrate::{self, History, MigrateError};
+use schemaforge_db::history::MigrateError;
 use schemaforge_kit::folder::{MigrationFile, snapshot_id, snapshot_path};
-use schemaforge_model::Schema;
+use schemaforge_model::{Dialect, Schema};
 use schemaforge_plan::{Hazard, Plan, Version};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sqlx::{Connection, PgConnection};
 
-use crate::artifacts;
 use crate::auth::Caller;
+use crate::backend::{Backend, CommitFailed, Failed, Session};
 use crate::error::ApiError;
-use crate::state::{AppState, Metrics};
+use crate::state::AppState;
 use crate::tenant::{self, UserId};
-use crate::versions::{self, VersionRow};
+use crate::versions::VersionRow;
+use crate::{artifacts, deadline};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -79,28 +79,45 @@ fn now_millis() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).unwrap_or(0)
 }
 
-/// The definition a version holds, as the tenant wrote it (empty before the first).
-pub fn unmapped(row: Option<&VersionRow>) -> Result<Schema, ApiError> {
+/// The definition a version holds, as the tenant wrote it, lowered for
+/// `dialect` (empty before the first).
+pub fn unmapped(dialect: Dialect, row: Option<&VersionRow>) -> Result<Schema, ApiError> {
     match row {
-        Some(row) => schemaforge_spec::parse_definition(&row.definition)
+        Some(row) => schemaforge_spec::parse_definition_for(&row.definition, Some(dialect))
             .map_err(|_| ApiError::Internal(format!("the stored definition of version {} no longer validates", row.version))),
-        None => Ok(Schema::empty(schemaforge_model::Dialect::Postgresql)),
+        None => Ok(Schema::empty(dialect)),
     }
 }
 
-/// The schema a version holds, in the tenant's namespace.
-pub fn schema_of(row: &VersionRow, namespace: &str) -> Result<Schema, ApiError> {
-    let schema = schemaforge_spec::parse_definition(&row.definition)
-        .map_err(|_| ApiError::Internal(format!("the stored definition of version {} no longer validates", row.version)))?;
-    Ok(tenant::into_namespace(&schema, namespace))
+/// The schema a version holds, as the database holds it (`Backend::place`).
+pub fn schema_of(backend: &Backend, user: &UserId, row: &VersionRow) -> Result<Schema, ApiError> {
+    Ok(backend.place(user, &unmapped(backend.dialect(), Some(row))?))
+}
+
+/// The 400 for a definition with problems, each pointed at under `/schema`.
+pub fn invalid(diagnostics: &[schemaforge_spec::Diagnostic]) -> ApiError {
+    let details: Vec<Value> = diagnostics
+        .iter()
+        .map(|d| json!({"path": format!("/schema{}", d.path), "code": d.code.as_str(), "message": d.message, "hint": d.hint}))
+        .collect();
+    ApiError::BadRequest {
+        code: "invalid-definition",
+        message: format!("the definition has {} problem(s)", details.len()),
+        details: Value::Array(details),
+    }
 }
 
 pub async fn handle(State(state): State<AppState>, caller: Caller, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let deadline = tokio::time::Instant::now() + state.config.request_timeout;
+    deadline::detached(generate(state, caller, body, deadline)).await
+}
+
+async fn generate(state: AppState, caller: Caller, body: Bytes, deadline: tokio::time::Instant) -> Result<Json<Value>, ApiError> {
     let started = Instant::now();
     let request: GenerateRequest = parse_body(&body)?;
     let user = UserId::parse(&request.user_id)?;
     caller.may_act_for(&user)?;
-    let result = validated(&state, &caller, &user, &request, started).await;
+    let result = validated(&state, &caller, &user, &request, started, deadline).await;
     let (outcome, version) = match &result {
         Ok(Json(value)) => (
             if value["changed"] == true { if value["dryRun"] == true { "dry-run" } else { "applied" } } else { "unchanged" },
@@ -108,6 +125,7 @@ pub async fn handle(State(state): State<AppState>, caller: Caller, body: Bytes) 
         ),
         Err(ApiError::BadRequest { .. }) => ("invalid", None),
         Err(ApiError::Conflict { .. }) => ("refused", None),
+        Err(ApiError::Timeout(_)) => ("timed out", None),
         Err(_) => ("failed", None),
     };
     let line = json!({
@@ -121,7 +139,7 @@ pub async fn handle(State(state): State<AppState>, caller: Caller, body: Bytes) 
         "ms": millis(started),
     });
     // The log is a record, not the outcome: its failure does not undo a version.
-    let _ = artifacts::log(state.store.as_ref(), &user, &line).await;
+    let _ = artifacts::log(&state, &user, &line).await;
     result
 }
 
@@ -131,66 +149,110 @@ async fn validated(
     user: &UserId,
     request: &GenerateRequest,
     started: Instant,
+    deadline: tokio::time::Instant,
 ) -> Result<Json<Value>, ApiError> {
     tenant::check_definition(&request.schema)?;
-    let definition = schemaforge_spec::validate_value(&request.schema).map_err(|diagnostics| {
-        let details: Vec<Value> = diagnostics
-            .iter()
-            .map(|d| json!({"path": format!("/schema{}", d.path), "code": d.code.as_str(), "message": d.message, "hint": d.hint}))
-            .collect();
-        ApiError::BadRequest {
-            code: "invalid-definition",
-            message: format!("the definition has {} problem(s)", details.len()),
-            details: Value::Array(details),
-        }
-    })?;
+    let definition = schemaforge_spec::validate_value_for(&request.schema, Some(state.backend.dialect())).map_err(|d| invalid(&d))?;
     if let Some(name) = &request.options.name {
         schemaforge_kit::folder::check_name(name).map_err(|e| ApiError::bad_request("invalid-request", e.to_string()))?;
     }
     let allowance = allowed(&request.options.allow_hazards)?;
     let validate_ms = millis(started);
-    state.provision(user).await?;
-    let mut conn = state.connect_tenant(user).await?;
-    let history = History::in_schema(&user.namespace());
-    migrate::lock(&mut conn, &history).await?;
-    let result = locked(state, caller, user, request, &definition, &allowance, &mut conn, &history, (started, validate_ms)).await;
-    let _ = migrate::unlock(&mut conn, &history).await;
-    let _ = conn.close().await;
+    let deadline::Session { mut tenant, turn: _turn } = deadline::connect(state, user, deadline).await?;
+    let input = Input { state, caller, user, request, definition: &definition, allowance: &allowance };
+    // Up to the commit under the deadline; after it, to the end.
+    let result = match tokio::time::timeout_at(deadline, prepare_until_ready(&input, &mut tenant, (started, validate_ms))).await {
+        Err(_) => {
+            tenant.abandon().await;
+            return Err(deadline::timed_out(state.config.request_timeout));
+        }
+        Ok(Err(error)) => Err(error),
+        Ok(Ok(Prepared::Answer(answer))) => Ok(answer),
+        Ok(Ok(Prepared::Again)) => Err(ApiError::Internal("the tenant's transaction could not be begun as its migration needs".into())),
+        Ok(Ok(Prepared::Commit(pending))) => finish(&input, &mut tenant, *pending).await,
+    };
+    tenant.release().await;
     result
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn locked(
-    state: &AppState,
-    caller: &Caller,
-    user: &UserId,
-    request: &GenerateRequest,
-    definition: &Schema,
-    allowance: &[Hazard],
-    conn: &mut PgConnection,
-    history: &History,
-    (started, validate_ms): (Instant, u64),
-) -> Result<Json<Value>, ApiError> {
-    let namespace = user.namespace();
-    versions::ensure_table(conn, &namespace).await?;
-    let mut rows = versions::current(conn, &namespace).await?;
+/// What a request is about.
+struct Input<'a> {
+    state: &'a AppState,
+    caller: &'a Caller,
+    user: &'a UserId,
+    request: &'a GenerateRequest,
+    definition: &'a Schema,
+    allowance: &'a [Hazard],
+}
+
+/// Where a request stands at its commit point.
+enum Prepared {
+    /// Nothing to commit: the answer (unchanged, or a dry run).
+    Answer(Json<Value>),
+    /// The migration and its version are applied in the open transaction.
+    Commit(Box<Pending>),
+    /// The tenant's lock was taken in a way the migration cannot run under
+    /// (see `Session::begin_apply`): release it and start over.
+    Again,
+}
+
+/// A new version applied in the open transaction, waiting for its commit.
+struct Pending {
+    row: VersionRow,
+    /// The current versions before it.
+    rows: Vec<VersionRow>,
+    next: Schema,
+    plan: Value,
+    timings: Timings,
+}
+
+struct Timings {
+    started: Instant,
+    validate_ms: u64,
+    plan_ms: u64,
+    apply_started: Instant,
+}
+
+/// `prepare`, started over (once is enough: the lock is then taken as the
+/// migration needs it) when the lock was taken the wrong way.
+async fn prepare_until_ready(input: &Input<'_>, tenant: &mut Session, times: (Instant, u64)) -> Result<Prepared, ApiError> {
+    let mut prepared = prepare(input, tenant, times).await?;
+    for _ in 0..3 {
+        if !matches!(prepared, Prepared::Again) {
+            break;
+        }
+        tenant.roll_back().await;
+        prepared = prepare(input, tenant, times).await?;
+    }
+    Ok(prepared)
+}
+
+/// Takes the tenant's lock, plans, gates, and applies the migration with its
+/// version record in a transaction it leaves open: everything up to the
+/// commit point, so everything the deadline may cut off. On every error the
+/// transaction is rolled back (by `Session::release` at the latest).
+async fn prepare(input: &Input<'_>, tenant: &mut Session, (started, validate_ms): (Instant, u64)) -> Result<Prepared, ApiError> {
+    let Input { state, caller, user, request, definition, allowance } = *input;
+    let backend = &state.backend;
+    tenant.lock().await?;
+    let rows = tenant.versions().await?;
     let previous = match rows.last() {
-        Some(row) => schema_of(row, &namespace)?,
-        None => tenant::baseline(&namespace),
+        Some(row) => schema_of(backend, user, row)?,
+        None => backend.baseline(user),
     };
-    let next = tenant::into_namespace(definition, &namespace);
+    let next = backend.place(user, definition);
     let plan_started = Instant::now();
     let plan = schemaforge_plan::plan(&previous, &next).map_err(|e| ApiError::Internal(e.to_string()))?;
     if plan.is_empty() {
         let latest = rows.last().map(|r| r.version.to_string());
         if let Some(latest_row) = rows.last() {
-            let schema_ts = schemaforge_codegen::drizzle::generate(&schema_of(latest_row, &namespace)?).contents;
-            artifacts::sync(state.store.as_ref(), user, &rows, &schema_ts).await?;
+            let schema_ts = schemaforge_codegen::drizzle::generate(&schema_of(backend, user, latest_row)?).contents;
+            artifacts::sync(state.store.as_ref(), backend.dialect(), user, &rows, &schema_ts).await?;
         }
-        return Ok(Json(json!({"userID": user.as_str(), "changed": false, "version": latest})));
+        return Ok(Prepared::Answer(Json(json!({"userID": user.as_str(), "changed": false, "version": latest}))));
     }
     let steps: Vec<schemaforge_diff::Step> = plan.steps().into_iter().cloned().collect();
-    let facts = schemaforge_db::postgres::probes::measure(conn, &previous, &next, &steps).await;
+    let facts = tenant.measure(&previous, &next, &steps).await;
     let plan_ms = millis(plan_started);
     let blocking: Vec<&str> = facts.iter().filter(|f| f.blocks).map(|f| f.message.as_str()).collect();
     if !blocking.is_empty() {
@@ -211,12 +273,13 @@ async fn locked(
             plan: plan.to_json(&facts),
         });
     }
-    let version = rows.last().map_or(Version::FIRST, |r| r.version.bumped(schemaforge_plan::bump_of(&plan)));
+    let version = rows.last().map_or(Version::FIRST, |r| r.version.bumped(schemaforge_plan::bump_of(&plan, &previous, &next)));
     // Described in the tenant's own terms, without its namespace.
-    let described = schemaforge_plan::plan(&unmapped(rows.last())?, definition).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let described =
+        schemaforge_plan::plan(&unmapped(backend.dialect(), rows.last())?, definition).map_err(|e| ApiError::Internal(e.to_string()))?;
     let changelog = schemaforge_plan::changelog(version, request.options.message.as_deref(), &described);
     if request.options.dry_run {
-        return Ok(Json(json!({
+        return Ok(Prepared::Answer(Json(json!({
             "userID": user.as_str(),
             "changed": true,
             "dryRun": true,
@@ -224,51 +287,95 @@ async fn locked(
             "previousVersion": rows.last().map(|r| r.version.to_string()),
             "changelog": changelog,
             "migration": plan.to_json(&facts),
-        })));
+        }))));
     }
 
     let row = new_version(&previous, &next, (&plan, &described), &rows, version, request, caller, changelog)?;
     let apply_started = Instant::now();
-    let file = MigrationFile {
-        idx: row.idx,
-        tag: row.tag.clone(),
-        when: row.when_millis,
-        breakpoints: true,
-        sql: row.up_sql.clone(),
-        down: Some(row.down_sql.clone()),
+    let file = row.migration_file();
+    if !tenant.begin_apply(&[file.statements()]).await? {
+        return Ok(Prepared::Again);
+    }
+    if let Err(error) = tenant.apply(&file, &caller.label()).await {
+        return Err(apply_failed(input, tenant, &file, apply_started, error).await);
+    }
+    if let Err(error) = tenant.insert_version(&row).await {
+        tenant.roll_back().await;
+        state.metrics.migration_failed();
+        return Err(error);
+    }
+    let timings = Timings { started, validate_ms, plan_ms, apply_started };
+    Ok(Prepared::Commit(Box::new(Pending { row, rows, next, plan: plan.to_json(&facts), timings })))
+}
+
+/// Rolls back a migration the database refused or failed on, records the
+/// failure in the tenant's history (outside the transaction that took the
+/// migration's own record with it), and says what happened.
+async fn apply_failed(input: &Input<'_>, tenant: &mut Session, file: &MigrationFile, started: Instant, error: MigrateError) -> ApiError {
+    let Input { state, caller, .. } = *input;
+    // A statement the database refused leaves the connection usable; a
+    // connection that cannot even roll back is the database failing.
+    let alive = tenant.roll_back().await;
+    state.metrics.migration_failed();
+    let message = match &error {
+        MigrateError::Failed { error, .. } => error.clone(),
+        other => other.to_string(),
     };
-    let mut tx = conn.begin().await?;
-    match migrate::apply_within(&mut tx, history, &file, &caller.label()).await {
+    // The history is a record: failing to write it does not change the answer.
+    let by = caller.label();
+    tenant.record_failure(&Failed { file, by: &by, started, error: &message }, alive).await;
+    match error {
+        MigrateError::Failed { number, total, error, .. } if !alive => ApiError::Database(format!(
+            "the database failed during statement {number} of {total}: {error}; nothing was applied and the tenant stays at its previous version; retry"
+        )),
+        MigrateError::Failed { number, total, statement, error, .. } => ApiError::BadRequest {
+            code: "apply-failed",
+            message: format!(
+                "statement {number} of {total} failed: {error}; nothing was applied and the tenant stays at its previous version"
+            ),
+            details: json!({"statement": statement}),
+        },
+        other => ApiError::Database(format!("{other}; nothing was applied and the tenant stays at its previous version")),
+    }
+}
+
+/// Commits, then writes the artifacts and answers. Not under the deadline:
+/// from the commit on, the version exists and the client is told so.
+async fn finish(input: &Input<'_>, tenant: &mut Session, pending: Pending) -> Result<Json<Value>, ApiError> {
+    let Input { state, user, caller, .. } = *input;
+    let backend = &state.backend;
+    let Pending { row, mut rows, next, plan, timings } = pending;
+    match tenant.commit().await {
         Ok(()) => {}
-        Err(error) => {
-            // A statement the database refused leaves the connection usable; a
-            // connection that cannot even roll back is the database failing.
-            let alive = tx.rollback().await.is_ok();
-            Metrics::add(&state.metrics.migrations_failed, 1);
-            return Err(match error {
-                MigrateError::Failed { number, total, error, .. } if !alive => ApiError::Database(format!(
-                    "the database failed during statement {number} of {total}: {error}; nothing was applied and the tenant stays at its previous version; retry"
-                )),
-                MigrateError::Failed { number, total, statement, error, .. } => ApiError::BadRequest {
-                    code: "apply-failed",
-                    message: format!(
-                        "statement {number} of {total} failed: {error}; nothing was applied and the tenant stays at its previous version"
-                    ),
-                    details: json!({"statement": statement}),
-                },
-                other => ApiError::Database(format!("{other}; nothing was applied and the tenant stays at its previous version")),
+        Err(CommitFailed::ForeignKeys(violations)) => {
+            // SQLite refused to commit a migration that leaves keys dangling: it was rolled back.
+            state.metrics.migration_failed();
+            let file = row.migration_file();
+            let error = format!("the migration would leave foreign keys pointing nowhere: {violations}");
+            let by = caller.label();
+            tenant.record_failure(&Failed { file: &file, by: &by, started: timings.apply_started, error: &error }, true).await;
+            return Err(ApiError::BadRequest {
+                code: "apply-failed",
+                message: format!("{error}; nothing was applied and the tenant stays at its previous version"),
+                details: Value::Null,
             });
         }
+        // A connection lost during COMMIT leaves the outcome unknown: ask.
+        Err(CommitFailed::Database(error)) if !backend.committed(user, &row.tag).await => {
+            state.metrics.migration_failed();
+            return Err(ApiError::Database(format!(
+                "the database failed while committing: {error}; nothing was applied and the tenant stays at its previous version; retry"
+            )));
+        }
+        Err(CommitFailed::Database(_)) => {}
     }
-    versions::insert(&mut tx, &namespace, &row).await?;
-    tx.commit().await?;
-    Metrics::add(&state.metrics.migrations_applied, 1);
-    let apply_ms = millis(apply_started);
-
+    state.metrics.migration_applied();
+    let apply_ms = millis(timings.apply_started);
+    let version = row.version;
     let artifacts_started = Instant::now();
     let schema_ts = schemaforge_codegen::drizzle::generate(&next).contents;
     rows.push(row.clone());
-    artifacts::sync(state.store.as_ref(), user, &rows, &schema_ts).await.map_err(|e| {
+    artifacts::sync(state.store.as_ref(), backend.dialect(), user, &rows, &schema_ts).await.map_err(|e| {
         ApiError::Internal(format!(
             "version {version} was applied and recorded, but writing its artifacts failed ({e}); the next request rewrites them"
         ))
@@ -280,15 +387,15 @@ async fn locked(
         "previousVersion": rows.len().checked_sub(2).and_then(|i| rows.get(i)).map(|r| r.version.to_string()),
         "bump": row.bump,
         "changelog": row.changelog,
-        "migration": {"name": row.tag, "plan": plan.to_json(&facts)},
+        "migration": {"name": row.tag, "plan": plan},
         "schemaTs": schema_ts,
         "artifacts": artifacts::locations(user, &version.to_string()),
         "timings": {
-            "validateMs": validate_ms,
-            "planMs": plan_ms,
+            "validateMs": timings.validate_ms,
+            "planMs": timings.plan_ms,
             "applyMs": apply_ms,
             "artifactsMs": millis(artifacts_started),
-            "totalMs": millis(started),
+            "totalMs": millis(timings.started),
         },
     })))
 }
@@ -314,7 +421,7 @@ fn new_version(
         (None, false) => schemaforge_plan::migration_name(&described.steps().into_iter().cloned().collect::<Vec<_>>()),
     };
     let folder_definition = schemaforge_spec::emit::to_json(next);
-    let journal = artifacts::journal(rows);
+    let journal = artifacts::journal(next.dialect, rows);
     let previous_folder = rows.last().map(|r| schemaforge_kit::Previous { journal: &journal, snapshot_id: &r.snapshot_id });
     let (up_statements, down_statements) = (plan.file_statements(), down.file_statements());
     let new = schemaforge_kit::NewMigration { schema: next, up: &up_statements, down: &down_statements, definition: &folder_definition };
@@ -333,7 +440,7 @@ fn new_version(
     Ok(VersionRow {
         version,
         created_at: String::new(),
-        bump: if rows.is_empty() { "initial".into() } else { schemaforge_plan::bump_of(plan).as_str().into() },
+        bump: if rows.is_empty() { "initial".into() } else { schemaforge_plan::bump_of(plan, previous, next).as_str().into() },
         message: request.options.message.clone(),
         definition: request.schema.to_string(),
         changelog,

@@ -3,18 +3,25 @@
 //!
 //! A request names a tenant (`userID`); the service validates the definition,
 //! plans it against the tenant's latest version, holds back hazards that were
-//! not allowed, applies the migration in the tenant's own schema (logged in as
-//! the tenant's own role) together with the new version's record, and then
-//! writes the artifacts. The database is the source of truth: artifacts are a
-//! projection of the version records and are rewritten from them when missing.
-//! Requests for one tenant serialise on that tenant's advisory lock, so any
-//! number of replicas can serve the same database.
+//! not allowed, applies the migration together with the new version's record
+//! in one transaction, and then writes the artifacts. The database is the
+//! source of truth: artifacts are a projection of the version records and are
+//! rewritten from them when missing.
+//!
+//! Tenants live in one of the `backend`s: a PostgreSQL database (each tenant
+//! its own schema, migrated logged in as its own role, requests serialised on
+//! an advisory lock) or, when no database is configured, SQLite files under
+//! the data directory (each tenant its own file, requests serialised on its
+//! write lock). Either way any number of replicas can serve the same tenants.
 
 mod artifacts;
 mod auth;
+pub mod backend;
+mod deadline;
 mod error;
 mod generate;
 mod history;
+mod metrics;
 mod openapi;
 mod package;
 mod routes;
@@ -33,23 +40,36 @@ pub use state::AppState;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
-    /// Where the service keeps its own files, and the artifacts when no
-    /// `store` is given (`drizzle/{userID}/…`).
+    /// Where the service keeps its own files (on SQLite: `service.sqlite` and
+    /// `tenants/<userID>.sqlite`), and the artifacts when no `store` is given
+    /// (`drizzle/{userID}/…`).
     pub data_dir: PathBuf,
     /// Where artifacts are written: `s3://bucket[/prefix]` (credentials,
     /// region and endpoint from the usual `AWS_*` variables), or `None` for
     /// the data directory.
     pub store: Option<String>,
-    /// The PostgreSQL database tenants live in (each in its own schema).
-    pub database_url: String,
+    /// Where tenants live.
+    pub tenancy: Tenancy,
     /// The token that may act for any user; none disables admin routes.
     pub admin_token: Option<String>,
-    /// Derives the tenant roles' passwords; the same on every replica.
-    pub secret: String,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
-    /// Longest a request may take before it is answered 503.
+    /// Longest a request may take before it is answered 408. Requests that
+    /// change a tenant (generate, rollback) keep this deadline up to their
+    /// commit and are never cut off after it: a committed change is answered
+    /// with its result, however long writing its artifacts takes.
     pub request_timeout: Duration,
+}
+
+/// Where tenants live.
+#[derive(Debug, Clone)]
+pub enum Tenancy {
+    /// One PostgreSQL database, each tenant in its own schema owned by its
+    /// own role. `secret` derives the roles' passwords; the same on every replica.
+    Postgres { url: String, secret: String },
+    /// SQLite files under the data directory, one per tenant
+    /// (`tenants/<userID>.sqlite`), the service's own tables in `service.sqlite`.
+    Sqlite,
 }
 
 impl Config {
@@ -66,8 +86,12 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot reach the database: {0}")]
+    #[error("the database URL is not valid: {0}")]
     Database(#[from] sqlx::Error),
+    #[error(
+        "{0} is a SQLite database, but the service keeps each tenant in a SQLite file of its own under the data directory: leave the database URL unset (and choose the directory with --data-dir)"
+    )]
+    SqliteUrl(String),
     #[error("cannot use the data directory {dir}: {source}")]
     DataDir {
         dir: PathBuf,
@@ -83,13 +107,21 @@ pub enum ServeError {
 }
 
 /// Runs the service until `shutdown` resolves, then drains open requests.
-/// `on_listening` is told the bound address (port 0 picks a free one).
+/// `on_listening` is told the bound address (port 0 picks a free one). A
+/// database that cannot be reached yet does not stop it: `/readyz` says so
+/// (503) until it can, and `warn` is told once.
 pub async fn run(
     config: Config,
     on_listening: impl FnOnce(SocketAddr),
+    warn: impl FnOnce(String),
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let state = state::Shared::open(config.clone()).await?;
+    let state = state::Shared::open(config.clone())?;
+    match tokio::time::timeout(Duration::from_secs(5), state.backend.ready()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => warn(format!("the database is not ready yet ({error}); /readyz answers 503 until it is")),
+        Err(_) => warn("the database did not answer within 5 s; /readyz answers 503 until it does".to_string()),
+    }
     let listener =
         tokio::net::TcpListener::bind(config.listen).await.map_err(|source| ServeError::Listen { addr: config.listen, source })?;
     let addr = listener.local_addr().map_err(|source| ServeError::Listen { addr: config.listen, source })?;

@@ -14,8 +14,14 @@ pub struct Endpoint {
     pub path: &'static str,
     pub summary: &'static str,
     pub description: &'static str,
-    /// Needs `Authorization: Bearer <token>`.
+    /// Needs `Authorization: Bearer <token>`. The operational routes
+    /// (health, readiness, metrics, this document) do not: probes and
+    /// scrapers call them without one, and they reveal nothing of a tenant.
     pub auth: bool,
+    /// The handler keeps the request timeout itself, up to its commit, and is
+    /// never cut off after it (routes that change a tenant). Other routes are
+    /// dropped at the timeout and answered 408.
+    pub keeps_own_deadline: bool,
     /// Query parameters: name, required, description.
     pub query: &'static [(&'static str, bool, &'static str)],
     /// The JSON request body's schema.
@@ -81,6 +87,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             summary: "Liveness",
             description: "Answers while the process runs.",
             auth: false,
+            keeps_own_deadline: false,
             query: &[],
             body: None,
             responses: &[(200, "Alive")],
@@ -90,8 +97,9 @@ pub fn endpoints() -> Vec<Endpoint> {
             method: "get",
             path: "/readyz",
             summary: "Readiness",
-            description: "Answers 200 when the database is reachable.",
+            description: "Answers 200 when the database (PostgreSQL, or the SQLite default's `service.sqlite`) answers and the service's tables are set up.",
             auth: false,
+            keeps_own_deadline: false,
             query: &[],
             body: None,
             responses: &[(200, "Ready"), (503, "The database is not reachable")],
@@ -101,8 +109,9 @@ pub fn endpoints() -> Vec<Endpoint> {
             method: "get",
             path: "/metrics",
             summary: "Prometheus metrics",
-            description: "Requests, errors, time spent, migrations applied and failed.",
+            description: "Requests by route template, method and status; latency histograms per route; tenant migrations applied and failed. Public, like health: scrapers call it without a token, and it names no tenant.",
             auth: false,
+            keeps_own_deadline: false,
             query: &[],
             body: None,
             responses: &[(200, "Metrics in the Prometheus text format")],
@@ -114,6 +123,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             summary: "This document",
             description: "The OpenAPI 3.1 description of every route, generated from the route table.",
             auth: false,
+            keeps_own_deadline: false,
             query: &[],
             body: None,
             responses: &[(200, "The document")],
@@ -125,6 +135,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             summary: "Issue a user token (admin)",
             description: "A new bearer token that may act for one userID only.",
             auth: true,
+            keeps_own_deadline: false,
             query: &[],
             body: Some(token_body),
             responses: &[(200, "`{\"userID\", \"token\"}`"), (400, "Bad input"), (403, "Not the admin token")],
@@ -136,6 +147,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             summary: "Apply a definition to a tenant",
             description: "Validate, plan against the latest version, gate hazards, apply with the new version in one transaction, write artifacts.",
             auth: true,
+            keeps_own_deadline: true,
             query: &[],
             body: Some(generate_body),
             responses: &[
@@ -154,6 +166,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             summary: "A tenant's versions",
             description: "Every current version, oldest first.",
             auth: true,
+            keeps_own_deadline: false,
             query: &[USER],
             body: None,
             responses: &ERRORS,
@@ -165,6 +178,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             summary: "One version's definition",
             description: "The definition as sent, its changelog and migration; `latest` for the newest.",
             auth: true,
+            keeps_own_deadline: false,
             query: &[USER],
             body: None,
             responses: &[(200, "The version"), (404, "No such version")],
@@ -176,6 +190,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             summary: "A client for a version",
             description: "`drizzle`, `typescript` or `zod` source; with `format=tar` an installable npm package.",
             auth: true,
+            keeps_own_deadline: false,
             query: &[USER, ("format", false, "`source` (default) or `tar`")],
             body: None,
             responses: &[(200, "The source, or a .tgz"), (404, "No such version or language")],
@@ -187,6 +202,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             summary: "A tenant's migration history",
             description: "Name, version, status, checksum, times, who applied it, duration, error.",
             auth: true,
+            keeps_own_deadline: false,
             query: &[USER],
             body: None,
             responses: &ERRORS,
@@ -198,6 +214,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             summary: "Go back to an earlier version",
             description: "Runs the down scripts of every later version in one transaction, gated like a generate.",
             auth: true,
+            keeps_own_deadline: true,
             query: &[],
             body: Some(rollback_body),
             responses: &[(200, "Rolled back (or `changed: false`)"), (404, "No such version"), (409, "A hazard was not allowed")],
@@ -207,8 +224,9 @@ pub fn endpoints() -> Vec<Endpoint> {
             method: "get",
             path: "/drift",
             summary: "Has the tenant's schema drifted?",
-            description: "The schema compared with the latest version, both read back from the server.",
+            description: "The tenant's database compared with its latest version built apart (in a temporary PostgreSQL database, or in memory on SQLite), both read back alike.",
             auth: true,
+            keeps_own_deadline: false,
             query: &[USER],
             body: None,
             responses: &ERRORS,
@@ -223,7 +241,12 @@ pub fn document() -> Value {
     let mut paths = Map::new();
     for endpoint in endpoints() {
         let mut responses = Map::new();
-        for (status, description) in endpoint.responses {
+        let mut documented: Vec<(u16, &str)> = endpoint.responses.to_vec();
+        if endpoint.auth && !documented.iter().any(|(status, _)| *status == 401) {
+            documented.push((401, "No or unknown bearer token"));
+        }
+        documented.push((408, "The request took longer than the configured timeout; nothing was changed"));
+        for (status, description) in &documented {
             let content = if *status >= 400 { json!({"application/json": {"schema": error}}) } else { json!({}) };
             responses.insert(status.to_string(), json!({"description": description, "content": content}));
         }
@@ -241,8 +264,10 @@ pub fn document() -> Value {
             "parameters": parameters,
             "responses": responses,
         });
-        if endpoint.auth {
-            operation["security"] = json!([{"bearer": []}]);
+        // The document requires the bearer token everywhere; the public
+        // routes say they need none.
+        if !endpoint.auth {
+            operation["security"] = json!([]);
         }
         if let Some(body) = endpoint.body {
             operation["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": body()}}});
@@ -282,6 +307,7 @@ pub fn document() -> Value {
         "openapi": "3.1.0",
         "info": {"title": "schemaforge", "version": env!("CARGO_PKG_VERSION"), "description": "Schema definitions in; versions, migrations, artifacts and clients out, for many isolated tenants."},
         "paths": paths,
+        "security": [{"bearer": []}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": schemas,

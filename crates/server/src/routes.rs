@@ -1,16 +1,16 @@
 //! The routes, and the layers every request passes: body limit, timeout,
 //! metrics, and JSON bodies for every error (including those axum and tower
-//! produce themselves, such as 404, 405, 413 and 408).
+//! produce themselves, such as 404, 405 and 413). The outermost layer,
+//! `observe`, sees every response, so every error is JSON and counted.
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -22,43 +22,55 @@ use schemaforge_codegen::Language;
 use crate::auth::{Caller, token_digest};
 use crate::error::ApiError;
 use crate::generate::{self, parse_body};
+use crate::metrics;
 use crate::package;
-use crate::state::{AppState, Metrics};
+use crate::state::AppState;
 use crate::tenant::UserId;
 use crate::versions;
 
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
-    let timeout = state.config.request_timeout;
     let mut router = Router::new();
     for endpoint in crate::openapi::endpoints() {
-        router = router.route(endpoint.path, (endpoint.handler)());
+        let mut handler = (endpoint.handler)();
+        if !endpoint.keeps_own_deadline {
+            handler = handler.layer(middleware::from_fn_with_state(state.clone(), timeout));
+        }
+        router = router.route(endpoint.path, handler);
     }
-    router
-        .layer(DefaultBodyLimit::max(limit))
-        .layer(middleware::from_fn_with_state(state.clone(), observe))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-        .with_state(state)
+    // The last layer added is the outermost: `observe` sees every response,
+    // the timeout's included.
+    router.layer(DefaultBodyLimit::max(limit)).layer(middleware::from_fn_with_state(state.clone(), observe)).with_state(state)
+}
+
+/// The request timeout of routes that change nothing: past it the handler is
+/// dropped and the answer is a 408.
+async fn timeout(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limit = state.config.request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout(format!("the request took longer than {} s; nothing was changed", limit.as_secs_f64())).into_response(),
+    }
 }
 
 pub(crate) async fn openapi() -> Json<Value> {
     Json(crate::openapi::document())
 }
 
-/// Counts requests and turns any error response without a JSON body into
+/// Counts requests (by route template, method and status, with their
+/// latency) and turns any error response without a JSON body into
 /// `{"error": {"code", "message"}}`.
 async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let response = next.run(request).await;
-    let metrics = &state.metrics;
-    Metrics::add(&metrics.requests, 1);
-    Metrics::add(&metrics.request_micros, u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+    let route = request.extensions().get::<MatchedPath>().map_or(metrics::UNMATCHED, MatchedPath::as_str).to_string();
+    let method = request.method().as_str().to_string();
+    let response = json_error(next.run(request).await).await;
+    state.metrics.observe(&route, &method, response.status().as_u16(), started.elapsed());
+    response
+}
+
+async fn json_error(response: Response) -> Response {
     let status = response.status();
-    if status.is_client_error() {
-        Metrics::add(&metrics.client_errors, 1);
-    } else if status.is_server_error() {
-        Metrics::add(&metrics.server_errors, 1);
-    }
     let is_json =
         response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
     if !(status.is_client_error() || status.is_server_error()) || is_json {
@@ -87,29 +99,21 @@ pub(crate) async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
+/// How long `/readyz` waits for the database.
+const READY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// 200 when the database answers and the service's tables are set up
+/// (`Backend::ready`); 503 with the reason otherwise.
 pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    sqlx::query("SELECT 1").execute(&state.admin).await?;
-    Ok(Json(json!({"status": "ready"})))
+    match tokio::time::timeout(READY_TIMEOUT, state.backend.ready()).await {
+        Ok(Ok(())) => Ok(Json(json!({"status": "ready"}))),
+        Ok(Err(error)) => Err(error),
+        Err(_) => Err(ApiError::Database(format!("the database did not answer within {} s", READY_TIMEOUT.as_secs()))),
+    }
 }
 
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
-    let m = &state.metrics;
-    let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
-    let text = format!(
-        "# HELP schemaforge_requests_total HTTP requests answered.\n# TYPE schemaforge_requests_total counter\nschemaforge_requests_total {}\n\
-         # HELP schemaforge_client_errors_total Requests answered 4xx.\n# TYPE schemaforge_client_errors_total counter\nschemaforge_client_errors_total {}\n\
-         # HELP schemaforge_server_errors_total Requests answered 5xx.\n# TYPE schemaforge_server_errors_total counter\nschemaforge_server_errors_total {}\n\
-         # HELP schemaforge_request_seconds_sum Time spent answering requests.\n# TYPE schemaforge_request_seconds_sum counter\nschemaforge_request_seconds_sum {:.6}\n\
-         # HELP schemaforge_migrations_applied_total Tenant migrations applied.\n# TYPE schemaforge_migrations_applied_total counter\nschemaforge_migrations_applied_total {}\n\
-         # HELP schemaforge_migrations_failed_total Tenant migrations that failed and were rolled back.\n# TYPE schemaforge_migrations_failed_total counter\nschemaforge_migrations_failed_total {}\n",
-        load(&m.requests),
-        load(&m.client_errors),
-        load(&m.server_errors),
-        load(&m.request_micros) as f64 / 1_000_000.0,
-        load(&m.migrations_applied),
-        load(&m.migrations_failed),
-    );
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], Body::from(text)).into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], Body::from(state.metrics.render())).into_response()
 }
 
 #[derive(Deserialize)]
@@ -133,11 +137,7 @@ pub(crate) async fn issue_token(State(state): State<AppState>, caller: Caller, b
     let request: TokenRequest = parse_body(&body)?;
     let user = UserId::parse(&request.user_id)?;
     let token = random_token()?;
-    sqlx::query("INSERT INTO schemaforge_service.tokens (token_sha256, user_id) VALUES ($1, $2)")
-        .bind(token_digest(&token))
-        .bind(user.as_str())
-        .execute(&state.admin)
-        .await?;
+    state.backend.add_token(&token_digest(&token), &user).await?;
     Ok(Json(json!({"userID": user.as_str(), "token": token})))
 }
 
@@ -154,12 +154,10 @@ fn user_of(query: &HashMap<String, String>, caller: &Caller) -> Result<UserId, A
 
 /// The tenant's current versions, read under no lock (a read sees committed versions only).
 async fn tenant_versions(state: &AppState, user: &UserId) -> Result<Vec<versions::VersionRow>, ApiError> {
-    state.provision(user).await?;
-    let mut conn = state.connect_tenant(user).await?;
-    versions::ensure_table(&mut conn, &user.namespace()).await?;
-    let rows = versions::current(&mut conn, &user.namespace()).await?;
-    let _ = sqlx::Connection::close(conn).await;
-    Ok(rows)
+    let mut reader = state.backend.reader(user).await?;
+    let rows = reader.versions().await;
+    reader.close().await;
+    rows
 }
 
 pub(crate) async fn list_versions(
@@ -203,11 +201,11 @@ pub(crate) async fn client(
     let rows = tenant_versions(&state, &user).await?;
     let row = if version == "latest" { rows.last() } else { rows.iter().find(|r| r.version.to_string() == version) };
     let row = row.ok_or_else(|| ApiError::NotFound(format!("userID {} has no version {version}", user.as_str())))?;
-    // The Drizzle schema names the tenant's schema, as the database has it;
-    // the plain clients describe rows, wherever they live.
+    // The Drizzle schema names the tenant's schema (on PostgreSQL), as the
+    // database has it; the plain clients describe rows, wherever they live.
     let schema = match language {
-        Language::Drizzle => generate::schema_of(row, &user.namespace())?,
-        Language::Typescript | Language::Zod => generate::unmapped(Some(row))?,
+        Language::Drizzle => generate::schema_of(&state.backend, &user, row)?,
+        Language::Typescript | Language::Zod => generate::unmapped(state.backend.dialect(), Some(row))?,
     };
     let file = language.generate(&schema);
     let version = row.version.to_string();

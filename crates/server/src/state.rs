@@ -1,61 +1,33 @@
-//! What every request shares: configuration, the service's own database pool,
-//! the artifact store, and the counters `/metrics` reports.
+//! What every request shares: configuration, the backend tenants live in,
+//! the artifact store, this replica's queue per tenant, and the counters
+//! `/metrics` reports.
+//!
+//! The service starts without its database: the backend connects on first
+//! use and sets its own tables up then, so `/healthz` answers at once and
+//! `/readyz` says 503 until the database is there.
 
-use std::str::FromStr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, Weak};
 
 use object_store::ObjectStore;
 use object_store::local::LocalFileSystem;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, Executor, PgConnection, PgPool};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use crate::error::ApiError;
+use crate::backend::Backend;
+use crate::metrics::Metrics;
 use crate::tenant::UserId;
 use crate::{Config, ServeError};
 
-/// Request and migration counters, for `/metrics`.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    pub requests: AtomicU64,
-    pub client_errors: AtomicU64,
-    pub server_errors: AtomicU64,
-    pub migrations_applied: AtomicU64,
-    pub migrations_failed: AtomicU64,
-    /// Sum of request durations, in microseconds.
-    pub request_micros: AtomicU64,
-}
-
-impl Metrics {
-    pub fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::Relaxed);
-    }
-}
-
 pub struct Shared {
     pub config: Config,
-    pub admin: PgPool,
+    pub backend: Backend,
+    /// This replica's queue per tenant (see `turn`).
+    queues: std::sync::Mutex<HashMap<String, Weak<Mutex<()>>>>,
     pub store: Arc<dyn ObjectStore>,
     pub metrics: Metrics,
-    tenant_options: PgConnectOptions,
 }
 
 pub type AppState = Arc<Shared>;
-
-const SERVICE_DDL: [&str; 4] = [
-    "CREATE SCHEMA IF NOT EXISTS schemaforge_service",
-    "CREATE TABLE IF NOT EXISTS schemaforge_service.tokens (
-        token_sha256 text PRIMARY KEY,
-        user_id text NOT NULL,
-        created_at timestamptz NOT NULL DEFAULT now()
-    )",
-    "CREATE TABLE IF NOT EXISTS schemaforge_service.tenants (
-        user_id text PRIMARY KEY,
-        created_at timestamptz NOT NULL DEFAULT now()
-    )",
-    // Tenants create nothing outside their own schema.
-    "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
-];
 
 /// The artifact store the configuration names.
 fn open_store(config: &Config) -> Result<Arc<dyn ObjectStore>, ServeError> {
@@ -73,61 +45,31 @@ fn open_store(config: &Config) -> Result<Arc<dyn ObjectStore>, ServeError> {
 }
 
 impl Shared {
-    pub async fn open(config: Config) -> Result<AppState, ServeError> {
+    /// The shared state; the database is not contacted yet.
+    pub fn open(config: Config) -> Result<AppState, ServeError> {
         std::fs::create_dir_all(&config.data_dir).map_err(|source| ServeError::DataDir { dir: config.data_dir.clone(), source })?;
         let store = open_store(&config)?;
-        let options = PgConnectOptions::from_str(&config.database_url)?;
-        let admin = PgPoolOptions::new().max_connections(8).connect_with(options.clone()).await?;
-        {
-            let mut conn = admin.acquire().await?;
-            // Replicas may start together: set up under one lock.
-            conn.execute("SELECT pg_advisory_lock(7394021151)").await?;
-            let mut result = Ok(());
-            for ddl in SERVICE_DDL {
-                if let Err(error) = conn.execute(ddl).await {
-                    result = Err(error);
-                    break;
+        let backend = Backend::open(&config)?;
+        Ok(Arc::new(Shared { config, backend, queues: std::sync::Mutex::default(), store, metrics: Metrics::default() }))
+    }
+
+    /// Waits for the tenant's turn on this replica. Requests that change a
+    /// tenant take its lock in the database, which is what keeps them apart
+    /// across replicas; queueing here first means a burst of them holds one
+    /// database connection per replica instead of one per request.
+    pub async fn turn(&self, user: &UserId) -> OwnedMutexGuard<()> {
+        let queue = {
+            let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
+            queues.retain(|_, queue| queue.strong_count() > 0);
+            match queues.get(user.as_str()).and_then(Weak::upgrade) {
+                Some(queue) => queue,
+                None => {
+                    let queue = Arc::new(Mutex::new(()));
+                    queues.insert(user.as_str().to_string(), Arc::downgrade(&queue));
+                    queue
                 }
             }
-            let _ = conn.execute("SELECT pg_advisory_unlock(7394021151)").await;
-            result?;
-        }
-        Ok(Arc::new(Shared { config, admin, store, metrics: Metrics::default(), tenant_options: options }))
-    }
-
-    /// Makes sure the tenant's role and schema exist (idempotent, safe to race).
-    pub async fn provision(&self, user: &UserId) -> Result<(), ApiError> {
-        let namespace = user.namespace();
-        let quoted = schemaforge_sql::postgres::quote_ident(&namespace);
-        let mut tx = self.admin.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('schemaforge tenant ' || $1))").bind(user.as_str()).execute(&mut *tx).await?;
-        let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM schemaforge_service.tenants WHERE user_id = $1)")
-            .bind(user.as_str())
-            .fetch_one(&mut *tx)
-            .await?;
-        if known {
-            tx.rollback().await?;
-            return Ok(());
-        }
-        let role_exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)").bind(&namespace).fetch_one(&mut *tx).await?;
-        let password = schemaforge_sql::postgres::quote_literal(&user.password(&self.config.secret));
-        let role_sql = if role_exists {
-            format!("ALTER ROLE {quoted} WITH LOGIN NOINHERIT NOCREATEDB NOCREATEROLE PASSWORD {password}")
-        } else {
-            format!("CREATE ROLE {quoted} WITH LOGIN NOINHERIT NOCREATEDB NOCREATEROLE PASSWORD {password}")
         };
-        tx.execute(sqlx::AssertSqlSafe(role_sql)).await?;
-        tx.execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {quoted} AUTHORIZATION {quoted}"))).await?;
-        tx.execute(sqlx::AssertSqlSafe(format!("REVOKE ALL ON SCHEMA {quoted} FROM PUBLIC"))).await?;
-        sqlx::query("INSERT INTO schemaforge_service.tenants (user_id) VALUES ($1)").bind(user.as_str()).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// A connection logged in as the tenant's own role.
-    pub async fn connect_tenant(&self, user: &UserId) -> Result<PgConnection, ApiError> {
-        let options = self.tenant_options.clone().username(&user.namespace()).password(&user.password(&self.config.secret));
-        Ok(PgConnection::connect_with(&options).await?)
+        queue.lock_owned().await
     }
 }

@@ -1,13 +1,11 @@
-//! Tenants: who a userID is in the database, and what a definition may hold
+//! Tenants: who a userID is in each backend, and what a definition may hold
 //! when it belongs to one.
 //!
-//! On PostgreSQL each tenant is one schema owned by one login role. Its
-//! migrations run on a connection that logs in *as that role*, so nothing the
-//! tenant writes (a default, a check, a policy) runs with more than the
-//! tenant's own rights: not `SET ROLE` from a privileged session, which an
-//! expression could undo. Other tenants' schemas are not even visible to it.
+//! On PostgreSQL each tenant is one schema owned by one login role
+//! (`namespace`, `password`); on SQLite one file (`file_stem`). Every name
+//! is derived from a validated `UserId`, which can hold nothing that escapes
+//! a path, an identifier or an object-store key.
 
-use schemaforge_model::{ColumnType, QualifiedName, ScalarType, Schema};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -41,6 +39,24 @@ impl UserId {
         &self.0
     }
 
+    /// The name of the tenant's SQLite file (without `.sqlite`): the userID,
+    /// with each capital written `+` and its lower case (`Hana` → `+hana`).
+    /// Two userIDs that differ only in case are two tenants, so they must be
+    /// two files on a file system that ignores case too; `+` is never in a
+    /// userID, so no two userIDs share a name, and the name is never a path.
+    pub fn file_stem(&self) -> String {
+        let mut stem = String::with_capacity(self.0.len() + 4);
+        for c in self.0.chars() {
+            if c.is_ascii_uppercase() {
+                stem.push('+');
+                stem.push(c.to_ascii_lowercase());
+            } else {
+                stem.push(c);
+            }
+        }
+        stem
+    }
+
     /// The tenant's schema and role (the same name).
     pub fn namespace(&self) -> String {
         format!("tenant_{}", self.0)
@@ -56,7 +72,9 @@ impl UserId {
 
 /// Refuses what a tenant's definition cannot hold in a shared database:
 /// schemas, extensions and roles are the database's, and custom SQL would run
-/// unanalysed. Every such field is reported with its pointer.
+/// unanalysed. Every such field is reported with its pointer. A `dialect` is
+/// left to validation, which lowers the definition for the service's
+/// database and refuses one naming another dialect.
 pub fn check_definition(value: &serde_json::Value) -> Result<(), ApiError> {
     let mut details = Vec::new();
     for (field, why) in [
@@ -64,7 +82,6 @@ pub fn check_definition(value: &serde_json::Value) -> Result<(), ApiError> {
         ("extensions", "extensions belong to the whole database; ask the operator to install them"),
         ("roles", "roles belong to the whole database"),
         ("sql", "custom SQL is not run for tenants"),
-        ("dialect", "the service chooses the dialect"),
     ] {
         if value.get(field).is_some_and(|v| !v.is_null() && v != &json!([]) && v != &json!({})) {
             details.push(json!({"path": format!("/schema/{field}"), "code": "not-supported", "message": format!("`{field}` is not available in the service: {why}")}));
@@ -95,45 +112,6 @@ pub fn check_definition(value: &serde_json::Value) -> Result<(), ApiError> {
     }
 }
 
-/// The tenant's empty schema: its namespace exists (the service made it).
-pub fn baseline(namespace: &str) -> Schema {
-    let mut schema = Schema::empty(schemaforge_model::Dialect::Postgresql);
-    schema.namespaces = vec![namespace.to_string()];
-    schema
-}
-
-/// `schema` moved into the tenant's namespace: every object that would be in
-/// `public` is in `namespace` instead.
-pub fn into_namespace(schema: &Schema, namespace: &str) -> Schema {
-    let place = |name: &mut QualifiedName| {
-        if name.schema.is_none() {
-            name.schema = Some(namespace.to_string());
-        }
-    };
-    let place_type = |ty: &mut ColumnType| {
-        if let ScalarType::Enum(name) = &mut ty.scalar
-            && name.schema.is_none()
-        {
-            name.schema = Some(namespace.to_string());
-        }
-    };
-    let mut moved = schema.clone();
-    moved.namespaces = vec![namespace.to_string()];
-    for e in &mut moved.enums {
-        place(&mut e.name);
-    }
-    for table in &mut moved.tables {
-        place(&mut table.name);
-        for column in &mut table.columns {
-            place_type(&mut column.ty);
-        }
-        for fk in &mut table.foreign_keys {
-            place(&mut fk.referenced_table);
-        }
-    }
-    moved
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +125,60 @@ mod tests {
             assert!(UserId::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(UserId::parse("alice").map(|u| u.namespace()).ok(), Some("tenant_alice".into()));
+    }
+
+    /// Every string that is a userID names a plain file in the tenants
+    /// directory, and no two userIDs name one file, even where case is ignored.
+    #[test]
+    fn hostile_user_ids_never_name_a_file_outside_the_tenants_directory() {
+        let hostile = [
+            "..",
+            "../../etc/passwd",
+            "..\\..\\windows",
+            "a/../../b",
+            "/etc/passwd",
+            "%2e%2e%2f",
+            "a\0b",
+            "a\nb",
+            "C:",
+            "~root",
+            "service.sqlite",
+            ".hidden",
+            "a b",
+            "a;b",
+            "a'b",
+            "a\"b",
+            "$(id)",
+            "a\u{2215}b",
+            "\u{ff0e}\u{ff0e}",
+            "",
+        ];
+        for text in hostile {
+            assert!(UserId::parse(text).is_err(), "{text:?} was accepted");
+        }
+        let dir = std::path::Path::new("/data/tenants");
+        let mut seen = std::collections::BTreeMap::new();
+        let alphabet: Vec<char> = ('a'..='c').chain('A'..='C').chain(['0', '_', '-']).collect();
+        // Every string of up to three of those characters, and some names of the data directory's own.
+        let mut ids = std::collections::BTreeSet::from([String::new()]);
+        for _ in 0..3 {
+            let longer: Vec<String> = ids.iter().flat_map(|id| alphabet.iter().map(move |c| format!("{id}{c}"))).collect();
+            ids.extend(longer);
+        }
+        ids.extend(["service".to_string(), "tenants".to_string(), "x".repeat(MAX_USER_ID)]);
+        for text in ids {
+            let Ok(user) = UserId::parse(&text) else { continue };
+            let path = dir.join(format!("{}.sqlite", user.file_stem()));
+            assert_eq!(path.parent(), Some(dir), "{text}");
+            assert!(path.components().count() == dir.components().count() + 1, "{text}");
+            let folded = path.to_string_lossy().to_lowercase();
+            assert!(!folded.contains("..") && !user.file_stem().starts_with('.'), "{text}");
+            if let Some(other) = seen.insert(folded, text.clone()) {
+                panic!("{other} and {text} share a file");
+            }
+        }
+        assert_eq!(UserId::parse("Hana").map(|u| u.file_stem()).ok(), Some("+hana".into()));
+        assert_eq!(UserId::parse("hana").map(|u| u.file_stem()).ok(), Some("hana".into()));
     }
 
     #[test]

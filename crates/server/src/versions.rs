@@ -1,9 +1,17 @@
-//! A tenant's versions, kept in its own schema (`__schemaforge_versions`) so a
-//! new version commits in the same transaction as its migration: the latest
-//! version is always what the database holds.
+//! A tenant's versions, kept where its tables are (`__schemaforge_versions`
+//! in its PostgreSQL schema, or in its SQLite file) so a new version commits
+//! in the same transaction as its migration: the latest version is always
+//! what the database holds.
+//!
+//! The table and its queries are spelled here once for both dialects; each
+//! backend runs them on its own connection (`backend::postgres`,
+//! `backend::sqlite`). Values go in and out as both drivers read them:
+//! numbers as 64-bit integers, the hazards as a JSON array in text.
 
+use schemaforge_kit::folder::MigrationFile;
+use schemaforge_model::Dialect;
 use schemaforge_plan::Version;
-use sqlx::{Executor, PgConnection};
+use sqlx::{ColumnIndex, Database, Decode, Encode, Row, Type};
 
 /// One recorded version.
 #[derive(Debug, Clone)]
@@ -21,7 +29,7 @@ pub struct VersionRow {
     /// The drizzle-kit snapshot written for it, and that snapshot's id.
     pub snapshot: String,
     pub snapshot_id: String,
-    /// The definition as the tenant's folder keeps it (in the tenant's schema).
+    /// The definition as the tenant's folder keeps it (in the tenant's schema on PostgreSQL).
     pub folder_definition: String,
     pub up_sql: String,
     pub down_sql: String,
@@ -30,122 +38,254 @@ pub struct VersionRow {
     pub applied_by: String,
 }
 
-fn table(namespace: &str) -> String {
-    format!("{}.\"__schemaforge_versions\"", schemaforge_sql::postgres::quote_ident(namespace))
-}
-
-pub async fn ensure_table(conn: &mut PgConnection, namespace: &str) -> Result<(), sqlx::Error> {
-    conn.execute(sqlx::AssertSqlSafe(format!(
-        "CREATE TABLE IF NOT EXISTS {} (
-            version text PRIMARY KEY,
-            major integer NOT NULL, minor integer NOT NULL, patch integer NOT NULL,
-            status text NOT NULL CHECK (status IN ('current', 'rolled back')),
-            created_at timestamptz NOT NULL DEFAULT now(),
-            bump text NOT NULL,
-            message text,
-            definition text NOT NULL,
-            changelog text NOT NULL,
-            tag text NOT NULL,
-            idx integer NOT NULL,
-            when_millis bigint NOT NULL,
-            snapshot text NOT NULL,
-            snapshot_id text NOT NULL,
-            folder_definition text NOT NULL,
-            up_sql text NOT NULL,
-            down_sql text NOT NULL,
-            hazards text[] NOT NULL,
-            statements integer NOT NULL,
-            applied_by text NOT NULL
-        )",
-        table(namespace)
-    )))
-    .await
-    .map(|_| ())
-}
-
-/// Every version still current, oldest first.
-pub async fn current(conn: &mut PgConnection, namespace: &str) -> Result<Vec<VersionRow>, sqlx::Error> {
-    use sqlx::Row;
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT version, status, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS created_at, bump,
-                message, definition, changelog, tag, idx, when_millis, snapshot, snapshot_id, folder_definition, up_sql, down_sql,
-                hazards, statements, applied_by
-         FROM {} WHERE status = 'current' ORDER BY idx",
-        table(namespace)
-    )))
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut versions = Vec::with_capacity(rows.len());
-    for row in rows {
-        let version: String = row.try_get("version")?;
-        let idx: i32 = row.try_get("idx")?;
-        let when_millis: i64 = row.try_get("when_millis")?;
-        let (Some(version), Ok(idx), Ok(when_millis)) = (Version::parse(&version), u32::try_from(idx), u64::try_from(when_millis)) else {
-            continue;
-        };
-        versions.push(VersionRow {
-            version,
-            created_at: row.try_get("created_at")?,
-            bump: row.try_get("bump")?,
-            message: row.try_get("message")?,
-            definition: row.try_get("definition")?,
-            changelog: row.try_get("changelog")?,
-            tag: row.try_get("tag")?,
-            idx,
-            when_millis,
-            snapshot: row.try_get("snapshot")?,
-            snapshot_id: row.try_get("snapshot_id")?,
-            folder_definition: row.try_get("folder_definition")?,
-            up_sql: row.try_get("up_sql")?,
-            down_sql: row.try_get("down_sql")?,
-            hazards: row.try_get("hazards")?,
-            statements: row.try_get("statements")?,
-            applied_by: row.try_get("applied_by")?,
-        });
+impl VersionRow {
+    /// The migration of this version, as the tenant's folder holds it.
+    pub fn migration_file(&self) -> MigrationFile {
+        MigrationFile {
+            idx: self.idx,
+            tag: self.tag.clone(),
+            when: self.when_millis,
+            breakpoints: true,
+            sql: self.up_sql.clone(),
+            down: Some(self.down_sql.clone()),
+        }
     }
-    Ok(versions)
 }
 
-pub async fn insert(conn: &mut PgConnection, namespace: &str, row: &VersionRow) -> Result<(), sqlx::Error> {
-    let to_i32 = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO {} (version, major, minor, patch, status, bump, message, definition, changelog, tag, idx, when_millis,
-                         snapshot, snapshot_id, folder_definition, up_sql, down_sql, hazards, statements, applied_by)
-         VALUES ($1, $2, $3, $4, 'current', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
-         ON CONFLICT (version) DO UPDATE SET status = 'current', created_at = now(), bump = $5, message = $6, definition = $7,
-            changelog = $8, tag = $9, idx = $10, when_millis = $11, snapshot = $12, snapshot_id = $13, folder_definition = $14,
-            up_sql = $15, down_sql = $16, hazards = $17, statements = $18, applied_by = $19",
-        table(namespace)
-    )))
-    .bind(row.version.to_string())
-    .bind(to_i32(row.version.major))
-    .bind(to_i32(row.version.minor))
-    .bind(to_i32(row.version.patch))
-    .bind(&row.bump)
-    .bind(&row.message)
-    .bind(&row.definition)
-    .bind(&row.changelog)
-    .bind(&row.tag)
-    .bind(i32::try_from(row.idx).unwrap_or(i32::MAX))
-    .bind(i64::try_from(row.when_millis).unwrap_or(i64::MAX))
-    .bind(&row.snapshot)
-    .bind(&row.snapshot_id)
-    .bind(&row.folder_definition)
-    .bind(&row.up_sql)
-    .bind(&row.down_sql)
-    .bind(&row.hazards)
-    .bind(row.statements)
-    .bind(&row.applied_by)
-    .execute(&mut *conn)
-    .await
-    .map(|_| ())
+/// The versions table of one tenant, spelled for its dialect.
+pub struct Table {
+    dialect: Dialect,
+    /// The table's name, quoted (and qualified on PostgreSQL).
+    name: String,
 }
 
-/// Marks versions rolled back: they leave the history the tenant is at.
-pub async fn mark_rolled_back(conn: &mut PgConnection, namespace: &str, versions: &[String]) -> Result<(), sqlx::Error> {
-    sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE {} SET status = 'rolled back' WHERE version = ANY($1)", table(namespace))))
-        .bind(versions)
-        .execute(&mut *conn)
-        .await
-        .map(|_| ())
+impl Table {
+    pub fn new(dialect: Dialect, name: String) -> Table {
+        Table { dialect, name }
+    }
+
+    /// The current time as the table stores it (UTC, milliseconds).
+    fn now(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Postgresql => "now()",
+            Dialect::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+        }
+    }
+
+    pub fn ddl(&self) -> String {
+        let (timestamp, hazards) = match self.dialect {
+            Dialect::Postgresql => ("timestamptz", "text[]"),
+            Dialect::Sqlite => ("text", "text"),
+        };
+        format!(
+            "CREATE TABLE IF NOT EXISTS {} (
+                version text PRIMARY KEY,
+                major integer NOT NULL, minor integer NOT NULL, patch integer NOT NULL,
+                status text NOT NULL CHECK (status IN ('current', 'rolled back')),
+                created_at {timestamp} NOT NULL DEFAULT ({now}),
+                bump text NOT NULL,
+                message text,
+                definition text NOT NULL,
+                changelog text NOT NULL,
+                tag text NOT NULL,
+                idx integer NOT NULL,
+                when_millis bigint NOT NULL,
+                snapshot text NOT NULL,
+                snapshot_id text NOT NULL,
+                folder_definition text NOT NULL,
+                up_sql text NOT NULL,
+                down_sql text NOT NULL,
+                hazards {hazards} NOT NULL,
+                statements integer NOT NULL,
+                applied_by text NOT NULL
+            )",
+            self.name,
+            now = self.now()
+        )
+    }
+
+    /// Every version still current, oldest first (read with `decode`).
+    pub fn select_current(&self) -> String {
+        let (created_at, hazards) = match self.dialect {
+            Dialect::Postgresql => {
+                ("to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')", "array_to_json(hazards)::text")
+            }
+            Dialect::Sqlite => ("created_at", "hazards"),
+        };
+        format!(
+            "SELECT version, {created_at} AS created_at, bump, message, definition, changelog, tag, CAST(idx AS bigint) AS idx,
+                    when_millis, snapshot, snapshot_id, folder_definition, up_sql, down_sql, {hazards} AS hazards,
+                    CAST(statements AS bigint) AS statements, applied_by
+             FROM {} WHERE status = 'current' ORDER BY idx",
+            self.name
+        )
+    }
+
+    /// Records a version (`$1`…`$19`, bound by `bind`); a version number
+    /// used before (and rolled back since) is taken over.
+    pub fn insert(&self) -> String {
+        let hazards = match self.dialect {
+            Dialect::Postgresql => "ARRAY(SELECT jsonb_array_elements_text($19::jsonb))",
+            Dialect::Sqlite => "$19",
+        };
+        format!(
+            "INSERT INTO {} (version, major, minor, patch, status, bump, message, definition, changelog, tag, idx, when_millis,
+                             snapshot, snapshot_id, folder_definition, up_sql, down_sql, statements, applied_by, hazards)
+             VALUES ($1, $2, $3, $4, 'current', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, {hazards})
+             ON CONFLICT (version) DO UPDATE SET status = 'current', created_at = {now}, bump = $5, message = $6, definition = $7,
+                changelog = $8, tag = $9, idx = $10, when_millis = $11, snapshot = $12, snapshot_id = $13, folder_definition = $14,
+                up_sql = $15, down_sql = $16, statements = $17, applied_by = $18, hazards = {hazards}",
+            self.name,
+            now = self.now()
+        )
+    }
+
+    /// Marks the versions of a JSON array (`$1`) rolled back: they leave the
+    /// history the tenant is at.
+    pub fn mark_rolled_back(&self) -> String {
+        let listed = match self.dialect {
+            Dialect::Postgresql => "SELECT jsonb_array_elements_text($1::jsonb)",
+            Dialect::Sqlite => "SELECT value FROM json_each($1)",
+        };
+        format!("UPDATE {} SET status = 'rolled back' WHERE version IN ({listed})", self.name)
+    }
+}
+
+/// The values `Table::insert` takes, in order.
+pub fn bind<'q, DB>(query: sqlx::query::Query<'q, DB, DB::Arguments>, row: &VersionRow) -> sqlx::query::Query<'q, DB, DB::Arguments>
+where
+    DB: Database,
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<String>: Encode<'t, DB>,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+{
+    let number = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    query
+        .bind(row.version.to_string())
+        .bind(number(row.version.major))
+        .bind(number(row.version.minor))
+        .bind(number(row.version.patch))
+        .bind(row.bump.clone())
+        .bind(row.message.clone())
+        .bind(row.definition.clone())
+        .bind(row.changelog.clone())
+        .bind(row.tag.clone())
+        .bind(i64::from(row.idx))
+        .bind(number(row.when_millis))
+        .bind(row.snapshot.clone())
+        .bind(row.snapshot_id.clone())
+        .bind(row.folder_definition.clone())
+        .bind(row.up_sql.clone())
+        .bind(row.down_sql.clone())
+        .bind(i64::from(row.statements))
+        .bind(row.applied_by.clone())
+        .bind(serde_json::Value::from(row.hazards.clone()).to_string())
+}
+
+/// The JSON array `Table::mark_rolled_back` takes.
+pub fn listed(versions: &[String]) -> String {
+    serde_json::Value::from(versions.to_vec()).to_string()
+}
+
+/// A row of `Table::select_current`; `None` for one that does not read as
+/// a version (a number or counter out of range).
+pub fn decode<R>(row: &R) -> Result<Option<VersionRow>, sqlx::Error>
+where
+    R: Row,
+    for<'a> &'a str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<String>: Decode<'r, R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let version: String = row.try_get("version")?;
+    let idx: i64 = row.try_get("idx")?;
+    let when_millis: i64 = row.try_get("when_millis")?;
+    let statements: i64 = row.try_get("statements")?;
+    let hazards: String = row.try_get("hazards")?;
+    let (Some(version), Ok(idx), Ok(when_millis), Ok(statements), Ok(hazards)) = (
+        Version::parse(&version),
+        u32::try_from(idx),
+        u64::try_from(when_millis),
+        i32::try_from(statements),
+        serde_json::from_str::<Vec<String>>(&hazards),
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(VersionRow {
+        version,
+        created_at: row.try_get("created_at")?,
+        bump: row.try_get("bump")?,
+        message: row.try_get("message")?,
+        definition: row.try_get("definition")?,
+        changelog: row.try_get("changelog")?,
+        tag: row.try_get("tag")?,
+        idx,
+        when_millis,
+        snapshot: row.try_get("snapshot")?,
+        snapshot_id: row.try_get("snapshot_id")?,
+        folder_definition: row.try_get("folder_definition")?,
+        up_sql: row.try_get("up_sql")?,
+        down_sql: row.try_get("down_sql")?,
+        hazards,
+        statements,
+        applied_by: row.try_get("applied_by")?,
+    }))
+}
+
+/// One entry of a tenant's migration history, for `GET /migrations`.
+#[derive(Debug, Clone)]
+pub struct MigrationRecord {
+    pub name: String,
+    /// The version it made, when one is recorded (a failed migration has none).
+    pub version: Option<String>,
+    pub status: String,
+    pub checksum: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub applied_by: String,
+    pub duration_ms: Option<i64>,
+    pub error: Option<String>,
+}
+
+impl Table {
+    /// The migration history `history` (our history table, quoted), each
+    /// entry with the version it made (read with `decode_migration`).
+    pub fn select_history(&self, history: &str) -> String {
+        let time = |column: &str| match self.dialect {
+            Dialect::Postgresql => format!("to_char(m.{column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"),
+            Dialect::Sqlite => format!("m.{column}"),
+        };
+        format!(
+            "SELECT m.name, m.status, m.checksum, m.applied_by, CAST(m.duration_ms AS bigint) AS duration_ms, m.error,
+                    {} AS started_at, {} AS finished_at,
+                    (SELECT v.version FROM {} v WHERE v.tag = m.name ORDER BY v.created_at DESC LIMIT 1) AS version
+             FROM {history} m ORDER BY m.name",
+            time("started_at"),
+            time("finished_at"),
+            self.name
+        )
+    }
+}
+
+/// A row of `Table::select_history`.
+pub fn decode_migration<R>(row: &R) -> Result<MigrationRecord, sqlx::Error>
+where
+    R: Row,
+    for<'a> &'a str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<String>: Decode<'r, R::Database>,
+    for<'r> Option<i64>: Decode<'r, R::Database>,
+    for<'r> i64: Type<R::Database>,
+{
+    Ok(MigrationRecord {
+        name: row.try_get("name")?,
+        version: row.try_get("version")?,
+        status: row.try_get("status")?,
+        checksum: row.try_get("checksum")?,
+        started_at: row.try_get("started_at")?,
+        finished_at: row.try_get("finished_at")?,
+        applied_by: row.try_get("applied_by")?,
+        duration_ms: row.try_get("duration_ms")?,
+        error: row.try_get("error")?,
+    })
 }

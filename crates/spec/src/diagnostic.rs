@@ -101,6 +101,8 @@ codes! {
     NotSupported = "not-supported",
     /// The definition targets a dialect this version cannot generate for.
     UnsupportedDialect = "unsupported-dialect",
+    /// The target dialect cannot hold this feature or type (schemas, policies, arrays, … on SQLite).
+    NotInDialect = "not-in-dialect",
     /// A column type name is not one of the format's types.
     UnknownType = "unknown-type",
     /// A type parameter is missing, out of range, contradictory or does not apply to the type.

@@ -6,15 +6,15 @@
 //! goes on the column, default options are left out.
 
 use schemaforge_model::{
-    Column, ColumnDefault, ForeignKey, IdentityKind, IndexKey, NullsOrder, PolicyCommand, PolicyKind, ReferentialAction, ScalarType,
-    Schema, SortOrder, Table, names,
+    Column, ColumnDefault, Dialect, ForeignKey, IdentityKind, IndexKey, NullsOrder, PolicyCommand, PolicyKind, ReferentialAction,
+    ScalarType, Schema, SortOrder, Table, names,
 };
 
 use crate::document::{
-    CheckDef, ColumnDef, CustomSqlDef, DefaultDef, Definition, EnumDef, ExtensionDef, ExtensionSpec, ForeignKeyDef, ForeignKeyTarget,
-    GeneratedDef, IdentityDef, IdentityKindName, IdentitySpec, IndexColumnDef, IndexColumnSpec, IndexDef, NamedPrimaryKey, NullsOrderName,
-    PolicyCommandName, PolicyDef, PolicyKindName, PrimaryKeyDef, ReferenceDef, ReferentialActionName, RoleDef, SortOrderName, SqlDefault,
-    TableDef, TypeName, UniqueDef,
+    CheckDef, ColumnDef, CustomSqlDef, DefaultDef, Definition, DialectName, EnumDef, ExtensionDef, ExtensionSpec, ForeignKeyDef,
+    ForeignKeyTarget, GeneratedDef, IdentityDef, IdentityKindName, IdentitySpec, IndexColumnDef, IndexColumnSpec, IndexDef,
+    NamedPrimaryKey, NullsOrderName, PolicyCommandName, PolicyDef, PolicyKindName, PrimaryKeyDef, ReferenceDef, ReferentialActionName,
+    RoleDef, SortOrderName, SqlDefault, TableDef, TypeName, UniqueDef,
 };
 
 /// `schema` as definition JSON text (pretty-printed, two spaces, newline-terminated).
@@ -28,7 +28,10 @@ pub fn to_json(schema: &Schema) -> String {
 pub fn to_definition(schema: &Schema) -> Definition {
     Definition {
         json_schema: None,
-        dialect: None,
+        dialect: match schema.dialect {
+            Dialect::Postgresql => None,
+            Dialect::Sqlite => Some(DialectName::Sqlite),
+        },
         schemas: schema.namespaces.clone(),
         extensions: schema
             .extensions
@@ -59,9 +62,21 @@ pub fn to_definition(schema: &Schema) -> Definition {
                 renamed_values: e.renamed_values.clone(),
             })
             .collect(),
-        tables: schema.tables.iter().map(table).collect(),
+        tables: schema.tables.iter().map(|t| table(schema, t)).collect(),
         sql: (!schema.custom_sql.before.is_empty() || !schema.custom_sql.after.is_empty())
             .then(|| CustomSqlDef { before: script(&schema.custom_sql.before), after: script(&schema.custom_sql.after) }),
+    }
+}
+
+/// On SQLite, the check lowering adds to keep an enum column's labels: the
+/// definition says it with the column's type, and lowering adds it again.
+fn keeps_enum_labels(schema: &Schema, table: &Table, check: &str) -> bool {
+    match schema.dialect {
+        Dialect::Postgresql => false,
+        Dialect::Sqlite => table
+            .columns
+            .iter()
+            .any(|c| matches!(c.ty.scalar, ScalarType::Enum(_)) && crate::lower::enum_check_name(&table.name.name, &c.name) == check),
     }
 }
 
@@ -69,7 +84,7 @@ fn script(statements: &[String]) -> Option<String> {
     (!statements.is_empty()).then(|| statements.iter().map(|s| format!("{s};")).collect::<Vec<_>>().join("\n"))
 }
 
-fn table(t: &Table) -> TableDef {
+fn table(schema: &Schema, t: &Table) -> TableDef {
     let inline_pk = t.primary_key_is_inline();
     let mut columns: Vec<ColumnDef> = t.columns.iter().map(|c| column(t, c, inline_pk)).collect();
     let mut uniques = Vec::new();
@@ -112,8 +127,13 @@ fn table(t: &Table) -> TableDef {
         primary_key,
         uniques,
         foreign_keys,
-        indexes: t.indexes.iter().map(index).collect(),
-        checks: t.checks.iter().map(|c| CheckDef { name: c.name.clone(), expression: c.expression.clone() }).collect(),
+        indexes: t.indexes.iter().map(|i| index(schema.dialect, i)).collect(),
+        checks: t
+            .checks
+            .iter()
+            .filter(|c| !keeps_enum_labels(schema, t, &c.name))
+            .map(|c| CheckDef { name: c.name.clone(), expression: c.expression.clone() })
+            .collect(),
         rls: t.rls && t.policies.is_empty(),
         policies: t.policies.iter().map(policy).collect(),
     }
@@ -258,12 +278,22 @@ fn foreign_key(t: &Table, fk: &ForeignKey) -> ForeignKeyDef {
     }
 }
 
-fn index(i: &schemaforge_model::Index) -> IndexDef {
+/// Where `dialect` sorts an element's NULLs when the definition is silent:
+/// PostgreSQL treats NULL as the largest value, SQLite as the smallest (and
+/// refuses `nulls` in a definition, so it must never be written for it).
+fn default_nulls(dialect: Dialect, order: SortOrder) -> NullsOrder {
+    match (dialect, order) {
+        (Dialect::Postgresql, SortOrder::Asc) | (Dialect::Sqlite, SortOrder::Desc) => NullsOrder::Last,
+        (Dialect::Postgresql, SortOrder::Desc) | (Dialect::Sqlite, SortOrder::Asc) => NullsOrder::First,
+    }
+}
+
+fn index(dialect: Dialect, i: &schemaforge_model::Index) -> IndexDef {
     let columns = i
         .elements
         .iter()
         .map(|e| {
-            let default_nulls = if e.order == SortOrder::Desc { NullsOrder::First } else { NullsOrder::Last };
+            let default_nulls = default_nulls(dialect, e.order);
             let plain = e.order == SortOrder::Asc && e.nulls == default_nulls && e.opclass.is_none();
             match &e.key {
                 IndexKey::Column(name) if plain => IndexColumnDef::Name(name.clone()),

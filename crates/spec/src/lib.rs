@@ -22,7 +22,7 @@ pub mod suggest;
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
-use schemaforge_model::Schema;
+use schemaforge_model::{Dialect, Schema};
 use serde_json::Value;
 
 pub use diagnostic::{Code, Diagnostic, Pointer, Position};
@@ -50,25 +50,37 @@ pub fn json_schema() -> &'static Value {
 }
 
 /// Parses and validates a definition, returning the model or every diagnostic.
-/// Diagnostics carry line/column positions in `text`.
+/// Diagnostics carry line/column positions in `text`. The dialect is the
+/// definition's own `dialect`, PostgreSQL when it names none.
 pub fn parse_definition(text: &str) -> Result<Schema, Vec<Diagnostic>> {
+    parse_definition_for(text, None)
+}
+
+/// `parse_definition` for a target database: a definition that names no
+/// dialect is lowered for `target`; one that names another is refused.
+pub fn parse_definition_for(text: &str, target: Option<Dialect>) -> Result<Schema, Vec<Diagnostic>> {
     let value = json::parse_strict(text).map_err(|d| vec![d])?;
-    validate_value(&value).map_err(|diagnostics| with_positions(text, diagnostics))
+    validate_value_for(&value, target).map_err(|diagnostics| with_positions(text, diagnostics))
 }
 
 /// Validates an already-parsed JSON value (as the HTTP API receives it).
+pub fn validate_value(value: &Value) -> Result<Schema, Vec<Diagnostic>> {
+    validate_value_for(value, None)
+}
+
+/// `validate_value` for a target database (see `parse_definition_for`).
 ///
 /// Shape problems do not hide semantic ones: the value is repaired around its
 /// shape problems (see `recover`) and lowered anyway, so one run reports both.
-pub fn validate_value(value: &Value) -> Result<Schema, Vec<Diagnostic>> {
+pub fn validate_value_for(value: &Value, target: Option<Dialect>) -> Result<Schema, Vec<Diagnostic>> {
     let shape_problems = shape::check(json_schema(), value);
     if shape_problems.is_empty() {
-        return lower::lower(&deserialize(value)?, &BTreeSet::new());
+        return lower::lower(&deserialize(value)?, &BTreeSet::new(), target);
     }
     let mut diagnostics = shape_problems;
     if let Some(repaired) = recover::repair(value, &diagnostics)
         && let Ok(definition) = deserialize(&repaired.value)
-        && let Err(semantic) = lower::lower(&definition, &repaired.skipped)
+        && let Err(semantic) = lower::lower(&definition, &repaired.skipped, target)
     {
         diagnostics.extend(semantic);
     }

@@ -1,8 +1,9 @@
 //! One test per validation rule: the definition in, the exact pointers and codes out.
 //!
-//! Messages and hints are pinned by the insta snapshots in `diagnostics.rs`;
-//! here each rule is asserted by where it points and which code it carries,
-//! which is the contract programs rely on.
+//! Messages and hints are pinned by the insta snapshots of the reports for
+//! `fixtures/invalid/` (`crates/cli/tests/invalid.rs`) and of `validate`'s
+//! output (`crates/cli/tests/cli.rs`); here each rule is asserted by where it
+//! points and which code it carries, which is the contract programs rely on.
 
 use schemaforge_spec::parse_definition;
 
@@ -265,6 +266,42 @@ fn sql_fragments_must_be_exactly_one_expression() {
 }
 
 #[test]
+fn policy_with_check_is_one_expression_in_its_position() {
+    // `withCheck` is rendered as `WITH CHECK (…)`: whatever would close that
+    // parenthesis, add a statement or comment out the rest is refused, each
+    // at its own pointer, and the `using` beside it is judged on its own.
+    let policy = |with_check: &str| {
+        let with_check = serde_json::to_string(with_check).expect("a JSON string");
+        format!(
+            r#"{{"roles": [{{"name": "app", "existing": true}}], "tables": [{{"name": "users", "columns": [{{"name": "id", "type": "integer"}}],
+              "policies": [{{"name": "p", "for": "update", "to": ["app"], "using": "id > 0", "withCheck": {with_check}}}]}}]}}"#
+        )
+    };
+    let at = "/tables/0/policies/0/withCheck";
+    for (sql, code) in [
+        ("0); DROP TABLE users; --", "not-an-expression"),
+        ("true); DROP TABLE users", "not-an-expression"),
+        ("id > 0; GRANT ALL ON users TO public", "not-an-expression"),
+        ("id > 0 -- and the rest", "not-an-expression"),
+        ("id > 0 /* sneaky */", "not-an-expression"),
+        ("true) WITH CHECK (false", "invalid-sql"),
+        ("true) OR (1 = 1", "invalid-sql"),
+        ("1, 2", "not-an-expression"),
+        ("SELECT 1", "invalid-sql"),
+        ("", "not-an-expression"),
+    ] {
+        let diagnostics = parse_definition(&policy(sql)).expect_err(sql);
+        let actual: Vec<(&str, &str)> = diagnostics.iter().map(|d| (d.path.as_str(), d.code.as_str())).collect();
+        assert_eq!(actual, [(at, code)], "withCheck {sql:?}");
+    }
+    // The same clause, harmless, is accepted.
+    assert!(parse_definition(&policy("id = (SELECT current_setting('app.user_id')::integer)")).is_ok());
+    // Both clauses injected: both reported, `using` first.
+    let both = policy("0); DROP TABLE users; --").replace(r#""using": "id > 0""#, r#""using": "true; DROP TABLE users""#);
+    expect(&both, &[("/tables/0/policies/0/using", "not-an-expression"), (at, "not-an-expression")]);
+}
+
+#[test]
 fn custom_types_and_scripts_are_parsed() {
     expect(
         &table(r#"{"name": "a", "type": "custom", "sql": "int); DROP TABLE t; --"}"#),
@@ -353,7 +390,7 @@ fn enum_value_renames_are_checked() {
 
 #[test]
 fn unsupported_dialects_and_features() {
-    expect(r#"{"dialect": "sqlite", "tables": []}"#, &[("/dialect", "unsupported-dialect")]);
+    expect(r#"{"dialect": "mysql", "tables": []}"#, &[("/dialect", "unsupported-dialect")]);
     expect(r#"{"collections": [], "tables": []}"#, &[("/collections", "not-supported")]);
 }
 

@@ -9,8 +9,9 @@
 //! - every `Step` variant is matched explicitly, so a new step fails to compile
 //!   until every dialect renders it.
 
-pub mod js;
+pub use schemaforge_model::js;
 pub mod postgres;
+pub mod sqlite;
 
 use schemaforge_diff::Step;
 use schemaforge_model::{Dialect, Schema};
@@ -30,12 +31,15 @@ pub struct Statement {
 pub enum RenderError {
     #[error("the plan refers to {0}, which the schemas do not contain; re-plan from the same schemas")]
     MissingObject(String),
+    #[error("the plan holds {what}, which {dialect} has no statement for; re-plan for {dialect}")]
+    NotInDialect { what: String, dialect: &'static str },
 }
 
 /// Renders `steps`, planned from `from` to `to`, as statements of `to.dialect`.
 pub fn render(from: &Schema, to: &Schema, steps: &[Step]) -> Result<Vec<Statement>, RenderError> {
     match to.dialect {
         Dialect::Postgresql => postgres::render(from, to, steps),
+        Dialect::Sqlite => sqlite::render(from, to, steps),
     }
 }
 
@@ -46,6 +50,7 @@ pub fn render(from: &Schema, to: &Schema, steps: &[Step]) -> Result<Vec<Statemen
 pub fn render_each(from: &Schema, to: &Schema, steps: &[Step]) -> Result<Vec<Vec<Statement>>, RenderError> {
     match to.dialect {
         Dialect::Postgresql => postgres::render_each(from, to, steps),
+        Dialect::Sqlite => sqlite::render_each(from, to, steps),
     }
 }
 

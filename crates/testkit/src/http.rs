@@ -28,11 +28,18 @@ impl Response {
 
 /// Sends one request to `addr` (`host:port`) and reads the whole response.
 pub fn request(addr: &str, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Response {
+    let authorization = token.map(|token| format!("Bearer {token}"));
+    let headers: Vec<(&str, &str)> = authorization.iter().map(|value| ("Authorization", value.as_str())).collect();
+    request_with(addr, method, path, &headers, body)
+}
+
+/// `request` with headers of the caller's choosing.
+pub fn request_with(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Response {
     let mut stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("cannot connect to {addr}: {e}"));
     stream.set_read_timeout(Some(Duration::from_secs(120))).ok();
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    if let Some(token) = token {
-        head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
     }
     let body = body.unwrap_or_default();
     if !body.is_empty() || method == "POST" {

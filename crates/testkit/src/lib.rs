@@ -10,6 +10,7 @@ pub mod http;
 pub mod node;
 pub mod postgres;
 pub mod rows;
+pub mod sqlite;
 
 use std::path::{Path, PathBuf};
 
@@ -46,6 +47,19 @@ pub fn supported_examples() -> Vec<PathBuf> {
         .collect();
     extra.sort();
     paths.extend(extra);
+    paths
+}
+
+/// `fixtures/sqlite/*.json`, sorted by name: SQLite versions of the examples
+/// and a kitchen sink exercising every feature SQLite holds.
+pub fn sqlite_fixtures() -> Vec<PathBuf> {
+    let dir = repo_root().join("fixtures/sqlite");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
     paths
 }
 

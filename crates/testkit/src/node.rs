@@ -14,6 +14,13 @@ pub fn require_toolchain() {
     assert!(bin.exists(), "the drizzle toolchain is not installed: run `npm ci --prefix oracle` (`.ci/run` does)");
 }
 
+/// As [`require_toolchain`], and better-sqlite3 (drizzle-orm's SQLite driver, a native module) built.
+pub fn require_sqlite_toolchain() {
+    require_toolchain();
+    let addon = oracle_dir().join("node_modules/better-sqlite3/build/Release/better_sqlite3.node");
+    assert!(addon.exists(), "better-sqlite3 is not built: run `npm ci --prefix oracle` (`.ci/run` does)");
+}
+
 /// A fresh directory inside `oracle/`, so code there resolves `drizzle-orm`.
 pub fn work_dir(label: &str) -> PathBuf {
     crate::fresh_dir(&oracle_dir().join("work"), label)
@@ -48,11 +55,17 @@ pub fn node(cwd: &Path, script: &Path, args: &[&str], env: &[(&str, &str)]) -> R
     }
 }
 
-/// `drizzle-kit <args>` with a config for the given schema file and folder
-/// (both relative to `cwd`, which must be inside `oracle/`).
+/// `drizzle-kit <args>` (dialect `postgresql`) with a config for the given
+/// schema file and folder (both relative to `cwd`, which must be inside `oracle/`).
 pub fn drizzle_kit(cwd: &Path, command: &str, schema: &str, out: &str, extra: &[&str]) -> Run {
+    drizzle_kit_for("postgresql", cwd, command, schema, out, extra)
+}
+
+/// `drizzle-kit <args>` for `dialect` (`postgresql`, `sqlite`), as [`drizzle_kit`].
+/// The config is written into `cwd`, so runs in different directories may go in parallel.
+pub fn drizzle_kit_for(dialect: &str, cwd: &Path, command: &str, schema: &str, out: &str, extra: &[&str]) -> Run {
     let config = cwd.join("drizzle.config.json.ts");
-    let text = format!("export default {{ dialect: 'postgresql', schema: {schema:?}, out: {out:?} }};\n");
+    let text = format!("export default {{ dialect: {dialect:?}, schema: {schema:?}, out: {out:?} }};\n");
     std::fs::write(&config, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", config.display()));
     let bin = oracle_dir().join("node_modules/drizzle-kit/bin.cjs");
     let mut args = vec![command, "--config", "drizzle.config.json.ts"];

@@ -102,10 +102,13 @@ fn literal(schema: &Schema, ty: &ColumnType, row: usize, tag: &str) -> String {
         }
         ScalarType::Date => format!("'2024-01-0{n}'"),
         ScalarType::Time { .. } => format!("'10:00:0{n}'"),
+        // SQLite keeps timestamps as Unix seconds.
+        ScalarType::Timestamp { .. } if schema.dialect == schemaforge_model::Dialect::Sqlite => format!("{}", 1_704_067_200 + n),
         ScalarType::Timestamp { .. } => format!("'2024-01-01 00:00:0{n}'"),
         ScalarType::Interval { .. } => format!("'{n} day'"),
         ScalarType::Json | ScalarType::Jsonb => format!("'{{\"row\": {n}}}'"),
         ScalarType::Uuid => format!("'00000000-0000-4000-8000-{n:012}'"),
+        ScalarType::Bytea if schema.dialect == schemaforge_model::Dialect::Sqlite => format!("X'0{n}'"),
         ScalarType::Bytea => format!("'\\x0{n}'"),
         ScalarType::Inet => format!("'10.0.0.{n}'"),
         ScalarType::Cidr => format!("'10.0.{n}.0/24'"),

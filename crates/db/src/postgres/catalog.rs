@@ -134,13 +134,7 @@ pub struct CatalogRows {
     pub roles: Vec<(String, bool, bool, bool)>,
 }
 
-/// The schema read from a database, and what could not be represented exactly.
-#[derive(Debug, Clone)]
-pub struct Introspected {
-    pub schema: Schema,
-    /// One line per approximation ("index t_idx: INCLUDE columns are not kept").
-    pub notes: Vec<String>,
-}
+pub use crate::Introspected;
 
 /// Reads catalog rows into the model.
 pub fn assemble(rows: &CatalogRows) -> Introspected {

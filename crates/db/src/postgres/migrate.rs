@@ -17,6 +17,8 @@
 
 use std::time::Instant;
 
+use crate::history::HistoryRow;
+pub use crate::history::{MigrateError, Report, Standing, State};
 use schemaforge_kit::folder::MigrationFile;
 use schemaforge_sql::postgres::quote_ident;
 use sqlx::{Connection, Executor, PgConnection};
@@ -96,83 +98,6 @@ impl History {
     }
 }
 
-/// Where a migration of the folder stands in a database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
-    Applied,
-    Pending,
-    /// It failed (after `done` statements, when it runs outside a transaction).
-    Failed {
-        done: i32,
-    },
-    /// Applied, but the file has changed since.
-    Edited,
-}
-
-impl State {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Applied => "applied",
-            State::Pending => "pending",
-            State::Failed { .. } => "failed",
-            State::Edited => "edited",
-        }
-    }
-}
-
-/// One migration's standing, for `status`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Standing {
-    pub tag: String,
-    pub state: State,
-    /// Recorded for it: when it finished (applied) or the error (failed).
-    pub applied_at: Option<String>,
-    pub applied_by: Option<String>,
-    pub error: Option<String>,
-}
-
-/// What `migrate` did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Report {
-    /// Tags applied by this run, in order.
-    pub applied: Vec<String>,
-    /// Tags found applied by drizzle-orm and recorded in our history.
-    pub adopted: Vec<String>,
-}
-
-/// Why the folder cannot be applied. Messages say what to do.
-#[derive(Debug, thiserror::Error)]
-pub enum MigrateError {
-    #[error(
-        "{tag}.sql was applied with checksum {applied} but the file's is now {current}: applied migrations must not change; restore the file, and put the change in a new migration (`schemaforge generate`)"
-    )]
-    Edited { tag: String, applied: String, current: String },
-    #[error("{tag} is recorded as applied, but the folder has no such migration; restore its file (and journal entry) before migrating")]
-    Missing { tag: String },
-    #[error(
-        "the database has a migration applied at {created_at} (drizzle hash {hash}) that the folder does not have; migrate from the folder that applied it"
-    )]
-    UnknownApplied { hash: String, created_at: i64 },
-    #[error(
-        "{tag} is not applied, but {later} after it is: the folder gained a migration behind the database (a merge?); regenerate it after the applied ones"
-    )]
-    OutOfOrder { tag: String, later: String },
-    #[error(
-        "{tag} failed at statement {number} of {total}:\n{statement}\n{error}\nNothing of it was kept; fix the cause and run migrate again"
-    )]
-    Failed { tag: String, number: usize, total: usize, statement: String, error: String },
-    #[error(
-        "{tag} (outside a transaction) failed at statement {number} of {total}:\n{statement}\n{error}\nThe {done} statements before it are applied and recorded; fix the cause and run migrate again to resume at statement {number}"
-    )]
-    FailedPartway { tag: String, number: usize, total: usize, done: usize, statement: String, error: String },
-    #[error(
-        "{tag} stopped partway outside a transaction and its file has changed since; the database holds its first {done} statements. Restore the file to resume, or repair the database by hand and remove its row from schemaforge.migrations"
-    )]
-    EditedPartway { tag: String, done: i32 },
-    #[error("the migration history cannot be read or written: {0}")]
-    Database(#[from] sqlx::Error),
-}
-
 /// Takes the migration lock, waiting for any other migrator of this history.
 pub async fn lock(conn: &mut PgConnection, history: &History) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT pg_advisory_lock($1)").bind(history.lock_key).execute(&mut *conn).await.map(|_| ())
@@ -187,16 +112,6 @@ async fn ensure_history(conn: &mut PgConnection, history: &History) -> Result<()
         conn.execute(sqlx::AssertSqlSafe(ddl)).await?;
     }
     Ok(())
-}
-
-struct HistoryRow {
-    name: String,
-    checksum: String,
-    status: String,
-    finished_at: Option<String>,
-    applied_by: String,
-    statements_done: i32,
-    error: Option<String>,
 }
 
 async fn read_history(conn: &mut PgConnection, history: &History) -> Result<Vec<HistoryRow>, sqlx::Error> {
@@ -241,54 +156,7 @@ async fn assess(
 ) -> Result<(Vec<Standing>, Vec<String>), MigrateError> {
     let history = read_history(conn, history_tables).await?;
     let drizzle = read_drizzle(conn, history_tables).await?;
-    for row in &history {
-        if row.status != "rolled back" && !files.iter().any(|f| f.tag == row.name) {
-            return Err(MigrateError::Missing { tag: row.name.clone() });
-        }
-    }
-    for (hash, created_at) in &drizzle {
-        if !files.iter().any(|f| i64::try_from(f.when).ok() == Some(*created_at)) {
-            return Err(MigrateError::UnknownApplied { hash: hash.clone(), created_at: *created_at });
-        }
-    }
-    let mut standings = Vec::with_capacity(files.len());
-    let mut adopted = Vec::new();
-    for file in files {
-        let ours = history.iter().find(|r| r.name == file.tag);
-        let theirs = drizzle.iter().find(|(_, created_at)| i64::try_from(file.when).ok() == Some(*created_at));
-        let checksum = file.checksum();
-        let state = match (ours, theirs) {
-            (Some(row), _) if row.status == "applied" => {
-                if row.checksum == checksum {
-                    State::Applied
-                } else {
-                    State::Edited
-                }
-            }
-            (_, Some((hash, _))) => {
-                // Applied by drizzle-orm's migrator.
-                if ours.is_none() {
-                    adopted.push(file.tag.clone());
-                }
-                if *hash == checksum { State::Applied } else { State::Edited }
-            }
-            (Some(row), None) if row.status == "failed" || row.status == "running" => {
-                if row.statements_done > 0 && row.checksum != checksum {
-                    return Err(MigrateError::EditedPartway { tag: file.tag.clone(), done: row.statements_done });
-                }
-                State::Failed { done: row.statements_done }
-            }
-            _ => State::Pending,
-        };
-        standings.push(Standing {
-            tag: file.tag.clone(),
-            state,
-            applied_at: ours.and_then(|r| r.finished_at.clone()),
-            applied_by: ours.map(|r| r.applied_by.clone()),
-            error: ours.and_then(|r| r.error.clone()),
-        });
-    }
-    Ok((standings, adopted))
+    crate::history::assess(&history, &drizzle, files)
 }
 
 async fn history_exists(conn: &mut PgConnection, history: &History) -> Result<bool, sqlx::Error> {
@@ -632,4 +500,39 @@ async fn forget(conn: &mut PgConnection, history: &History, file: &MigrationFile
 /// Every migration of `files` that is applied, in folder order, after checking the folder.
 pub async fn applied(conn: &mut PgConnection, history: &History, files: &[MigrationFile]) -> Result<Vec<String>, MigrateError> {
     Ok(status(conn, history, files).await?.into_iter().filter(|s| s.state == State::Applied).map(|s| s.tag).collect())
+}
+
+/// Records that `file` failed with `error`, after the caller rolled back the
+/// transaction it ran in (which took the migration's own record with it), so
+/// the history shows the failure. Never overwrites a record of the migration
+/// as applied: a caller that lost its connection (and with it the lock) may
+/// be late.
+pub async fn record_failure(
+    conn: &mut PgConnection,
+    history: &History,
+    file: &MigrationFile,
+    applied_by: &str,
+    started: Instant,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    ensure_history(conn, history).await?;
+    let total = statements(file).len();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO {} AS history
+            (name, checksum, status, started_at, finished_at, applied_by, duration_ms, statements_done, statements_total, error)
+         VALUES ($1, $2, 'failed', now() - make_interval(secs => $3 / 1000.0), now(), $4, $3, 0, $5, $6)
+         ON CONFLICT (name) DO UPDATE SET checksum = $2, status = 'failed', started_at = EXCLUDED.started_at,
+            finished_at = EXCLUDED.finished_at, applied_by = $4, duration_ms = $3, statements_done = 0, statements_total = $5, error = $6
+         WHERE history.status <> 'applied'",
+        history.ours
+    )))
+    .bind(&file.tag)
+    .bind(file.checksum())
+    .bind(i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX))
+    .bind(applied_by)
+    .bind(i32::try_from(total).unwrap_or(i32::MAX))
+    .bind(error)
+    .execute(&mut *conn)
+    .await
+    .map(|_| ())
 }

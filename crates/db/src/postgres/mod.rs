@@ -1,16 +1,16 @@
 //! PostgreSQL: introspection (`introspect`), the pure reading of catalog rows
 //! into the model (`catalog`), a definition as the server spells it
-//! (`shadow`), and what part of a database a definition speaks for
-//! (`declarations`).
+//! (`shadow`), applying folders (`migrate`) and pushes (`push`), and the
+//! facts behind a plan (`probes`).
 
 pub mod catalog;
-mod declarations;
 mod introspect;
 pub mod migrate;
 pub mod probes;
+pub mod push;
 mod shadow;
 
-pub use declarations::{declared_view, scope, with_declarations};
+pub use crate::declarations::{declared_view, scope, with_declarations};
 pub use introspect::{IntrospectError, IntrospectOptions, introspect};
 pub use shadow::{ShadowError, build_shadow};
 

@@ -1,6 +1,7 @@
 //! `access-exclusive-lock`: the step locks an existing table against every
 //! read and write. Even a brief lock waits behind long transactions and makes
-//! every later query wait behind it.
+//! every later query wait behind it. (SQLite has no table locks: any
+//! migration holds the database's write lock while it runs.)
 
 use schemaforge_diff::{ColumnChange, Step};
 
@@ -8,6 +9,10 @@ use super::Context;
 use crate::{Finding, Hazard};
 
 pub(super) fn check(context: &Context<'_>, step: &Step) -> Option<Finding> {
+    // SQLite locks the whole database for every write transaction, not tables.
+    if context.dialect() == schemaforge_model::Dialect::Sqlite {
+        return None;
+    }
     let (table, what) = match step {
         Step::DropTable { table } => (table, "while it is dropped"),
         Step::DropColumn { table, .. } => (table, "while the column is dropped"),

@@ -9,6 +9,13 @@ use crate::{Finding, Hazard};
 
 pub(super) fn check(context: &Context<'_>, step: &Step) -> Option<Finding> {
     let message = match step {
+        Step::RebuildTable { table, .. } => {
+            let t = context.new_table(table)?;
+            if t.indexes.is_empty() && t.uniques.is_empty() {
+                return None;
+            }
+            format!("re-creates the indexes of {table} over its rows after the rebuild")
+        }
         Step::CreateIndex { table, name, concurrently: false } if context.existing(table) => {
             format!("builds index {name} over the rows of {table}, blocking writes to it meanwhile")
         }

@@ -14,7 +14,10 @@ pub(super) fn check(context: &Context<'_>, step: &Step) -> Option<Finding> {
         Step::DropTable { table } => format!("drops table {table} and every row in it"),
         Step::DropColumn { table, column } if !context.rebuilt(table, column) => format!("deletes every value of column {table}.{column}"),
         Step::DropExtension { name } => format!("drops extension {name} and everything it provides, with any data stored in its types"),
-        Step::AlterColumn { table, column, change: ColumnChange::SetType } if context.existing(table) => {
+        // SQLite keeps any value in any declared type: a type change converts nothing.
+        Step::AlterColumn { table, column, change: ColumnChange::SetType }
+            if context.existing(table) && context.dialect() == schemaforge_model::Dialect::Postgresql =>
+        {
             let (old, new) = context.column_pair(table, column)?;
             let (verb, tail) = lossy_conversion(&old.ty.scalar, &new.ty.scalar)?;
             format!("{verb} every value of {table}.{column}{tail}")
@@ -27,7 +30,7 @@ pub(super) fn check(context: &Context<'_>, step: &Step) -> Option<Finding> {
 /// What a successful conversion from `old` to `new` loses, as the words
 /// around "every value of t.c" ("rounds", " to 2 decimal places"), or `None`
 /// when it keeps values.
-fn lossy_conversion(old: &ScalarType, new: &ScalarType) -> Option<(&'static str, String)> {
+pub(super) fn lossy_conversion(old: &ScalarType, new: &ScalarType) -> Option<(&'static str, String)> {
     // Decimal places a type keeps; unconstrained `numeric` keeps them all.
     let scale = |s: &ScalarType| match s {
         ScalarType::Numeric { precision: None, scale: None } => Some(u32::MAX),
@@ -56,6 +59,8 @@ fn lossy_conversion(old: &ScalarType, new: &ScalarType) -> Option<(&'static str,
         }
         (ScalarType::Timestamp { .. }, ScalarType::Date) => ("drops the time of day from", String::new()),
         (ScalarType::Timestamp { .. }, ScalarType::Time { .. }) => ("drops the date from", String::new()),
+        // `char(n)` pads with spaces and ignores them: 'a ' and 'a' become one value.
+        (ScalarType::Text | ScalarType::Varchar { .. }, ScalarType::Char { .. }) => ("drops trailing spaces from", String::new()),
         _ => match (scale(old), scale(new), fraction(old), fraction(new)) {
             (Some(a), Some(b), _, _) if b < a => ("rounds", format!(" to {b} decimal places")),
             (_, _, Some(a), Some(b)) if b < a => ("rounds", format!(" to {b} fractional-second digits")),
@@ -89,6 +94,8 @@ mod tests {
         assert_eq!(lossy(numeric(None, None), DoublePrecision).as_deref(), Some("approximates as a floating-point number"));
         assert_eq!(lossy(timestamp(None), Date).as_deref(), Some("drops the time of day from"));
         assert_eq!(lossy(timestamp(Some(6)), timestamp(Some(3))).as_deref(), Some("rounds to 3 fractional-second digits"));
+        assert_eq!(lossy(Varchar { length: Some(10) }, Char { length: Some(10) }).as_deref(), Some("drops trailing spaces from"));
+        assert_eq!(lossy(Text, Char { length: Some(3) }).as_deref(), Some("drops trailing spaces from"));
         // Conversions that keep every value, or fail rather than cut one.
         assert_eq!(lossy(numeric(Some(10), Some(2)), numeric(Some(12), Some(2))), None);
         assert_eq!(lossy(numeric(Some(10), None), Integer), None);
@@ -96,5 +103,7 @@ mod tests {
         assert_eq!(lossy(Real, DoublePrecision), None);
         assert_eq!(lossy(Text, Varchar { length: Some(3) }), None);
         assert_eq!(lossy(Date, timestamp(None)), None);
+        assert_eq!(lossy(Char { length: Some(3) }, Char { length: Some(5) }), None);
+        assert_eq!(lossy(Char { length: Some(3) }, Text), None);
     }
 }

@@ -24,7 +24,11 @@ pub(super) fn check(context: &Context<'_>, step: &Step) -> Option<Finding> {
             }
             format!("fails if {table} has rows: NOT NULL column {column} has no default to fill them")
         }
-        Step::AlterColumn { table, column, change: ColumnChange::SetType } if context.existing(table) => {
+        // SQLite stores a value of any type in any column: only checks (an
+        // enum's labels among them) can refuse one, and they are steps of their own.
+        Step::AlterColumn { table, column, change: ColumnChange::SetType }
+            if context.existing(table) && context.dialect() == schemaforge_model::Dialect::Postgresql =>
+        {
             let (old, new) = context.column_pair(table, column)?;
             if let ScalarType::Enum(name) = &new.ty.scalar
                 && old.ty == new.ty
@@ -35,12 +39,16 @@ pub(super) fn check(context: &Context<'_>, step: &Step) -> Option<Finding> {
                     return None;
                 }
                 let values: Vec<String> = removed.iter().map(|v| format!("'{v}'")).collect();
-                format!("fails if a row of {table}.{column} holds {}, which enum {name} no longer has", values.join(" or "))
+                format!(
+                    "fails if a row of {table}.{column} holds {}, which enum {name} no longer has (such a row makes the migration fail; its value is never dropped)",
+                    values.join(" or ")
+                )
             } else {
                 match classify_type_change(&old.ty, &new.ty) {
-                    TypeChange::Narrow | TypeChange::Convert => {
-                        format!("fails if a value of {table}.{column} does not convert to the new type")
-                    }
+                    TypeChange::Narrow => format!(
+                        "fails if a value of {table}.{column} does not fit the new type (such a value makes the migration fail; it is never cut)"
+                    ),
+                    TypeChange::Convert => format!("fails if a value of {table}.{column} does not convert to the new type"),
                     TypeChange::Relabel | TypeChange::Widen => return None,
                 }
             }
@@ -61,6 +69,14 @@ pub(super) fn check(context: &Context<'_>, step: &Step) -> Option<Finding> {
         // Added `NOT VALID`, the constraint leaves existing rows to `ValidateConstraint`.
         Step::AddCheck { table, name, not_valid: false } if context.existing(table) => violates_check(table, name),
         Step::AddForeignKey { table, name, not_valid: false } if context.existing(table) => dangles(table, name),
+        // A SQLite rebuild checks every copied row against the new table's checks
+        // and, before it commits, every foreign key (`PRAGMA foreign_key_check`).
+        Step::AddCheck { table, name, not_valid: true } if context.dialect() == schemaforge_model::Dialect::Sqlite => {
+            violates_check(table, name)
+        }
+        Step::AddForeignKey { table, name, not_valid: true } if context.dialect() == schemaforge_model::Dialect::Sqlite => {
+            dangles(table, name)
+        }
         Step::ValidateConstraint { table, name } if context.existing(table) => {
             if context.is_foreign_key(table, name) {
                 dangles(table, name)

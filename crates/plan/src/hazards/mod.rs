@@ -17,7 +17,7 @@ mod validation_scan;
 use std::collections::BTreeSet;
 
 use schemaforge_diff::{Pairing, Step, TablePair};
-use schemaforge_model::{Column, QualifiedName, Table};
+use schemaforge_model::{Column, Dialect, QualifiedName, Table};
 
 use crate::Finding;
 
@@ -40,6 +40,11 @@ impl<'a> Context<'a> {
     /// so it may hold rows.
     pub fn existing(&self, table: &QualifiedName) -> bool {
         !self.created.contains(table)
+    }
+
+    /// The dialect the plan is for: it decides what locks, converts or fails.
+    pub fn dialect(&self) -> Dialect {
+        self.pairing.schemas.to.dialect
     }
 
     pub fn pair(&self, table: &QualifiedName) -> Option<&TablePair<'a>> {
@@ -83,12 +88,34 @@ impl<'a> Context<'a> {
     pub fn rebuilt(&self, table: &QualifiedName, column: &str) -> bool {
         let drop = Step::DropColumn { table: table.clone(), column: column.to_string() };
         let add = Step::AddColumn { table: table.clone(), column: column.to_string() };
-        self.steps.contains(&drop) && self.steps.contains(&add)
+        let has = |step: &Step| {
+            self.steps.iter().any(|s| match s {
+                Step::RebuildTable { changes, .. } => changes.contains(step),
+                other => other == step,
+            })
+        };
+        has(&drop) && has(&add)
     }
 }
 
-/// Every hazard of `step`, in `Hazard` order.
+/// Every hazard of `step`, in `Hazard` order. A SQLite table rebuild carries
+/// its own (the copy, the re-created indexes) and those of every change it makes.
 pub(crate) fn assess(context: &Context<'_>, step: &Step) -> Vec<Finding> {
+    let mut findings = assess_one(context, step);
+    if let Step::RebuildTable { changes, .. } = step {
+        for change in changes {
+            for finding in assess_one(context, change) {
+                if !findings.contains(&finding) {
+                    findings.push(finding);
+                }
+            }
+        }
+        findings.sort_by_key(|f| f.hazard);
+    }
+    findings
+}
+
+fn assess_one(context: &Context<'_>, step: &Step) -> Vec<Finding> {
     let checks: [fn(&Context<'_>, &Step) -> Option<Finding>; 11] = [
         deletes_data::check,
         rewrites_table::check,

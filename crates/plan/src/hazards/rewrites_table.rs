@@ -1,6 +1,6 @@
 //! `rewrites-table`: a type change that is not a relabel, or a new column whose
 //! values must be computed for every existing row (serial, identity, stored
-//! generated, a volatile default).
+//! generated, a volatile default). On SQLite, every table rebuild.
 
 use schemaforge_diff::{ColumnChange, Step, TypeChange, classify_type_change};
 use schemaforge_model::ColumnDefault;
@@ -13,7 +13,13 @@ const VOLATILE: [&str; 7] =
     ["random(", "gen_random_uuid(", "uuid_generate_v4(", "clock_timestamp(", "nextval(", "timeofday(", "statement_timestamp("];
 
 pub(super) fn check(context: &Context<'_>, step: &Step) -> Option<Finding> {
+    let sqlite = context.dialect() == schemaforge_model::Dialect::Sqlite;
     let message = match step {
+        Step::RebuildTable { table, .. } => format!(
+            "rebuilds table {table}: copies every row into a new table and swaps it in, holding the database's write lock meanwhile"
+        ),
+        // SQLite changes a column only by rebuilding its table (above).
+        _ if sqlite => return None,
         Step::AlterColumn { table, column, change: ColumnChange::SetType } if context.existing(table) => {
             let (old, new) = context.column_pair(table, column)?;
             if old.ty == new.ty {

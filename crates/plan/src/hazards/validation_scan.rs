@@ -8,7 +8,13 @@ use super::Context;
 use crate::{Finding, Hazard};
 
 pub(super) fn check(context: &Context<'_>, step: &Step) -> Option<Finding> {
+    let sqlite = context.dialect() == schemaforge_model::Dialect::Sqlite;
     let message = match step {
+        // On SQLite these are changes inside a rebuild, which checks each copied row.
+        Step::AddCheck { table, name, .. } | Step::AddForeignKey { table, name, .. } if sqlite && context.existing(table) => {
+            format!("checks every row of {table} against {name} as the rebuild copies it")
+        }
+        Step::ValidateConstraint { .. } if sqlite => return None,
         Step::AlterColumn { table, column, change: ColumnChange::SetNotNull } if context.existing(table) => {
             format!("scans {table} to check {column} holds no NULL")
         }

@@ -6,6 +6,7 @@
 //! be true after each migration (to check that data was carried over).
 #![allow(dead_code)]
 
+pub mod data;
 pub mod round_trip;
 
 use std::path::PathBuf;

@@ -1,15 +1,19 @@
 //! The live round trip every plan must survive on the real PostgreSQL server:
 //! build `from`, insert rows, apply the up plan, compare the catalog with a
-//! database built directly from `to`; check rows survived when nothing was to
-//! delete data; apply the down plan and compare with `from` again.
+//! database built directly from `to` and the data with what was there before
+//! (every value the plan does not say it deletes, under its new table and
+//! column names: `data`); apply the down plan and compare catalog and data
+//! again.
 
 use schemaforge_model::Schema;
-use schemaforge_plan::{Hazard, Options, Plan, plan_down_with, plan_with};
+use schemaforge_plan::{Options, Plan, plan_down_with, plan_with};
 use schemaforge_testkit::postgres::{TestDatabase, drop_roles, ensure_roles, unique_suffix};
 use schemaforge_testkit::{catalog, isolate_roles, rows};
 use std::collections::BTreeSet;
 
 use sqlx::{Connection, Executor, PgConnection};
+
+use super::data;
 
 async fn apply(conn: &mut PgConnection, statements: &[String], what: &str) -> Result<(), String> {
     let mut tx = conn.begin().await.map_err(|e| format!("{what}: begin: {e}"))?;
@@ -46,11 +50,6 @@ async fn fresh_catalog(schema: &Schema, label: &str) -> Result<Vec<String>, Stri
     let mut conn = db.connect().await;
     apply(&mut conn, &create(schema), &format!("{label}: create")).await?;
     Ok(catalog::snapshot(&mut conn).await)
-}
-
-async fn count(conn: &mut PgConnection, table: &schemaforge_model::QualifiedName) -> i64 {
-    let sql = format!("SELECT count(*) FROM {}", schemaforge_sql::postgres::relation(table));
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(conn).await.unwrap_or_else(|e| panic!("count {table}: {e}"))
 }
 
 /// One round trip to run.
@@ -166,13 +165,11 @@ pub async fn round_trip(trip: &Trip<'_>) -> Result<(), String> {
         apply(&mut conn, &create(&from), &format!("{label}: create from")).await?;
         let seed = seed_rows.unwrap_or_else(|| rows::inserts(&from));
         apply(&mut conn, &seed, &format!("{label}: rows")).await?;
-        let mut before = Vec::new();
-        for table in &from.tables {
-            before.push((table.name.clone(), count(&mut conn, &table.name).await));
-        }
-
         let up = plan_with(&from, &to, options).map_err(|e| e.to_string())?;
+        let up_data = data::checks(&up, &from, &to);
+        let before_up = data::before(&mut conn, &up_data).await.map_err(|e| format!("{label}: before up: {e}"))?;
         apply_plan(&mut conn, &up, &format!("{label}: up")).await?;
+        data::after(&mut conn, &up_data, &before_up, &format!("{label}: after up")).await?;
         expect(&mut conn, &trip.expect_after_up, &format!("{label}: after up")).await?;
         let migrated = catalog::snapshot(&mut conn).await;
         check_roles(&mut conn, &to, &from, &format!("{label}: after up")).await?;
@@ -184,20 +181,15 @@ pub async fn round_trip(trip: &Trip<'_>) -> Result<(), String> {
                 catalog::difference(&migrated, &expected)
             ));
         }
-        if !up.hazards().contains(&Hazard::DeletesData) {
-            let pairing = schemaforge_diff::Pairing::new(&from, &to);
-            for (table, rows_before) in &before {
-                if let Some(new) = pairing.new_table_name(table) {
-                    let after = count(&mut conn, new).await;
-                    if after != *rows_before {
-                        return Err(format!("{label}: {table} had {rows_before} rows, {new} has {after}"));
-                    }
-                }
-            }
-        }
 
+        // Down, the data is compared with what the up migration left: the
+        // inverse plan pairs `to` with `from` under reversed renames.
         let down = plan_down_with(&from, &to, options).map_err(|e| e.to_string())?;
+        let reversed = schemaforge_diff::reverse_renames(&from, &to);
+        let down_data = data::checks(&down, &to, &reversed);
+        let before_down = data::before(&mut conn, &down_data).await.map_err(|e| format!("{label}: before down: {e}"))?;
         apply_plan(&mut conn, &down, &format!("{label}: down")).await?;
+        data::after(&mut conn, &down_data, &before_down, &format!("{label}: after down")).await?;
         expect(&mut conn, &trip.expect_after_down, &format!("{label}: after down")).await?;
         let restored = catalog::snapshot(&mut conn).await;
         check_roles(&mut conn, &from, &to, &format!("{label}: after down")).await?;

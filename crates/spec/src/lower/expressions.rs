@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 
 use schemaforge_fragment::{self as fragment, ExpressionFacts, ExpressionSlot};
-use schemaforge_model::{Dialect, QualifiedName};
+use schemaforge_model::QualifiedName;
 
 use super::Lowerer;
 use super::types::fragment_code;
@@ -27,10 +27,11 @@ pub(super) enum Scope<'a> {
 impl Lowerer {
     /// Checks an expression for `slot`; returns its trimmed text and facts.
     pub(super) fn expression(&mut self, path: &Pointer, slot: ExpressionSlot, sql: &str) -> Option<(String, ExpressionFacts)> {
+        let dialect = self.dialect;
         let checked = self
             .checked_fragments
-            .entry((slot, sql.to_string()))
-            .or_insert_with(|| fragment::check_expression(Dialect::Postgresql, slot, sql))
+            .entry((dialect, slot, sql.to_string()))
+            .or_insert_with(|| fragment::check_expression(dialect, slot, sql))
             .clone();
         match checked {
             Ok(facts) => Some((sql.trim().to_string(), facts)),
@@ -94,7 +95,7 @@ impl Lowerer {
                             Code::InvalidExpression,
                             format!("{noun} may only refer to columns of table `{table}`, not `{shown}`"),
                         ));
-                    } else if !columns.contains(column) {
+                    } else if !self.has_column(columns, column) {
                         ok = false;
                         if self.is_broken(table, column) {
                             continue;
@@ -112,7 +113,7 @@ impl Lowerer {
                             )
                             .with_hint_opt(hint),
                         );
-                    } else if !allow_generated && generated.contains(column) {
+                    } else if !allow_generated && self.has_column(generated, column) {
                         ok = false;
                         self.push(Diagnostic::new(
                             path,
@@ -124,6 +125,18 @@ impl Lowerer {
             }
         }
         ok
+    }
+}
+
+impl Lowerer {
+    /// Whether `columns` has `name` as the dialect compares names: exactly on
+    /// PostgreSQL (unquoted names were folded already), regardless of ASCII
+    /// case on SQLite.
+    fn has_column(&self, columns: &BTreeSet<String>, name: &str) -> bool {
+        match self.dialect {
+            schemaforge_model::Dialect::Postgresql => columns.contains(name),
+            schemaforge_model::Dialect::Sqlite => columns.iter().any(|c| c.eq_ignore_ascii_case(name)),
+        }
     }
 }
 

@@ -15,6 +15,9 @@ mod keys;
 pub(crate) mod names;
 mod namespaces;
 mod policies;
+mod sqlite;
+
+pub(crate) use sqlite::enum_check_name;
 mod tables;
 mod text;
 mod toplevel;
@@ -33,14 +36,22 @@ use crate::suggest;
 /// Entities at the `skipped` pointers were already reported (they are
 /// placeholders from error recovery): they and references to them are skipped
 /// silently.
-pub fn lower(definition: &Definition, skipped: &BTreeSet<String>) -> Result<Schema, Vec<Diagnostic>> {
-    let mut lowerer = Lowerer { skipped: skipped.clone(), ..Lowerer::default() };
+pub fn lower(definition: &Definition, skipped: &BTreeSet<String>, target: Option<Dialect>) -> Result<Schema, Vec<Diagnostic>> {
+    let mut lowerer = Lowerer {
+        skipped: skipped.clone(),
+        dialect: target.unwrap_or(Dialect::Postgresql),
+        dialect_is_targeted: target.is_some(),
+        ..Lowerer::default()
+    };
     let schema = lowerer.definition(definition);
     if lowerer.diagnostics.is_empty() { Ok(schema) } else { Err(lowerer.diagnostics) }
 }
 
-#[derive(Default)]
 pub(crate) struct Lowerer {
+    /// The dialect the definition is lowered for: its own `dialect`, else the target's.
+    dialect: Dialect,
+    /// The dialect was set by the target database, not defaulted.
+    dialect_is_targeted: bool,
     diagnostics: Vec<Diagnostic>,
     skipped: BTreeSet<String>,
     namespaces: BTreeSet<String>,
@@ -57,10 +68,31 @@ pub(crate) struct Lowerer {
     constraint_names: BTreeMap<QualifiedName, BTreeSet<String>>,
     /// Where each constraint and index was declared, for later diagnostics.
     declared_at: BTreeMap<(QualifiedName, String), Pointer>,
-    /// Every SQL fragment checked so far, by slot and text: a large schema
-    /// repeats the same default or expression (`CURRENT_TIMESTAMP`,
+    /// Every SQL fragment checked so far, by dialect, slot and text: a large
+    /// schema repeats the same default or expression (`CURRENT_TIMESTAMP`,
     /// `gen_random_uuid()`) over many tables, and the grammar runs once for it.
-    checked_fragments: BTreeMap<(ExpressionSlot, String), Result<ExpressionFacts, FragmentError>>,
+    checked_fragments: BTreeMap<(Dialect, ExpressionSlot, String), Result<ExpressionFacts, FragmentError>>,
+}
+
+impl Default for Lowerer {
+    fn default() -> Self {
+        Lowerer {
+            dialect: Dialect::Postgresql,
+            dialect_is_targeted: false,
+            diagnostics: Vec::new(),
+            skipped: BTreeSet::new(),
+            namespaces: BTreeSet::new(),
+            roles: BTreeSet::new(),
+            enums: Vec::new(),
+            enum_positions: BTreeMap::new(),
+            broken_tables: BTreeSet::new(),
+            broken_columns: BTreeSet::new(),
+            broken_enums: BTreeSet::new(),
+            constraint_names: BTreeMap::new(),
+            declared_at: BTreeMap::new(),
+            checked_fragments: BTreeMap::new(),
+        }
+    }
 }
 
 /// A table lowered on its own, waiting for the cross-table passes.
@@ -143,20 +175,9 @@ impl Lowerer {
 
     fn definition(&mut self, definition: &Definition) -> Schema {
         let root = Pointer::root();
-        let unsupported = match definition.dialect {
-            None | Some(DialectName::Postgresql) => None,
-            Some(DialectName::Sqlite) => Some("sqlite"),
-            Some(DialectName::Mysql) => Some("mysql"),
-        };
-        if let Some(name) = unsupported {
-            self.push(
-                Diagnostic::new(
-                    root.key("dialect"),
-                    Code::UnsupportedDialect,
-                    format!("dialect `{name}` is not supported by this version"),
-                )
-                .with_hint("use `postgresql` (the default)"),
-            );
+        self.choose_dialect(definition, &root);
+        if self.dialect == Dialect::Sqlite {
+            self.sqlite_limits(definition, &root);
         }
 
         let namespaces = self.namespaces(definition, &root);
@@ -191,9 +212,41 @@ impl Lowerer {
         self.renamed_tables(&pending, &tables_path);
         self.foreign_keys(&mut pending, &tables_path);
         self.schema_wide_names(&pending, &tables_path);
-        let tables: Vec<Table> = pending.into_iter().map(|p| p.table).collect();
+        let mut tables: Vec<Table> = pending.into_iter().map(|p| p.table).collect();
+        let enums = std::mem::take(&mut self.enums);
+        match self.dialect {
+            Dialect::Postgresql => {}
+            Dialect::Sqlite => sqlite::store(&mut tables, &enums),
+        }
+        Schema { dialect: self.dialect, namespaces, extensions, roles, enums, tables, custom_sql }
+    }
 
-        Schema { dialect: Dialect::Postgresql, namespaces, extensions, roles, enums: std::mem::take(&mut self.enums), tables, custom_sql }
+    /// The definition's own dialect, checked against the target's.
+    fn choose_dialect(&mut self, definition: &Definition, root: &Pointer) {
+        let named = match definition.dialect {
+            None => return,
+            Some(DialectName::Postgresql) => Dialect::Postgresql,
+            Some(DialectName::Sqlite) => Dialect::Sqlite,
+            Some(DialectName::Mysql) => {
+                self.push(
+                    Diagnostic::new(root.key("dialect"), Code::UnsupportedDialect, "dialect `mysql` is not supported by this version")
+                        .with_hint("use `postgresql` or `sqlite`"),
+                );
+                return;
+            }
+        };
+        if named != self.dialect && self.dialect_is_targeted {
+            self.push(
+                Diagnostic::new(
+                    root.key("dialect"),
+                    Code::UnsupportedDialect,
+                    format!("the definition is for `{}`, but the target database is `{}`", named.as_str(), self.dialect.as_str()),
+                )
+                .with_hint("remove `dialect` to let the target decide, or target a database of the definition's dialect"),
+            );
+            return;
+        }
+        self.dialect = named;
     }
 }
 

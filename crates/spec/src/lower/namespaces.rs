@@ -2,10 +2,15 @@
 //! (including those behind primary keys and unique constraints) and sequences
 //! (behind serial and identity columns) — share one namespace; types — enums
 //! and the row type every table and sequence gets — share another.
+//!
+//! SQLite keeps tables and indexes (unique constraints are unique indexes) in
+//! one namespace per database, and compares names without regard to ASCII
+//! case: `Users` and `users` are one table there. Its key constraints and
+//! AUTOINCREMENT columns name nothing, and it has no types.
 
 use std::collections::BTreeMap;
 
-use schemaforge_model::names;
+use schemaforge_model::{Dialect, names};
 
 use super::{Lowerer, PendingTable};
 use crate::diagnostic::{Code, Diagnostic, Pointer};
@@ -14,12 +19,15 @@ use crate::diagnostic::{Code, Diagnostic, Pointer};
 #[derive(Default)]
 struct Namespace {
     owners: BTreeMap<(String, String), String>,
+    /// Names that differ only in ASCII case are one name (SQLite).
+    fold_case: bool,
 }
 
 impl Namespace {
     /// Records `description` as the owner of the name, or returns the current owner.
     fn claim(&mut self, schema: &str, name: &str, description: &str) -> Result<(), String> {
-        let key = (schema.to_string(), name.to_string());
+        let name = if self.fold_case { name.to_ascii_lowercase() } else { name.to_string() };
+        let key = (schema.to_string(), name);
         match self.owners.get(&key) {
             Some(owner) => Err(owner.clone()),
             None => {
@@ -35,6 +43,13 @@ impl Lowerer {
     fn claim_name(&mut self, namespace: &mut Namespace, schema: &str, name: &str, description: &str, path: Pointer, code: Code) -> bool {
         match namespace.claim(schema, name, description) {
             Ok(()) => true,
+            Err(owner) if self.dialect == Dialect::Sqlite => {
+                self.push(
+                    Diagnostic::new(path, code, format!("{description} has the same name as {owner}"))
+                        .with_hint("SQLite keeps tables and indexes in one namespace and ignores the case of names: rename one"),
+                );
+                false
+            }
             Err(owner) => {
                 self.push(
                     Diagnostic::new(path, code, format!("{description} has the same name as {owner} in schema `{schema}`")).with_hint(
@@ -47,13 +62,14 @@ impl Lowerer {
     }
 
     pub(super) fn schema_wide_names(&mut self, pending: &[PendingTable<'_>], tables_path: &Pointer) {
-        let (mut relations, mut types) = (Namespace::default(), Namespace::default());
+        let sqlite = self.dialect == Dialect::Sqlite;
+        let (mut relations, mut types) = (Namespace { fold_case: sqlite, ..Namespace::default() }, Namespace::default());
         for p in pending {
             let (schema, table) = (p.table.name.namespace(), &p.table.name.name);
             let description = format!("table `{}`", p.table.name);
             let path = tables_path.index(p.index).key("name");
             // A clash is reported once, even where both namespaces clash.
-            if self.claim_name(&mut relations, schema, table, &description, path.clone(), Code::DuplicateTable) {
+            if self.claim_name(&mut relations, schema, table, &description, path.clone(), Code::DuplicateTable) && !sqlite {
                 self.claim_name(&mut types, schema, table, &description, path, Code::DuplicateTable);
             }
         }
@@ -64,7 +80,7 @@ impl Lowerer {
             let declared = |this: &Self, name: &str, fallback: Pointer| -> Pointer {
                 this.declared_at.get(&(table.name.clone(), name.to_string())).cloned().unwrap_or(fallback)
             };
-            if let Some(pk) = &table.primary_key {
+            if let Some(pk) = table.primary_key.as_ref().filter(|_| !sqlite) {
                 let path = declared(self, &pk.name, table_path.key("primaryKey"));
                 let description = format!("the primary key `{}` of `{}`", pk.name, table.name);
                 self.claim_name(&mut relations, schema, &pk.name, &description, path, Code::DuplicateConstraint);
@@ -84,7 +100,7 @@ impl Lowerer {
                 let path = declared(self, &index.name, table_path.key("indexes"));
                 self.claim_name(&mut relations, schema, &index.name, &format!("index `{}`", index.name), path, Code::DuplicateIndex);
             }
-            for (c, column) in table.columns.iter().enumerate() {
+            for (c, column) in table.columns.iter().enumerate().filter(|_| !sqlite) {
                 let sequence = match (&column.identity, column.ty.scalar.is_serial()) {
                     (Some(identity), _) => identity.sequence_name.clone(),
                     (None, true) => names::sequence(&table.name.name, &column.name),

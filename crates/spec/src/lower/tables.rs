@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use schemaforge_fragment::ExpressionSlot;
-use schemaforge_model::{Check, Column, ColumnType, Generated, Identity, IdentityKind, QualifiedName, Table};
+use schemaforge_model::{Check, Column, ColumnType, Dialect, Generated, Identity, IdentityKind, QualifiedName, Table};
 
 use super::expressions::Scope;
 use super::{Lowerer, PendingTable};
@@ -75,21 +75,29 @@ impl Lowerer {
 
     fn columns(&mut self, table_path: &Pointer, table: &QualifiedName, def: &TableDef) -> Vec<Column> {
         let mut columns: Vec<Column> = Vec::new();
-        let mut first_index: BTreeMap<&str, usize> = BTreeMap::new();
+        // SQLite compares column names without regard to ASCII case.
+        let fold_case = self.dialect == Dialect::Sqlite;
+        let mut first_index: BTreeMap<String, usize> = BTreeMap::new();
         for (i, column_def) in def.columns.iter().enumerate() {
             let path = table_path.key("columns").index(i);
             if self.skipped(&path) {
                 self.broken_columns.insert((table.clone(), column_def.name.clone()));
                 continue;
             }
-            if let Some(first) = first_index.insert(&column_def.name, i) {
-                self.push(
-                    Diagnostic::new(
-                        path.key("name"),
-                        Code::DuplicateColumn,
-                        format!("column `{}` is declared twice in table `{}`", column_def.name, def.name),
+            let key = if fold_case { column_def.name.to_ascii_lowercase() } else { column_def.name.clone() };
+            if let Some(first) = first_index.insert(key, i) {
+                let first_name = &def.columns[first].name;
+                let message = if *first_name == column_def.name {
+                    format!("column `{}` is declared twice in table `{}`", column_def.name, def.name)
+                } else {
+                    format!(
+                        "column `{}` is column `{first_name}` of table `{}`: SQLite ignores the case of names",
+                        column_def.name, def.name
                     )
-                    .with_hint(format!("the first declaration is {}", table_path.key("columns").index(first).as_str())),
+                };
+                self.push(
+                    Diagnostic::new(path.key("name"), Code::DuplicateColumn, message)
+                        .with_hint(format!("the first declaration is {}", table_path.key("columns").index(first).as_str())),
                 );
                 continue;
             }

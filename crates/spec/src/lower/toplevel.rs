@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use schemaforge_fragment as fragment;
-use schemaforge_model::{BUILTIN_POLICY_ROLES, CustomSql, DEFAULT_NAMESPACE, Dialect, Enum, Extension, QualifiedName, Role};
+use schemaforge_model::{BUILTIN_POLICY_ROLES, CustomSql, DEFAULT_NAMESPACE, Enum, Extension, QualifiedName, Role};
 
 use super::{Lowerer, names};
 use crate::diagnostic::{Code, Diagnostic, Pointer};
@@ -217,7 +217,7 @@ impl Lowerer {
             if !this.sql_text(&path, script, &format!("`sql.{key}`")) {
                 return Vec::new();
             }
-            match fragment::split_script(Dialect::Postgresql, script) {
+            match fragment::split_script(this.dialect, script) {
                 Ok(statements) => statements,
                 Err(error) => {
                     this.push(Diagnostic::new(path, Code::InvalidSql, format!("`sql.{key}`: {error}")));

@@ -1,7 +1,7 @@
 //! Column types: parameters checked against the type and resolved into the model.
 
 use schemaforge_fragment as fragment;
-use schemaforge_model::{ColumnType, Dialect, QualifiedName, ScalarType};
+use schemaforge_model::{ColumnType, QualifiedName, ScalarType};
 
 use super::{Lowerer, split_qualified};
 use crate::diagnostic::{Code, Diagnostic, Pointer};
@@ -160,7 +160,7 @@ impl Lowerer {
                     );
                     return None;
                 }
-                Some(sql) => match fragment::check_type_name(Dialect::Postgresql, sql) {
+                Some(sql) => match fragment::check_type_name(self.dialect, sql) {
                     Ok(()) => ScalarType::Custom { sql: sql.trim().to_string() },
                     Err(error) => {
                         self.push(Diagnostic::new(path.key("sql"), fragment_code(&error), format!("custom type: {error}")));
@@ -183,7 +183,9 @@ impl Lowerer {
 
 pub(super) fn fragment_code(error: &fragment::FragmentError) -> Code {
     match error {
-        fragment::FragmentError::Syntax { .. } | fragment::FragmentError::NotAcceptedHere { .. } => Code::InvalidSql,
+        fragment::FragmentError::Syntax { .. }
+        | fragment::FragmentError::NotAcceptedHere { .. }
+        | fragment::FragmentError::UnknownFunction { .. } => Code::InvalidSql,
         fragment::FragmentError::Empty
         | fragment::FragmentError::TooLong { .. }
         | fragment::FragmentError::NulCharacter

@@ -157,6 +157,7 @@ fn render_step(lookup: &Lookup<'_>, step: &Step) -> Result<Vec<String>, RenderEr
             lookup.old_table(table)?;
             one(format!("DROP TABLE {}", relation(table)))
         }
+        Step::RebuildTable { .. } => Err(RenderError::NotInDialect { what: "a table rebuild".into(), dialect: "PostgreSQL" }),
         Step::DropColumn { table, column } => one(format!("ALTER TABLE {} DROP COLUMN {}", relation(table), quote_ident(column))),
         Step::AddColumn { table, column } => {
             let (t, c) = lookup.new_column(table, column)?;

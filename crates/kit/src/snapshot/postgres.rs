@@ -1,26 +1,15 @@
-//! `meta/NNNN_snapshot.json` for PostgreSQL (drizzle-kit snapshot version 7).
-//!
-//! The snapshot is what drizzle-kit's serializer computes from our `schema.ts`,
-//! field for field and in drizzle-kit's key order (`JSON.stringify` keeps
-//! insertion order). Tables, enums, schemas and roles appear in the order of
-//! their export names, sorted the way esbuild lists a module's exports, because
-//! that is the order drizzle-kit walks them in.
+//! The PostgreSQL snapshot (drizzle-kit snapshot version 7).
 
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
 use schemaforge_model::{ColumnType, IdentityKind, IndexKey, NullsOrder, ScalarType, Schema, SortOrder, Table};
 
+use super::{by_export, content_id};
 use crate::defaults::drizzle_default;
 use crate::names::DrizzleNames;
 
-/// `prevId` of the first snapshot in a folder.
-pub const ORIGIN_ID: &str = "00000000-0000-0000-0000-000000000000";
-
-/// The snapshot of `schema`, chained to `prev_id`. Its `id` is derived from its
-/// content and parent, so the same schema after the same parent always gets
-/// the same id (drizzle-kit uses a random UUID; any UUID-shaped string works).
-pub fn snapshot(schema: &Schema, names: &DrizzleNames, prev_id: &str) -> Value {
+/// The PostgreSQL snapshot of `schema`, chained to `prev_id`.
+pub(super) fn snapshot(schema: &Schema, names: &DrizzleNames, prev_id: &str) -> Value {
     let mut body = Map::new();
     body.insert("version".into(), json!("7"));
     body.insert("dialect".into(), json!("postgresql"));
@@ -42,34 +31,6 @@ pub fn snapshot(schema: &Schema, names: &DrizzleNames, prev_id: &str) -> Value {
         out.extend(fields);
     }
     Value::Object(out)
-}
-
-/// `JSON.stringify(value, null, 2)`: what drizzle-kit writes, without a trailing newline.
-pub fn to_json_text(value: &Value) -> String {
-    serde_json::to_string_pretty(value).unwrap_or_default()
-}
-
-fn content_id(prev_id: &str, body: &Value) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(prev_id.as_bytes());
-    hasher.update(b"\n");
-    hasher.update(body.to_string().as_bytes());
-    let digest = hasher.finalize();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    // Shape it as a version-4, RFC 4122 variant UUID, like crypto.randomUUID().
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
-}
-
-/// esbuild lists a module's exports sorted by name (byte order); drizzle-kit
-/// visits them in that order.
-fn by_export<'a, T>(items: impl Iterator<Item = (&'a str, T)>) -> Vec<T> {
-    let mut items: Vec<(&str, T)> = items.collect();
-    items.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    items.into_iter().map(|(_, t)| t).collect()
 }
 
 fn schemas(schema: &Schema, names: &DrizzleNames) -> Map<String, Value> {
@@ -139,7 +100,7 @@ fn table(table: &Table) -> Value {
                 }),
             );
         }
-        if let Some(default) = drizzle_default(column) {
+        if let Some(default) = drizzle_default(schemaforge_model::Dialect::Postgresql, column) {
             c.insert("default".into(), default.snapshot_value());
         }
         columns.insert(column.name.clone(), Value::Object(c));

@@ -7,12 +7,16 @@
 //! platform installed): comparing a definition with a database must only look
 //! at what the definition speaks for, or every unmentioned object would be
 //! planned for dropping.
+//!
+//! `scope` is PostgreSQL's (a SQLite file is read whole); the rest serves
+//! both dialects: a definition built apart and read back gets its
+//! declarations put back the same way.
 
 use std::collections::BTreeSet;
 
 use schemaforge_model::{DEFAULT_NAMESPACE, Schema};
 
-use super::IntrospectOptions;
+use crate::postgres::IntrospectOptions;
 
 /// The schemas a definition speaks for: `public`, the schemas it declares and
 /// those its tables and enums live in; and the roles it declares.

@@ -1,0 +1,390 @@
+//! Tenants in one PostgreSQL database: each a schema (`tenant_<userID>`)
+//! owned by a login role of the same name.
+//!
+//! A tenant's migrations run on a connection that logs in *as* its role
+//! (password derived from the service secret), so nothing a tenant writes (a
+//! default, a check, a policy) runs with more than its own rights; not `SET
+//! ROLE` from a privileged session, which an expression could undo. Requests
+//! for one tenant serialise on an advisory lock; a request given up at its
+//! deadline has its backend terminated, which rolls back what it began and
+//! releases the lock. The service's own tables (tokens, tenants) live in the
+//! schema `schemaforge_service`, reached through a pool that connects lazily
+//! and sets them up on first contact.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use schemaforge_db::history::MigrateError;
+use schemaforge_db::postgres::migrate::{self, History};
+use schemaforge_diff::Step;
+use schemaforge_kit::folder::MigrationFile;
+use schemaforge_model::{ColumnType, QualifiedName, ScalarType, Schema};
+use schemaforge_plan::Fact;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres as Pg, Transaction};
+use tokio::sync::OnceCell;
+
+use super::{CommitFailed, Failed};
+use crate::ServeError;
+use crate::error::ApiError;
+use crate::tenant::UserId;
+use crate::versions::{self, MigrationRecord, VersionRow};
+
+pub struct Postgres {
+    /// Use through `admin()`, which sets the service's tables up first.
+    admin: PgPool,
+    set_up: OnceCell<()>,
+    options: PgConnectOptions,
+    url: String,
+    /// Derives the tenant roles' passwords; the same on every replica.
+    secret: String,
+}
+
+/// How long a request waits for one of the service's own connections (the
+/// pool retries a refused connection until then) before it is a 503.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+const SERVICE_DDL: [&str; 4] = [
+    "CREATE SCHEMA IF NOT EXISTS schemaforge_service",
+    "CREATE TABLE IF NOT EXISTS schemaforge_service.tokens (
+        token_sha256 text PRIMARY KEY,
+        user_id text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+    )",
+    "CREATE TABLE IF NOT EXISTS schemaforge_service.tenants (
+        user_id text PRIMARY KEY,
+        created_at timestamptz NOT NULL DEFAULT now()
+    )",
+    // Tenants create nothing outside their own schema.
+    "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+];
+
+/// Creates the service's own tables. Replicas may start together: under one lock.
+async fn set_up(pool: &PgPool) -> Result<(), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    conn.execute("SELECT pg_advisory_lock(7394021151)").await?;
+    let mut result = Ok(());
+    for ddl in SERVICE_DDL {
+        if let Err(error) = conn.execute(ddl).await {
+            result = Err(error);
+            break;
+        }
+    }
+    let _ = conn.execute("SELECT pg_advisory_unlock(7394021151)").await;
+    result
+}
+
+/// The first key of the generation log's advisory locks (`sflg`); the second
+/// is the userID's hash. Two-key advisory locks never conflict with one-key ones.
+const LOG_LOCK: i32 = i32::from_be_bytes(*b"sflg");
+
+impl Postgres {
+    /// The backend for `url`; the database is not contacted yet.
+    pub fn open(url: &str, secret: &str) -> Result<Postgres, ServeError> {
+        let options = PgConnectOptions::from_str(url)?;
+        let admin = PgPoolOptions::new().max_connections(8).acquire_timeout(ACQUIRE_TIMEOUT).connect_lazy_with(options.clone());
+        Ok(Postgres { admin, set_up: OnceCell::new(), options, url: url.to_string(), secret: secret.to_string() })
+    }
+
+    /// The service's own pool, once its tables exist (made by the first caller).
+    async fn admin(&self) -> Result<&PgPool, ApiError> {
+        self.set_up.get_or_try_init(|| set_up(&self.admin)).await?;
+        Ok(&self.admin)
+    }
+
+    /// 200 when the database answers on a fresh connection (so a refusal is
+    /// reported at once rather than after the pool's retries) and the
+    /// service's tables are set up.
+    pub async fn ready(&self) -> Result<(), ApiError> {
+        let mut conn = PgConnection::connect_with(&self.options)
+            .await
+            .map_err(|e| ApiError::Database(format!("the database cannot be reached: {e}")))?;
+        let answered = conn.execute("SELECT 1").await;
+        let _ = conn.close().await;
+        answered?;
+        sqlx::query("SELECT 1").execute(self.admin().await?).await?;
+        Ok(())
+    }
+
+    pub async fn token_user(&self, digest: &str) -> Result<Option<String>, ApiError> {
+        Ok(sqlx::query_scalar("SELECT user_id FROM schemaforge_service.tokens WHERE token_sha256 = $1")
+            .bind(digest)
+            .fetch_optional(self.admin().await?)
+            .await?)
+    }
+
+    pub async fn add_token(&self, digest: &str, user: &UserId) -> Result<(), ApiError> {
+        sqlx::query("INSERT INTO schemaforge_service.tokens (token_sha256, user_id) VALUES ($1, $2)")
+            .bind(digest)
+            .bind(user.as_str())
+            .execute(self.admin().await?)
+            .await?;
+        Ok(())
+    }
+
+    /// An advisory lock of the log's own, per tenant, held by a transaction.
+    pub async fn lock_log(&self, user: &UserId) -> Result<Transaction<'static, Pg>, ApiError> {
+        let mut tx = self.admin().await?.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))").bind(LOG_LOCK).bind(user.as_str()).execute(&mut *tx).await?;
+        Ok(tx)
+    }
+
+    /// Makes sure the tenant's role and schema exist (idempotent, safe to race).
+    async fn provision(&self, user: &UserId) -> Result<(), ApiError> {
+        let namespace = user.namespace();
+        let quoted = schemaforge_sql::postgres::quote_ident(&namespace);
+        let mut tx = self.admin().await?.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('schemaforge tenant ' || $1))").bind(user.as_str()).execute(&mut *tx).await?;
+        let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM schemaforge_service.tenants WHERE user_id = $1)")
+            .bind(user.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+        if known {
+            tx.rollback().await?;
+            return Ok(());
+        }
+        let role_exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)").bind(&namespace).fetch_one(&mut *tx).await?;
+        let password = schemaforge_sql::postgres::quote_literal(&user.password(&self.secret));
+        let role_sql = if role_exists {
+            format!("ALTER ROLE {quoted} WITH LOGIN NOINHERIT NOCREATEDB NOCREATEROLE PASSWORD {password}")
+        } else {
+            format!("CREATE ROLE {quoted} WITH LOGIN NOINHERIT NOCREATEDB NOCREATEROLE PASSWORD {password}")
+        };
+        tx.execute(sqlx::AssertSqlSafe(role_sql)).await?;
+        tx.execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {quoted} AUTHORIZATION {quoted}"))).await?;
+        tx.execute(sqlx::AssertSqlSafe(format!("REVOKE ALL ON SCHEMA {quoted} FROM PUBLIC"))).await?;
+        sqlx::query("INSERT INTO schemaforge_service.tenants (user_id) VALUES ($1)").bind(user.as_str()).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// How to log in as the tenant's own role.
+    fn tenant_options(&self, user: &UserId) -> PgConnectOptions {
+        self.options.clone().username(&user.namespace()).password(&user.password(&self.secret))
+    }
+
+    pub async fn session(&self, user: &UserId) -> Result<Session, ApiError> {
+        self.provision(user).await?;
+        let options = self.tenant_options(user);
+        let mut conn = PgConnection::connect_with(&options).await?;
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut conn).await?;
+        Ok(Session {
+            conn,
+            pid,
+            options,
+            history: History::in_schema(&user.namespace()),
+            table: table(user),
+            locked: false,
+            in_transaction: false,
+        })
+    }
+
+    pub async fn reader(&self, user: &UserId) -> Result<Reader, ApiError> {
+        self.provision(user).await?;
+        let conn = PgConnection::connect_with(&self.tenant_options(user)).await?;
+        Ok(Reader {
+            conn,
+            namespace: user.namespace(),
+            history: History::in_schema(&user.namespace()),
+            table: table(user),
+            url: self.url.clone(),
+        })
+    }
+}
+
+fn table(user: &UserId) -> versions::Table {
+    let name = format!("{}.\"__schemaforge_versions\"", schemaforge_sql::postgres::quote_ident(&user.namespace()));
+    versions::Table::new(schemaforge_model::Dialect::Postgresql, name)
+}
+
+async fn current(conn: &mut PgConnection, table: &versions::Table) -> Result<Vec<VersionRow>, ApiError> {
+    conn.execute(sqlx::AssertSqlSafe(table.ddl())).await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(table.select_current())).fetch_all(&mut *conn).await?;
+    let mut versions = Vec::with_capacity(rows.len());
+    for row in &rows {
+        versions.extend(versions::decode(row)?);
+    }
+    Ok(versions)
+}
+
+/// A tenant session for a change, logged in as the tenant.
+pub struct Session {
+    conn: PgConnection,
+    /// Its backend's process id (for `abandon`).
+    pid: i32,
+    /// Logs in as the tenant again (to record a failure when this session
+    /// is gone, and to end it).
+    options: PgConnectOptions,
+    history: History,
+    table: versions::Table,
+    locked: bool,
+    in_transaction: bool,
+}
+
+impl Session {
+    pub async fn lock(&mut self) -> Result<(), ApiError> {
+        migrate::lock(&mut self.conn, &self.history).await?;
+        self.locked = true;
+        Ok(())
+    }
+
+    pub async fn versions(&mut self) -> Result<Vec<VersionRow>, ApiError> {
+        current(&mut self.conn, &self.table).await
+    }
+
+    pub async fn measure(&mut self, from: &Schema, to: &Schema, steps: &[Step]) -> Vec<Fact> {
+        schemaforge_db::postgres::probes::measure(&mut self.conn, from, to, steps).await
+    }
+
+    pub async fn begin_apply(&mut self) -> Result<(), ApiError> {
+        sqlx::raw_sql("BEGIN").execute(&mut self.conn).await?;
+        self.in_transaction = true;
+        Ok(())
+    }
+
+    pub async fn apply(&mut self, file: &MigrationFile, by: &str) -> Result<(), MigrateError> {
+        migrate::apply_within(&mut self.conn, &self.history, file, by).await
+    }
+
+    pub async fn undo(&mut self, file: &MigrationFile, down: &[String], by: &str) -> Result<(), MigrateError> {
+        migrate::roll_back_within(&mut self.conn, &self.history, file, down, by).await
+    }
+
+    pub async fn insert_version(&mut self, row: &VersionRow) -> Result<(), ApiError> {
+        versions::bind(sqlx::query(sqlx::AssertSqlSafe(self.table.insert())), row).execute(&mut self.conn).await?;
+        Ok(())
+    }
+
+    pub async fn mark_rolled_back(&mut self, listed: &[String]) -> Result<(), ApiError> {
+        sqlx::query(sqlx::AssertSqlSafe(self.table.mark_rolled_back())).bind(versions::listed(listed)).execute(&mut self.conn).await?;
+        Ok(())
+    }
+
+    pub async fn roll_back(&mut self) -> bool {
+        self.in_transaction = false;
+        sqlx::raw_sql("ROLLBACK").execute(&mut self.conn).await.is_ok()
+    }
+
+    pub async fn record_failure(&mut self, failed: &Failed<'_>, alive: bool) {
+        let Failed { file, by, started, error } = *failed;
+        if alive {
+            let _ = migrate::record_failure(&mut self.conn, &self.history, file, by, started, error).await;
+        } else if let Ok(mut other) = PgConnection::connect_with(&self.options).await {
+            // Its session is gone (and with it the lock): record from a new
+            // one, which never overwrites a later success.
+            let _ = migrate::record_failure(&mut other, &self.history, file, by, started, error).await;
+            let _ = other.close().await;
+        }
+    }
+
+    pub async fn commit(&mut self) -> Result<(), CommitFailed> {
+        self.in_transaction = false;
+        sqlx::raw_sql("COMMIT").execute(&mut self.conn).await.map(|_| ()).map_err(|e| CommitFailed::Database(e.to_string()))
+    }
+
+    pub async fn release(mut self) {
+        if self.in_transaction {
+            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut self.conn).await;
+        }
+        if self.locked {
+            let _ = migrate::unlock(&mut self.conn, &self.history).await;
+        }
+        let _ = self.conn.close().await;
+    }
+
+    /// A statement may still run on the server, holding the tenant's lock:
+    /// the session is closed and its backend ended, which rolls back what it
+    /// had begun. A role may end its own backends, so the tenant's own
+    /// connection does it.
+    pub async fn abandon(self) {
+        let Session { conn, pid, options, .. } = self;
+        drop(conn);
+        if let Ok(mut other) = PgConnection::connect_with(&options).await {
+            let _ = sqlx::query("SELECT pg_terminate_backend($1)").bind(pid).execute(&mut other).await;
+            let _ = other.close().await;
+        }
+    }
+}
+
+/// A tenant connection for reading, logged in as the tenant.
+pub struct Reader {
+    conn: PgConnection,
+    namespace: String,
+    history: History,
+    table: versions::Table,
+    /// Where a definition is built apart for comparison (the same server).
+    url: String,
+}
+
+impl Reader {
+    pub async fn versions(&mut self) -> Result<Vec<VersionRow>, ApiError> {
+        current(&mut self.conn, &self.table).await
+    }
+
+    pub async fn migrations(&mut self) -> Result<Vec<MigrationRecord>, ApiError> {
+        let exists: bool =
+            sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL").bind(self.history.ours()).fetch_one(&mut self.conn).await?;
+        if !exists {
+            return Ok(Vec::new());
+        }
+        self.conn.execute(sqlx::AssertSqlSafe(self.table.ddl())).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(self.table.select_history(self.history.ours()))).fetch_all(&mut self.conn).await?;
+        Ok(rows.iter().map(versions::decode_migration).collect::<Result<_, _>>()?)
+    }
+
+    /// The tenant's schema (read within what `expected` speaks for) and
+    /// `expected` built in a temporary database on the same server, both
+    /// read back, so both are in the server's words.
+    pub async fn compare(&mut self, expected: &Schema) -> Result<(Schema, Schema), ApiError> {
+        use schemaforge_db::postgres::{IntrospectOptions, build_shadow, declared_view, introspect};
+        let options = IntrospectOptions { schemas: vec![self.namespace.clone()], roles: Vec::new() };
+        let read = introspect(&mut self.conn, &options).await.map_err(|e| ApiError::Database(e.to_string()))?;
+        let live = declared_view(read.schema, expected);
+        let target = build_shadow(&self.url, expected).await.map_err(|e| ApiError::Database(e.to_string()))?;
+        Ok((live, target.schema))
+    }
+
+    pub async fn close(self) {
+        let _ = self.conn.close().await;
+    }
+}
+
+/// The tenant's empty schema: its namespace exists (the service made it).
+pub fn baseline(namespace: &str) -> Schema {
+    let mut schema = Schema::empty(schemaforge_model::Dialect::Postgresql);
+    schema.namespaces = vec![namespace.to_string()];
+    schema
+}
+
+/// `schema` moved into the tenant's namespace: every object that would be in
+/// `public` is in `namespace` instead.
+pub fn into_namespace(schema: &Schema, namespace: &str) -> Schema {
+    let place = |name: &mut QualifiedName| {
+        if name.schema.is_none() {
+            name.schema = Some(namespace.to_string());
+        }
+    };
+    let place_type = |ty: &mut ColumnType| {
+        if let ScalarType::Enum(name) = &mut ty.scalar
+            && name.schema.is_none()
+        {
+            name.schema = Some(namespace.to_string());
+        }
+    };
+    let mut moved = schema.clone();
+    moved.namespaces = vec![namespace.to_string()];
+    for e in &mut moved.enums {
+        place(&mut e.name);
+    }
+    for table in &mut moved.tables {
+        place(&mut table.name);
+        for column in &mut table.columns {
+            place_type(&mut column.ty);
+        }
+        for fk in &mut table.foreign_keys {
+            place(&mut fk.referenced_table);
+        }
+    }
+    moved
+}
