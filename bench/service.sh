@@ -123,7 +123,7 @@ SERVICE_CPU_BEFORE=$(service_cpu)
 POSTGRES_CPU_BEFORE=$(postgres_cpu)
 status=0
 "$LOAD" load --addr "$ADDR" --token "$TOKEN" --tenants "$TENANTS" --concurrency "$CONCURRENCY" \
-  --seconds "$SECONDS_OF_LOAD" --prefix "$RUN_ID" >"$WORK/load.json" || status=$?
+  --seconds "$SECONDS_OF_LOAD" --prefix "$RUN_ID" --backend "$BACKEND" >"$WORK/load.json" || status=$?
 # The service's peak resident memory and CPU, read before it stops.
 PEAK_KIB=$(awk '/^VmHWM:/ { print $2 }' "/proc/$SERVE_PID/status" 2>/dev/null || true)
 SERVICE_CPU=$(awk -v a="$(service_cpu)" -v b="$SERVICE_CPU_BEFORE" 'BEGIN { print a - b }')

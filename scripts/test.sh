@@ -39,3 +39,4 @@ log "benchmarks (smoke run)"
 SCHEMAFORGE_BENCH_SIZES=10 cargo test --locked -p schemaforge-bench --benches
 bench/compare.sh --quick
 bench/service.sh --quick
+bench/service.sh --quick --backend sqlite

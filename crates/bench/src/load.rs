@@ -33,6 +33,8 @@ pub struct LoadOptions {
     /// userIDs are `<prefix>_<n>`; a prefix unique to the run keeps runs apart.
     pub prefix: String,
     pub seed: u64,
+    /// The database the service keeps tenants in (their definitions must fit it).
+    pub target: synth::Target,
 }
 
 /// Latencies and outcomes of one phase.
@@ -103,7 +105,7 @@ fn user_id(options: &LoadOptions, tenant: usize) -> String {
 
 /// Sends one definition for `tenant` and records the outcome in `phase`.
 fn send(connection: &mut Connection, options: &LoadOptions, tenant: usize, changes: usize, phase: &mut Phase) {
-    let definition = synth::tenant_definition(options.seed.wrapping_add(tenant as u64), changes);
+    let definition = synth::tenant_definition(options.seed.wrapping_add(tenant as u64), changes, options.target);
     let body = json!({"userID": user_id(options, tenant), "schema": definition}).to_string();
     let started = Instant::now();
     let result = connection.post("/schema/generate", &options.token, &body);

@@ -47,7 +47,16 @@ enum Command {
         prefix: String,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// The service's database: tenant definitions are made to fit it.
+        #[arg(long, value_enum, default_value_t = Backend::Postgres)]
+        backend: Backend,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Backend {
+    Postgres,
+    Sqlite,
 }
 
 fn write(path: PathBuf, value: &serde_json::Value) -> Result<(), String> {
@@ -64,9 +73,20 @@ fn run(cli: Cli) -> Result<(), String> {
             write(out.join("edited.json"), &synth::edited(&base, seed))?;
             Ok(())
         }
-        Command::Load { addr, token, tenants, concurrency, seconds, prefix, seed } => {
-            let options =
-                load::LoadOptions { addr, token, tenants, concurrency, duration: Duration::from_secs_f64(seconds.max(0.0)), prefix, seed };
+        Command::Load { addr, token, tenants, concurrency, seconds, prefix, seed, backend } => {
+            let options = load::LoadOptions {
+                addr,
+                token,
+                tenants,
+                concurrency,
+                duration: Duration::from_secs_f64(seconds.max(0.0)),
+                prefix,
+                seed,
+                target: match backend {
+                    Backend::Postgres => synth::Target::Postgresql,
+                    Backend::Sqlite => synth::Target::Sqlite,
+                },
+            };
             let (setup, measured) = load::run(&options);
             let report = serde_json::json!({
                 "tenants": tenants,

@@ -244,13 +244,45 @@ fn key_type_of(table: &Value) -> &'static str {
     }
 }
 
+/// Which database a generated definition is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Postgresql,
+    Sqlite,
+}
+
+/// `definition` made valid for SQLite, with the same tables and the same
+/// seeded choices: `numeric` loses its precision, the optional columns SQLite
+/// has no type for (`date`, `interval`, arrays) go, and UUID keys lose their
+/// `gen_random_uuid()` default (SQLite has no such function).
+pub fn for_sqlite(mut definition: Value) -> Value {
+    for table in definition.get_mut("tables").and_then(Value::as_array_mut).into_iter().flatten() {
+        let Some(columns) = table.get_mut("columns").and_then(Value::as_array_mut) else { continue };
+        columns.retain(|c| !matches!(c["type"].as_str(), Some("date" | "interval")) && c.get("array").is_none());
+        for column in columns {
+            let Some(object) = column.as_object_mut() else { continue };
+            if object.get("type").and_then(Value::as_str) == Some("numeric") {
+                object.remove("precision");
+                object.remove("scale");
+            }
+            if object.get("default").is_some_and(|d| d.get("sql").is_some_and(|sql| sql == "gen_random_uuid()")) {
+                object.remove("default");
+            }
+        }
+    }
+    definition
+}
+
 /// A tenant's definition after `changes` incremental requests to the service:
 /// the ten-table `definition(10, seed)`, and change `k` (1-based) adds a
 /// nullable column `extra_k` to table `k % 10`, every fourth change with an
 /// index on it. Each is a small, hazard-free migration of the kind an app
 /// builder sends when its user adds a field.
-pub fn tenant_definition(seed: u64, changes: usize) -> Value {
-    let mut definition = definition(10, seed);
+pub fn tenant_definition(seed: u64, changes: usize, target: Target) -> Value {
+    let mut definition = match target {
+        Target::Postgresql => definition(10, seed),
+        Target::Sqlite => for_sqlite(definition(10, seed)),
+    };
     let Some(tables) = definition.get_mut("tables").and_then(Value::as_array_mut) else { return definition };
     const TYPES: [&str; 4] = ["text", "integer", "boolean", "jsonb"];
     for k in 1..=changes {
@@ -283,9 +315,16 @@ mod tests {
     #[test]
     fn every_generated_definition_is_valid() {
         let base = definition(60, 3);
-        for (what, value) in [("base", base.clone()), ("edited", edited(&base, 3)), ("tenant", tenant_definition(3, 9))] {
+        for (what, value) in [("base", base.clone()), ("edited", edited(&base, 3)), ("tenant", tenant_definition(3, 9, Target::Postgresql))]
+        {
             if let Err(diagnostics) = schemaforge_spec::validate_value(&value) {
                 panic!("the {what} definition is invalid: {diagnostics:#?}");
+            }
+        }
+        for (what, mut value) in [("base", for_sqlite(base.clone())), ("tenant", tenant_definition(3, 9, Target::Sqlite))] {
+            value["dialect"] = json!("sqlite");
+            if let Err(diagnostics) = schemaforge_spec::validate_value(&value) {
+                panic!("the SQLite {what} definition is invalid: {diagnostics:#?}");
             }
         }
     }
