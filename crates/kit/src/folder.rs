@@ -166,12 +166,34 @@ pub fn next_migration(
     new: &NewMigration<'_>,
     migration: &Migration<'_>,
 ) -> Result<Vec<KitFile>, FolderError> {
+    let snapshot = next_snapshot(previous.as_ref(), new.schema);
+    next_migration_with_snapshot(previous, new, migration, snapshot)
+}
+
+/// The text of the snapshot a new migration after `previous` writes. It
+/// depends on nothing but the schema and its parent, and it is the largest
+/// file of a migration, so a caller may build it beside the plans and pass it
+/// to `next_migration_with_snapshot`.
+pub fn next_snapshot(previous: Option<&Previous<'_>>, schema: &Schema) -> String {
+    let prev_id = previous.map_or(ORIGIN_ID, |p| p.snapshot_id);
+    let names = DrizzleNames::assign(schema);
+    snapshot::to_json_text(&snapshot::snapshot(schema, &names, prev_id))
+}
+
+/// `next_migration` with its snapshot built already (by `next_snapshot`
+/// with the same `previous` and `new.schema`).
+pub fn next_migration_with_snapshot(
+    previous: Option<Previous<'_>>,
+    new: &NewMigration<'_>,
+    migration: &Migration<'_>,
+    snapshot: String,
+) -> Result<Vec<KitFile>, FolderError> {
     check_name(migration.name)?;
     if new.up.is_empty() {
         return Err(FolderError::Empty);
     }
     let dialect = new.schema.dialect;
-    let (mut journal, prev_id) = match previous {
+    let mut journal = match previous {
         Some(p) => {
             if p.journal.dialect != dialect.as_str() {
                 return Err(FolderError::Journal(format!(
@@ -180,9 +202,9 @@ pub fn next_migration(
                     dialect.as_str()
                 )));
             }
-            (p.journal.clone(), p.snapshot_id.to_string())
+            p.journal.clone()
         }
-        None => (Journal { dialect: dialect.as_str().to_string(), entries: Vec::new() }, ORIGIN_ID.to_string()),
+        None => Journal { dialect: dialect.as_str().to_string(), entries: Vec::new() },
     };
     let idx = journal.entries.last().map_or(0, |e| e.idx + 1);
     let when = journal.entries.last().map_or(migration.when_millis, |e| migration.when_millis.max(e.when + 1));
@@ -194,12 +216,10 @@ pub fn next_migration(
         tag: tag.clone(),
         breakpoints: migration.breakpoints,
     });
-    let names = DrizzleNames::assign(new.schema);
-    let snapshot = snapshot::snapshot(new.schema, &names, &prev_id);
     Ok(vec![
         KitFile { path: format!("{tag}.sql"), contents: migration_sql(new.up, migration.breakpoints) },
         KitFile { path: format!("{tag}.down.sql"), contents: migration_sql(new.down, migration.breakpoints) },
-        KitFile { path: snapshot_path(idx), contents: snapshot::to_json_text(&snapshot) },
+        KitFile { path: snapshot_path(idx), contents: snapshot },
         KitFile { path: definition_path(&tag), contents: new.definition.to_string() },
         KitFile { path: "meta/_journal.json".into(), contents: snapshot::to_json_text(&journal.to_value()) },
     ])

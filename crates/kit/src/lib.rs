@@ -15,5 +15,7 @@ pub mod names;
 pub mod snapshot;
 pub mod sum;
 
-pub use folder::{FolderError, Journal, KitFile, Migration, NewMigration, Previous, next_migration};
+pub use folder::{
+    FolderError, Journal, KitFile, Migration, NewMigration, Previous, next_migration, next_migration_with_snapshot, next_snapshot,
+};
 pub use names::DrizzleNames;

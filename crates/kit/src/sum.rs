@@ -34,8 +34,20 @@ fn hex(bytes: &[u8]) -> String {
 
 /// The sum file for `files` (path relative to the folder, contents), in folder order.
 pub fn compute(files: &[(String, String)]) -> String {
-    let mut previous = String::new();
-    let mut lines = Vec::with_capacity(files.len());
+    chained(Vec::new(), files)
+}
+
+/// The sum file of a folder whose sum file was `text` (verified against the
+/// folder) after `files` are added at its end: the chain goes on from its
+/// last line, so the files before are neither read nor hashed again. The
+/// same text as `compute` over all the files.
+pub fn extend(text: &str, files: &[(String, String)]) -> String {
+    chained(text.lines().skip(1).filter(|l| !l.is_empty()).map(String::from).collect(), files)
+}
+
+/// `lines` (a verified chain) followed by one line per file, under the header that hashes them all.
+fn chained(mut lines: Vec<String>, files: &[(String, String)]) -> String {
+    let mut previous = lines.last().and_then(|line| line.rsplit(' ').next()).unwrap_or_default().to_string();
     for (path, contents) in files {
         let mut hasher = Sha256::new();
         hasher.update(previous.as_bytes());
@@ -100,6 +112,16 @@ mod tests {
         assert_eq!(verify(&sum, &last_removed), Err(SumError::Removed("0002_c.sql".into())));
         let tampered = sum.replace("0001_b.sql", "0001_x.sql");
         assert_eq!(verify(&tampered, &original), Err(SumError::Tampered));
+    }
+
+    #[test]
+    fn extending_a_sum_file_equals_computing_it_afresh() {
+        let first = files(&[("0000_a.sql", "A"), ("0000_a.down.sql", "a")]);
+        let more = files(&[("0001_b.sql", "B"), ("0001_b.down.sql", "b")]);
+        let all: Vec<(String, String)> = first.iter().chain(&more).cloned().collect();
+        assert_eq!(extend(&compute(&first), &more), compute(&all));
+        assert_eq!(extend(&compute(&[]), &first), compute(&first));
+        assert_eq!(verify(&extend(&compute(&first), &more), &all), Ok(()));
     }
 
     #[test]

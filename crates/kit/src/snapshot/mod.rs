@@ -50,7 +50,8 @@ fn content_id(prev_id: &str, body: &Value) -> String {
     let mut hasher = Sha256::new();
     hasher.update(prev_id.as_bytes());
     hasher.update(b"\n");
-    hasher.update(body.to_string().as_bytes());
+    // Serialized straight into the hash: the text itself (megabytes) is never needed.
+    let _ = serde_json::to_writer(HashWriter(&mut hasher), body);
     let digest = hasher.finalize();
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
@@ -59,6 +60,20 @@ fn content_id(prev_id: &str, body: &Value) -> String {
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
+/// Feeds what is written to it into a hash.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// esbuild lists a module's exports sorted by name (byte order); drizzle-kit
