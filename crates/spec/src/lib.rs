@@ -73,9 +73,17 @@ pub fn validate_value(value: &Value) -> Result<Schema, Vec<Diagnostic>> {
 /// Shape problems do not hide semantic ones: the value is repaired around its
 /// shape problems (see `recover`) and lowered anyway, so one run reports both.
 pub fn validate_value_for(value: &Value, target: Option<Dialect>) -> Result<Schema, Vec<Diagnostic>> {
-    let shape_problems = shape::check(json_schema(), value);
+    // The shape check and lowering read the same value and most definitions
+    // pass the first, so the two run side by side; the lowering is thrown away
+    // when the shape check finds problems (lowering accepts whatever
+    // deserializes, so running it early is safe).
+    let (shape_problems, lowered) = std::thread::scope(|scope| {
+        let shape = scope.spawn(|| shape::check(json_schema(), value));
+        let lowered = deserialize(value).and_then(|definition| lower::lower(&definition, &BTreeSet::new(), target));
+        (shape.join().unwrap_or_else(|_| shape::check(json_schema(), value)), lowered)
+    });
     if shape_problems.is_empty() {
-        return lower::lower(&deserialize(value)?, &BTreeSet::new(), target);
+        return lowered;
     }
     let mut diagnostics = shape_problems;
     if let Some(repaired) = recover::repair(value, &diagnostics)

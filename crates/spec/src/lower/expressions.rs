@@ -14,6 +14,7 @@ use schemaforge_model::QualifiedName;
 use super::Lowerer;
 use super::types::fragment_code;
 use crate::diagnostic::{Code, Diagnostic, Pointer};
+use crate::document::{DefaultDef, Definition, IndexColumnDef, IndexColumnSpec};
 use crate::suggest;
 
 /// The columns an expression may name.
@@ -24,7 +25,73 @@ pub(super) enum Scope<'a> {
     Table { table: &'a QualifiedName, columns: &'a BTreeSet<String>, generated: &'a BTreeSet<String>, allow_generated: bool },
 }
 
+/// Below this many distinct fragments a second thread costs more than it saves.
+const FRAGMENTS_WORTH_A_THREAD: usize = 64;
+
+/// Every SQL fragment of `definition` with the slot it is checked for.
+fn fragments(definition: &Definition) -> BTreeSet<(ExpressionSlot, &str)> {
+    let mut found = BTreeSet::new();
+    for table in &definition.tables {
+        for column in &table.columns {
+            if let Some(DefaultDef::Sql(default)) = &column.default {
+                found.insert((ExpressionSlot::ColumnDefault, default.sql.as_str()));
+            }
+            if let Some(generated) = &column.generated {
+                found.insert((ExpressionSlot::GeneratedColumn, generated.sql.as_str()));
+            }
+        }
+        for check in &table.checks {
+            found.insert((ExpressionSlot::Check, check.expression.as_str()));
+        }
+        for index in &table.indexes {
+            if let Some(predicate) = &index.predicate {
+                found.insert((ExpressionSlot::IndexPredicate, predicate.as_str()));
+            }
+            for column in &index.columns {
+                if let IndexColumnDef::Spec(IndexColumnSpec { expression: Some(expression), .. }) = column {
+                    found.insert((ExpressionSlot::IndexExpression, expression.as_str()));
+                }
+            }
+        }
+        for policy in &table.policies {
+            if let Some(using) = &policy.using {
+                found.insert((ExpressionSlot::PolicyUsing, using.as_str()));
+            }
+            if let Some(with_check) = &policy.with_check {
+                found.insert((ExpressionSlot::PolicyWithCheck, with_check.as_str()));
+            }
+        }
+    }
+    found
+}
+
 impl Lowerer {
+    /// Checks the definition's fragments before lowering, half of them on a
+    /// second thread: the grammar is the largest part of lowering a large
+    /// definition, and each fragment is checked on its own. This only fills
+    /// the cache `expression` reads (by dialect, slot and text), so lowering
+    /// stays one sequential pass and checks whatever was not found here.
+    pub(super) fn check_fragments_ahead(&mut self, definition: &Definition) {
+        let dialect = self.dialect;
+        let wanted: Vec<(ExpressionSlot, &str)> = fragments(definition).into_iter().collect();
+        if wanted.len() < FRAGMENTS_WORTH_A_THREAD {
+            return;
+        }
+        let check_all = |part: &[(ExpressionSlot, &str)]| -> Vec<_> {
+            part.iter().map(|&(slot, sql)| ((dialect, slot, sql.to_string()), fragment::check_expression(dialect, slot, sql))).collect()
+        };
+        let (first, second) = wanted.split_at(wanted.len() / 2);
+        let (mine, theirs) = std::thread::scope(|scope| {
+            let theirs = scope.spawn(|| check_all(second));
+            (check_all(first), theirs.join())
+        });
+        self.checked_fragments.extend(mine);
+        // A thread that panicked leaves its half to be checked during lowering.
+        if let Ok(theirs) = theirs {
+            self.checked_fragments.extend(theirs);
+        }
+    }
+
     /// Checks an expression for `slot`; returns its trimmed text and facts.
     pub(super) fn expression(&mut self, path: &Pointer, slot: ExpressionSlot, sql: &str) -> Option<(String, ExpressionFacts)> {
         let dialect = self.dialect;

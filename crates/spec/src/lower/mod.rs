@@ -176,6 +176,7 @@ impl Lowerer {
     fn definition(&mut self, definition: &Definition) -> Schema {
         let root = Pointer::root();
         self.choose_dialect(definition, &root);
+        self.check_fragments_ahead(definition);
         if self.dialect == Dialect::Sqlite {
             self.sqlite_limits(definition, &root);
         }

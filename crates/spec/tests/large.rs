@@ -1,0 +1,75 @@
+//! Large definitions take the parallel paths of validation (the shape check
+//! beside lowering, fragments checked ahead on a second thread): they must
+//! report exactly what the sequential paths report, in the same order.
+
+use serde_json::{Value, json};
+
+/// `tables` tables, each with a check and a generated column of its own
+/// text, so there are far more distinct fragments than the threshold for
+/// checking them ahead.
+fn definition(tables: usize) -> Value {
+    let tables: Vec<Value> = (0..tables)
+        .map(|i| {
+            json!({
+                "name": format!("t{i}"),
+                "columns": [
+                    {"name": "id", "type": "serial", "primaryKey": true},
+                    {"name": "amount", "type": "integer", "notNull": true},
+                    {"name": "doubled", "type": "integer", "generated": {"sql": format!("amount * {}", i + 2)}},
+                    {"name": "created_at", "type": "timestamp", "default": {"sql": "now()"}}
+                ],
+                "checks": [{"name": format!("t{i}_amount_check"), "expression": format!("amount > {i}")}]
+            })
+        })
+        .collect();
+    json!({"tables": tables})
+}
+
+fn codes_and_paths(result: Result<schemaforge_model::Schema, Vec<schemaforge_spec::Diagnostic>>) -> Vec<(String, String)> {
+    let diagnostics = result.expect_err("the definition has problems");
+    diagnostics.iter().map(|d| (d.code.as_str().to_string(), d.path.clone())).collect()
+}
+
+#[test]
+fn a_large_valid_definition_lowers_every_fragment() {
+    let schema = schemaforge_spec::validate_value(&definition(150)).expect("valid");
+    assert_eq!(schema.tables.len(), 150);
+    let table = schema.tables.iter().find(|t| t.name.name == "t149").expect("t149");
+    assert_eq!(table.checks[0].expression, "amount > 149");
+    let doubled = table.columns.iter().find(|c| c.name == "doubled").expect("doubled");
+    assert_eq!(doubled.generated.as_ref().map(|g| g.sql.as_str()), Some("amount * 151"));
+}
+
+#[test]
+fn fragment_errors_in_a_large_definition_are_reported_where_they_are() {
+    let mut value = definition(150);
+    value["tables"][17]["checks"][0]["expression"] = json!("amount >");
+    value["tables"][120]["columns"][2]["generated"]["sql"] = json!("missing_column + 1");
+    value["tables"][140]["checks"][0]["expression"] = json!("amount > 1; DROP TABLE t1");
+    let reported = codes_and_paths(schemaforge_spec::validate_value(&value));
+    let paths: Vec<&str> = reported.iter().map(|(_, path)| path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["/tables/17/checks/0/expression", "/tables/120/columns/2/generated/sql", "/tables/140/checks/0/expression"],
+        "{reported:?}"
+    );
+}
+
+#[test]
+fn shape_and_fragment_problems_are_reported_together_in_a_large_definition() {
+    let mut value = definition(150);
+    value["tables"][3]["columns"][1]["type"] = json!("integr");
+    value["tables"][90]["checks"][0]["expression"] = json!("amount >");
+    let reported = codes_and_paths(schemaforge_spec::validate_value(&value));
+    assert!(reported.iter().any(|(_, path)| path == "/tables/3/columns/1/type"), "{reported:?}");
+    assert!(reported.iter().any(|(_, path)| path == "/tables/90/checks/0/expression"), "{reported:?}");
+}
+
+#[test]
+fn the_same_definition_gives_the_same_schema_every_time() {
+    let value = definition(150);
+    let first = schemaforge_spec::validate_value(&value).expect("valid");
+    for _ in 0..3 {
+        assert_eq!(schemaforge_spec::validate_value(&value).expect("valid"), first);
+    }
+}
