@@ -80,9 +80,13 @@ struct FolderState {
     journal: schemaforge_kit::Journal,
     snapshot_id: String,
     schema: Schema,
+    /// The folder's sum file, verified against it (`None` in a folder from
+    /// before sum files).
+    sum: Option<String>,
 }
 
-fn read_folder(out: &Path) -> anyhow::Result<Option<FolderState>> {
+/// The folder's journal, or `None` for a folder with no migrations yet.
+fn read_journal(out: &Path) -> anyhow::Result<Option<schemaforge_kit::Journal>> {
     let journal_path = out.join("meta").join("_journal.json");
     if !journal_path.exists() {
         return Ok(None);
@@ -90,9 +94,14 @@ fn read_folder(out: &Path) -> anyhow::Result<Option<FolderState>> {
     let journal = schemaforge_kit::Journal::parse(
         &fs::read_to_string(&journal_path).with_context(|| format!("cannot read {}", journal_path.display()))?,
     )?;
-    let Some(last) = journal.entries.last() else {
+    if journal.entries.is_empty() {
         bail!("{} lists no migrations; remove it to start the folder afresh", journal_path.display())
-    };
+    }
+    Ok(Some(journal))
+}
+
+fn read_folder(out: &Path, journal: schemaforge_kit::Journal) -> anyhow::Result<FolderState> {
+    let Some(last) = journal.entries.last() else { bail!("the journal lists no migrations") };
     let definition_path = out.join(schemaforge_kit::folder::definition_path(&last.tag));
     let text = fs::read_to_string(&definition_path).map_err(|_| {
         anyhow::anyhow!(
@@ -105,14 +114,20 @@ fn read_folder(out: &Path) -> anyhow::Result<Option<FolderState>> {
         anyhow::anyhow!("the stored definition {} no longer validates: {}", definition_path.display(), diagnostics[0])
     })?;
     let sum_path = out.join(schemaforge_kit::sum::SUM_FILE);
-    if let Ok(sum) = fs::read_to_string(&sum_path) {
-        schemaforge_kit::sum::verify(&sum, &crate::folder_io::summed_files(out, &journal, &[]))
+    let sum = fs::read_to_string(&sum_path).ok();
+    if let Some(sum) = &sum {
+        schemaforge_kit::sum::verify(sum, &crate::folder_io::summed_files(out, &journal, &[]))
             .with_context(|| format!("{} does not match the folder; nothing was generated", sum_path.display()))?;
     }
     let snapshot_path = out.join(schemaforge_kit::folder::snapshot_path(last.idx));
     let snapshot = fs::read_to_string(&snapshot_path).with_context(|| format!("cannot read {}", snapshot_path.display()))?;
     let snapshot_id = schemaforge_kit::folder::snapshot_id(&snapshot)?;
-    Ok(Some(FolderState { journal, snapshot_id, schema }))
+    Ok(FolderState { journal, snapshot_id, schema, sum })
+}
+
+/// The result of work run on a thread of its own; a panic there is an error here.
+fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> anyhow::Result<T> {
+    handle.join().map_err(|_| anyhow::anyhow!("an internal error stopped the run; nothing was written"))
 }
 
 pub fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
@@ -120,9 +135,17 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         schemaforge_kit::folder::check_name(name)?;
     }
     let text = read_definition(&args.schema)?;
-    let folder = read_folder(&args.out)?;
-    let target = args.dialect.or_else(|| folder.as_ref().map(|f| f.schema.dialect));
-    let schema = match schemaforge_spec::parse_definition_for(&text, target) {
+    let journal = read_journal(&args.out)?;
+    let target = args.dialect.or_else(|| journal.as_ref().and_then(|j| Dialect::from_name(&j.dialect)));
+    // Validating a definition is most of a run on a large schema, and an
+    // incremental run validates two (the folder's and the new one): side by side.
+    let (folder, parsed) = std::thread::scope(|scope| {
+        let folder = journal.map(|journal| scope.spawn(|| read_folder(&args.out, journal)));
+        let parsed = schemaforge_spec::parse_definition_for(&text, target);
+        (folder.map(joined), parsed)
+    });
+    let folder = folder.transpose()?.transpose()?;
+    let schema = match parsed {
         Ok(schema) => schema,
         Err(diagnostics) => {
             match args.format {
@@ -139,7 +162,16 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         println!("No schema changes, nothing to migrate");
         return Ok(ExitCode::SUCCESS);
     }
-    let down = schemaforge_plan::plan_down_with(previous_schema, &schema, args.options)?;
+    let previous = folder.as_ref().map(|f| schemaforge_kit::Previous { journal: &f.journal, snapshot_id: &f.snapshot_id });
+    // The snapshot (the largest file), the down plan and schema.ts are
+    // independent of each other: built side by side.
+    let (snapshot, down, schema_ts) = std::thread::scope(|scope| {
+        let snapshot = scope.spawn(|| schemaforge_kit::next_snapshot(previous.as_ref(), &schema));
+        let down = scope.spawn(|| schemaforge_plan::plan_down_with(previous_schema, &schema, args.options));
+        let schema_ts = schemaforge_codegen::drizzle::generate(&schema);
+        (joined(snapshot), joined(down), schema_ts)
+    });
+    let (snapshot, down) = (snapshot?, down??);
     let name = match (&args.name, &folder) {
         (Some(name), _) => name.clone(),
         (None, None) => "init".to_string(),
@@ -147,10 +179,8 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     };
     let (up_statements, down_statements) = (up.file_statements(), down.file_statements());
     let migration = schemaforge_kit::Migration { name: &name, when_millis: now_millis()?, breakpoints: args.breakpoints };
-    let previous = folder.as_ref().map(|f| schemaforge_kit::Previous { journal: &f.journal, snapshot_id: &f.snapshot_id });
     let new = schemaforge_kit::NewMigration { schema: &schema, up: &up_statements, down: &down_statements, definition: &text };
-    let files = schemaforge_kit::next_migration(previous, &new, &migration)?;
-    let schema_ts = schemaforge_codegen::drizzle::generate(&schema);
+    let files = schemaforge_kit::next_migration_with_snapshot(previous, &new, &migration, snapshot)?;
     let ts_path = args.ts.clone().unwrap_or_else(|| args.out.join(&schema_ts.path));
 
     let mut targets: Vec<(PathBuf, &str)> = files.iter().map(|f| (args.out.join(&f.path), f.contents.as_str())).collect();
@@ -160,7 +190,17 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         .map(|f| schemaforge_kit::Journal::parse(&f.contents))
         .transpose()?
         .context("the new migration has no journal")?;
-    let sum = schemaforge_kit::sum::compute(&crate::folder_io::summed_files(&args.out, &new_journal, &targets));
+    let sum = match folder.as_ref().and_then(|f| f.sum.as_deref()) {
+        // The folder's files were just verified against its sum file: only the new ones are hashed.
+        Some(verified) => {
+            let added = schemaforge_kit::Journal {
+                dialect: new_journal.dialect.clone(),
+                entries: new_journal.entries.last().cloned().into_iter().collect(),
+            };
+            schemaforge_kit::sum::extend(verified, &crate::folder_io::summed_files(&args.out, &added, &targets))
+        }
+        None => schemaforge_kit::sum::compute(&crate::folder_io::summed_files(&args.out, &new_journal, &targets)),
+    };
     targets.push((args.out.join(schemaforge_kit::sum::SUM_FILE), sum.as_str()));
     // The journal is the folder's index: write it last, so an interrupted run
     // never leaves a journal that names a missing file.
@@ -223,17 +263,26 @@ pub(crate) fn write_all(targets: &[(PathBuf, &str)]) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write {}", temporary.display()))?;
         Ok(temporary)
     };
+    // Each file is written and synced on a thread of its own: the syncs wait
+    // on the disk, not the CPU, and one after another they were most of a
+    // small run's time.
+    let outcomes: Vec<anyhow::Result<PathBuf>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = targets.iter().map(|(path, contents)| scope.spawn(move || stage(path, contents))).collect();
+        handles.into_iter().map(|handle| joined(handle).and_then(|staged| staged)).collect()
+    });
     let mut staged: Vec<(PathBuf, &Path)> = Vec::new();
-    for (path, contents) in targets {
-        match stage(path, contents) {
+    let mut failure = None;
+    for ((path, _), outcome) in targets.iter().zip(outcomes) {
+        match outcome {
             Ok(temporary) => staged.push((temporary, path)),
-            Err(error) => {
-                for (temporary, _) in &staged {
-                    let _ = fs::remove_file(temporary);
-                }
-                return Err(error);
-            }
+            Err(error) => failure = failure.or(Some(error)),
         }
+    }
+    if let Some(error) = failure {
+        for (temporary, _) in &staged {
+            let _ = fs::remove_file(temporary);
+        }
+        return Err(error);
     }
     for (temporary, path) in staged {
         fs::rename(&temporary, path).with_context(|| format!("cannot move {} into place", path.display()))?;
