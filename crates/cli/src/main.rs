@@ -20,7 +20,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// `mi_option_purge_delay` in mimalloc 2's `mi_option_e` (libmimalloc-sys
+/// `mi_option_purge_delay` in `mi_option_e` of mimalloc 3 (and 2; libmimalloc-sys
 /// does not name it): how long freed memory stays committed before it is
 /// returned to the system.
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;

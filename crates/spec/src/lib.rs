@@ -9,6 +9,10 @@
 //! 2. `shape`: the value against the format's JSON Schema (unknown fields,
 //!    wrong types, unknown type names), generated from `document`;
 //! 3. `lower`: meaning (names resolve, defaults fit, SQL parses, keys hold).
+//!
+//! The shape check and lowering run side by side on a definition whose JSON
+//! parsed; lowering's result counts only when the shape is sound (see
+//! `validate_value_for`).
 
 pub mod diagnostic;
 pub mod document;
@@ -63,6 +67,9 @@ pub fn parse_definition_for(text: &str, target: Option<Dialect>) -> Result<Schem
     validate_value_for(&value, target).map_err(|diagnostics| with_positions(text, diagnostics))
 }
 
+/// Below this many tables, checking the shape on a second thread costs more than it saves.
+const TABLES_WORTH_A_THREAD: usize = 50;
+
 /// Validates an already-parsed JSON value (as the HTTP API receives it).
 pub fn validate_value(value: &Value) -> Result<Schema, Vec<Diagnostic>> {
     validate_value_for(value, None)
@@ -73,17 +80,27 @@ pub fn validate_value(value: &Value) -> Result<Schema, Vec<Diagnostic>> {
 /// Shape problems do not hide semantic ones: the value is repaired around its
 /// shape problems (see `recover`) and lowered anyway, so one run reports both.
 pub fn validate_value_for(value: &Value, target: Option<Dialect>) -> Result<Schema, Vec<Diagnostic>> {
-    // The shape check and lowering read the same value and most definitions
-    // pass the first, so the two run side by side; the lowering is thrown away
-    // when the shape check finds problems (lowering accepts whatever
-    // deserializes, so running it early is safe).
-    let (shape_problems, lowered) = std::thread::scope(|scope| {
-        let shape = scope.spawn(|| shape::check(json_schema(), value));
-        let lowered = deserialize(value).and_then(|definition| lower::lower(&definition, &BTreeSet::new(), target));
-        (shape.join().unwrap_or_else(|_| shape::check(json_schema(), value)), lowered)
-    });
+    let lower = || deserialize(value).and_then(|definition| lower::lower(&definition, &BTreeSet::new(), target));
+    let tables = value.get("tables").and_then(Value::as_array).map_or(0, Vec::len);
+    let shape_problems = if tables < TABLES_WORTH_A_THREAD {
+        shape::check(json_schema(), value)
+    } else {
+        // On a large definition the shape check and lowering run side by side
+        // (both only read the value, and most definitions pass the first);
+        // the lowering is thrown away when the shape check finds problems
+        // (lowering accepts whatever deserializes, so running it early is safe).
+        let (problems, lowered) = std::thread::scope(|scope| {
+            let shape = scope.spawn(|| shape::check(json_schema(), value));
+            let lowered = lower();
+            (shape.join().unwrap_or_else(|_| shape::check(json_schema(), value)), lowered)
+        });
+        if problems.is_empty() {
+            return lowered;
+        }
+        problems
+    };
     if shape_problems.is_empty() {
-        return lowered;
+        return lower();
     }
     let mut diagnostics = shape_problems;
     if let Some(repaired) = recover::repair(value, &diagnostics)

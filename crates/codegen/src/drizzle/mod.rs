@@ -77,12 +77,16 @@ struct Generator<'a> {
 
 impl Generator<'_> {
     fn pg(&mut self, name: &str) -> String {
-        self.pg_imports.insert(name.to_string());
+        if !self.pg_imports.contains(name) {
+            self.pg_imports.insert(name.to_string());
+        }
         name.to_string()
     }
 
     fn sql(&mut self, text: &str) -> String {
-        self.orm_imports.insert("sql".into());
+        if !self.orm_imports.contains("sql") {
+            self.orm_imports.insert("sql".into());
+        }
         format!("sql`{}`", template_escape(text))
     }
 
@@ -280,10 +284,12 @@ impl Generator<'_> {
                 ));
             }
         }
-        if table.uniques.iter().any(|u| unique_is_column_style(table, u) && u.columns[0] == column.name) {
+        if table.uniques.iter().any(|u| u.columns.first() == Some(&column.name) && unique_is_column_style(table, u)) {
             b.push_str(".unique()");
         }
-        if let Some(fk) = table.foreign_keys.iter().find(|fk| foreign_key_is_column_style(table, fk) && fk.columns[0] == column.name) {
+        if let Some(fk) =
+            table.foreign_keys.iter().find(|fk| fk.columns.first() == Some(&column.name) && foreign_key_is_column_style(table, fk))
+        {
             let cyclic = self.cyclic.contains(&(table.name.clone(), fk.name.clone()));
             let any_column = cyclic.then(|| self.pg("type AnyPgColumn").trim_start_matches("type ").to_string());
             b.push_str(&references_call(self.names, fk, any_column));
@@ -685,7 +691,7 @@ fn options(pairs: &[(&str, Option<String>)]) -> String {
 
 /// A TypeScript string literal (JSON's syntax is valid TypeScript).
 fn string(s: &str) -> String {
-    serde_json::Value::String(s.to_string()).to_string()
+    serde_json::to_string(s).unwrap_or_default()
 }
 
 /// An object key: bare when it is an identifier, quoted otherwise.

@@ -183,10 +183,12 @@ impl Generator<'_> {
             let sql = self.sql(&generated.sql);
             b.push_str(&format!(".generatedAlwaysAs({sql}, {{ mode: \"stored\" }})"));
         }
-        if table.uniques.iter().any(|u| unique_is_column_style(table, u) && u.columns[0] == column.name) {
+        if table.uniques.iter().any(|u| u.columns.first() == Some(&column.name) && unique_is_column_style(table, u)) {
             b.push_str(".unique()");
         }
-        if let Some(fk) = table.foreign_keys.iter().find(|fk| foreign_key_is_column_style(table, fk) && fk.columns[0] == column.name) {
+        if let Some(fk) =
+            table.foreign_keys.iter().find(|fk| fk.columns.first() == Some(&column.name) && foreign_key_is_column_style(table, fk))
+        {
             let cyclic = self.cyclic.contains(&(table.name.clone(), fk.name.clone()));
             let any_column = cyclic.then(|| self.core("type AnySQLiteColumn"));
             b.push_str(&references_call(self.names, fk, any_column));
