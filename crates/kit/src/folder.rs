@@ -177,7 +177,7 @@ pub fn next_migration(
 pub fn next_snapshot(previous: Option<&Previous<'_>>, schema: &Schema) -> String {
     let prev_id = previous.map_or(ORIGIN_ID, |p| p.snapshot_id);
     let names = DrizzleNames::assign(schema);
-    snapshot::to_json_text(&snapshot::snapshot(schema, &names, prev_id))
+    snapshot::snapshot_text(schema, &names, prev_id)
 }
 
 /// `next_migration` with its snapshot built already (by `next_snapshot`

@@ -10,7 +10,7 @@
 mod postgres;
 mod sqlite;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use schemaforge_model::{Dialect, Schema};
@@ -23,14 +23,80 @@ pub use sqlite::{foreign_key_is_column_style, index_element};
 /// `prevId` of the first snapshot in a folder.
 pub const ORIGIN_ID: &str = "00000000-0000-0000-0000-000000000000";
 
+/// A snapshot before its `id` is known: the fields written before `id` and
+/// `prevId` (plain strings), and the body after them, which the id hashes.
+pub(crate) struct Parts {
+    head: &'static [(&'static str, &'static str)],
+    body: Map<String, Value>,
+}
+
+fn parts(schema: &Schema, names: &DrizzleNames) -> Parts {
+    match schema.dialect {
+        Dialect::Postgresql => postgres::parts(schema, names),
+        Dialect::Sqlite => sqlite::parts(schema, names),
+    }
+}
+
 /// The snapshot of `schema`, chained to `prev_id`. Its `id` is derived from its
 /// content and parent, so the same schema after the same parent always gets
 /// the same id (drizzle-kit uses a random UUID; any UUID-shaped string works).
 pub fn snapshot(schema: &Schema, names: &DrizzleNames, prev_id: &str) -> Value {
-    match schema.dialect {
-        Dialect::Postgresql => postgres::snapshot(schema, names, prev_id),
-        Dialect::Sqlite => sqlite::snapshot(schema, names, prev_id),
+    let Parts { head, body } = parts(schema, names);
+    let body = Value::Object(body);
+    let mut out = Map::new();
+    for (key, value) in head {
+        out.insert((*key).into(), Value::String((*value).into()));
     }
+    out.insert("id".into(), Value::String(content_id(prev_id, &body)));
+    out.insert("prevId".into(), Value::String(prev_id.to_string()));
+    if let Value::Object(fields) = body {
+        out.extend(fields);
+    }
+    Value::Object(out)
+}
+
+/// `to_json_text(&snapshot(schema, names, prev_id))`, with the body hashed
+/// for the id on a second thread while it is pretty-printed on this one (the
+/// two walks are most of a large snapshot's time), the id then written into
+/// the text where `JSON.stringify` puts it.
+pub fn snapshot_text(schema: &Schema, names: &DrizzleNames, prev_id: &str) -> String {
+    let Parts { head, body } = parts(schema, names);
+    let body = Value::Object(body);
+    let (id, body_text) = std::thread::scope(|scope| {
+        let id = scope.spawn(|| content_id(prev_id, &body));
+        let text = to_json_text(&body);
+        (id.join().unwrap_or_else(|_| content_id(prev_id, &body)), text)
+    });
+    let quoted = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let mut text = String::with_capacity(body_text.len() + 160);
+    text.push_str("{\n");
+    for (key, value) in head {
+        text.push_str(&format!("  {}: {},\n", quoted(key), quoted(value)));
+    }
+    text.push_str(&format!("  \"id\": {},\n  \"prevId\": {},\n", quoted(&id), quoted(prev_id)));
+    // The body's own text without its opening `{` line: its fields follow `prevId`.
+    text.push_str(body_text.strip_prefix("{\n").unwrap_or(&body_text));
+    text
+}
+
+/// `items.iter().map(f)`, the second half on another thread when there are
+/// enough items to be worth it; the order is kept.
+pub(crate) fn in_halves<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    const WORTH_A_THREAD: usize = 64;
+    if items.len() < WORTH_A_THREAD {
+        return items.iter().map(&f).collect();
+    }
+    let (first, second) = items.split_at(items.len() / 2);
+    std::thread::scope(|scope| {
+        let later = scope.spawn(|| second.iter().map(&f).collect::<Vec<R>>());
+        let mut out: Vec<R> = first.iter().map(&f).collect();
+        match later.join() {
+            Ok(later) => out.extend(later),
+            // A panic there is a bug; doing the work here reports it as one.
+            Err(_) => out.extend(second.iter().map(&f)),
+        }
+        out
+    })
 }
 
 /// The snapshot format version drizzle-kit writes for `dialect` (also each journal entry's `version`).

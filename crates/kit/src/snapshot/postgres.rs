@@ -4,12 +4,12 @@ use serde_json::{Map, Value, json};
 
 use schemaforge_model::{ColumnType, IdentityKind, IndexKey, NullsOrder, ScalarType, Schema, SortOrder, Table};
 
-use super::{by_export, content_id};
+use super::{Parts, by_export, in_halves};
 use crate::defaults::drizzle_default;
 use crate::names::DrizzleNames;
 
-/// The PostgreSQL snapshot of `schema`, chained to `prev_id`.
-pub(super) fn snapshot(schema: &Schema, names: &DrizzleNames, prev_id: &str) -> Value {
+/// The PostgreSQL snapshot of `schema`: nothing comes before its `id`.
+pub(super) fn parts(schema: &Schema, names: &DrizzleNames) -> Parts {
     let mut body = Map::new();
     body.insert("version".into(), json!("7"));
     body.insert("dialect".into(), json!("postgresql"));
@@ -21,16 +21,7 @@ pub(super) fn snapshot(schema: &Schema, names: &DrizzleNames, prev_id: &str) -> 
     body.insert("policies".into(), json!({}));
     body.insert("views".into(), json!({}));
     body.insert("_meta".into(), json!({"columns": {}, "schemas": {}, "tables": {}}));
-    let body = Value::Object(body);
-
-    let id = content_id(prev_id, &body);
-    let mut out = Map::new();
-    out.insert("id".into(), Value::String(id));
-    out.insert("prevId".into(), Value::String(prev_id.to_string()));
-    if let Value::Object(fields) = body {
-        out.extend(fields);
-    }
-    Value::Object(out)
+    Parts { head: &[], body }
 }
 
 fn schemas(schema: &Schema, names: &DrizzleNames) -> Map<String, Value> {
@@ -59,10 +50,8 @@ fn enums(schema: &Schema, names: &DrizzleNames) -> Map<String, Value> {
 }
 
 fn tables(schema: &Schema, names: &DrizzleNames) -> Map<String, Value> {
-    by_export(schema.tables.iter().map(|t| (names.table(&t.name).export.as_str(), t)))
-        .into_iter()
-        .map(|t| (format!("{}.{}", t.name.namespace(), t.name.name), table(t)))
-        .collect()
+    let ordered = by_export(schema.tables.iter().map(|t| (names.table(&t.name).export.as_str(), t)));
+    in_halves(&ordered, |t| (format!("{}.{}", t.name.namespace(), t.name.name), table(t))).into_iter().collect()
 }
 
 fn table(table: &Table) -> Value {

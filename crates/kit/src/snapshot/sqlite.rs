@@ -12,12 +12,12 @@ use schemaforge_model::sqlite::{SqliteType, autoincrement};
 use schemaforge_model::{ForeignKey, Index, IndexKey, Schema, SortOrder, Table, names};
 
 use super::postgres::unique_is_column_style;
-use super::{by_export, content_id};
+use super::{Parts, by_export};
 use crate::defaults::drizzle_default;
 use crate::names::DrizzleNames;
 
-/// The SQLite snapshot of `schema`, chained to `prev_id`.
-pub(super) fn snapshot(schema: &Schema, names: &DrizzleNames, prev_id: &str) -> Value {
+/// The SQLite snapshot of `schema`: its `version` and `dialect` come before its `id`.
+pub(super) fn parts(schema: &Schema, names: &DrizzleNames) -> Parts {
     let tables = by_export(schema.tables.iter().map(|t| (names.table(&t.name).export.as_str(), t)));
     let mut internal = Map::new();
     let mut tables_json = Map::new();
@@ -30,18 +30,7 @@ pub(super) fn snapshot(schema: &Schema, names: &DrizzleNames, prev_id: &str) -> 
     body.insert("enums".into(), json!({}));
     body.insert("_meta".into(), json!({"schemas": {}, "tables": {}, "columns": {}}));
     body.insert("internal".into(), json!({ "indexes": internal }));
-    let body = Value::Object(body);
-
-    let id = content_id(prev_id, &body);
-    let mut out = Map::new();
-    out.insert("version".into(), json!("6"));
-    out.insert("dialect".into(), json!("sqlite"));
-    out.insert("id".into(), Value::String(id));
-    out.insert("prevId".into(), Value::String(prev_id.to_string()));
-    if let Value::Object(fields) = body {
-        out.extend(fields);
-    }
-    Value::Object(out)
+    Parts { head: &[("version", "6"), ("dialect", "sqlite")], body }
 }
 
 /// The text of an index element as drizzle's sqlite-core holds it: a column
