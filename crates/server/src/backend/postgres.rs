@@ -11,7 +11,9 @@
 //! schema `schemaforge_service`, reached through a pool that connects lazily
 //! and sets them up on first contact.
 
+use std::collections::HashSet;
 use std::str::FromStr;
+use std::sync::PoisonError;
 use std::time::Duration;
 
 use schemaforge_db::history::MigrateError;
@@ -38,6 +40,11 @@ pub struct Postgres {
     url: String,
     /// Derives the tenant roles' passwords; the same on every replica.
     secret: String,
+    /// Tenants this replica has seen provisioned: their role and schema
+    /// exist, so `provision` need not ask the database again. The service
+    /// never drops a tenant; one dropped by hand is forgotten when logging
+    /// in as it fails, and provisioned again by its next request.
+    provisioned: std::sync::Mutex<HashSet<UserId>>,
 }
 
 /// How long a request waits for one of the service's own connections (the
@@ -83,7 +90,14 @@ impl Postgres {
     pub fn open(url: &str, secret: &str) -> Result<Postgres, ServeError> {
         let options = PgConnectOptions::from_str(url)?;
         let admin = PgPoolOptions::new().max_connections(8).acquire_timeout(ACQUIRE_TIMEOUT).connect_lazy_with(options.clone());
-        Ok(Postgres { admin, set_up: OnceCell::new(), options, url: url.to_string(), secret: secret.to_string() })
+        Ok(Postgres {
+            admin,
+            set_up: OnceCell::new(),
+            options,
+            url: url.to_string(),
+            secret: secret.to_string(),
+            provisioned: std::sync::Mutex::default(),
+        })
     }
 
     /// The service's own pool, once its tables exist (made by the first caller).
@@ -129,8 +143,24 @@ impl Postgres {
         Ok(tx)
     }
 
-    /// Makes sure the tenant's role and schema exist (idempotent, safe to race).
+    /// Makes sure the tenant's role and schema exist (idempotent, safe to
+    /// race): asks the database once per tenant and replica.
     async fn provision(&self, user: &UserId) -> Result<(), ApiError> {
+        if self.provisioned.lock().unwrap_or_else(PoisonError::into_inner).contains(user) {
+            return Ok(());
+        }
+        self.provision_in_database(user).await?;
+        self.provisioned.lock().unwrap_or_else(PoisonError::into_inner).insert(user.clone());
+        Ok(())
+    }
+
+    /// Logging in as a tenant failed: perhaps its role is gone, so the next
+    /// request asks the database again.
+    fn forget(&self, user: &UserId) {
+        self.provisioned.lock().unwrap_or_else(PoisonError::into_inner).remove(user);
+    }
+
+    async fn provision_in_database(&self, user: &UserId) -> Result<(), ApiError> {
         let namespace = user.namespace();
         let quoted = schemaforge_sql::postgres::quote_ident(&namespace);
         let mut tx = self.admin().await?.begin().await?;
@@ -164,10 +194,19 @@ impl Postgres {
         self.options.clone().username(&user.namespace()).password(&user.password(&self.secret))
     }
 
+    /// Logs in as the tenant; a failure forgets that it was provisioned.
+    async fn login(&self, user: &UserId, options: &PgConnectOptions) -> Result<PgConnection, ApiError> {
+        let login = PgConnection::connect_with(options).await;
+        if login.is_err() {
+            self.forget(user);
+        }
+        Ok(login?)
+    }
+
     pub async fn session(&self, user: &UserId) -> Result<Session, ApiError> {
         self.provision(user).await?;
         let options = self.tenant_options(user);
-        let mut conn = PgConnection::connect_with(&options).await?;
+        let mut conn = self.login(user, &options).await?;
         let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut conn).await?;
         Ok(Session {
             conn,
@@ -182,7 +221,7 @@ impl Postgres {
 
     pub async fn reader(&self, user: &UserId) -> Result<Reader, ApiError> {
         self.provision(user).await?;
-        let conn = PgConnection::connect_with(&self.tenant_options(user)).await?;
+        let conn = self.login(user, &self.tenant_options(user)).await?;
         Ok(Reader {
             conn,
             namespace: user.namespace(),
