@@ -2,8 +2,9 @@
 //! matched exhaustively, one module per dialect with the same roles.
 //!
 //! - `postgres`: one database; each tenant a schema owned by a login role of
-//!   its own, its requests serialised on an advisory lock, the service's own
-//!   tables (tokens, tenants) in `schemaforge_service`.
+//!   its own, its requests serialised on an advisory lock, its connections
+//!   (logged in as it) kept idle between its requests (`idle`), the
+//!   service's own tables (tokens, tenants) in `schemaforge_service`.
 //! - `sqlite`: the default when no database is configured; each tenant a
 //!   file `<data-dir>/tenants/<userID>.sqlite`, its requests serialised on
 //!   that file's write lock, the service's own tables in
@@ -16,6 +17,7 @@
 //! for the requests that only read one. The pipelines in `generate` and
 //! `history` are written once against these.
 
+mod idle;
 pub mod postgres;
 pub mod sqlite;
 
@@ -44,7 +46,9 @@ impl Backend {
     pub fn open(config: &Config) -> Result<Backend, ServeError> {
         match &config.tenancy {
             Tenancy::Postgres { url, .. } if schemaforge_db::sqlite::is_sqlite_url(url) => Err(ServeError::SqliteUrl(url.clone())),
-            Tenancy::Postgres { url, secret } => Ok(Backend::Postgres(Box::new(postgres::Postgres::open(url, secret)?))),
+            Tenancy::Postgres { url, secret } => {
+                Ok(Backend::Postgres(Box::new(postgres::Postgres::open(url, secret, config.tenant_connections)?)))
+            }
             Tenancy::Sqlite => Ok(Backend::Sqlite(sqlite::Sqlite::open(&config.data_dir, config.request_timeout)?)),
         }
     }
@@ -102,7 +106,7 @@ impl Backend {
     /// committed versions only).
     pub async fn reader(&self, user: &UserId) -> Result<Reader, ApiError> {
         match self {
-            Backend::Postgres(backend) => Ok(Reader::Postgres(backend.reader(user).await?)),
+            Backend::Postgres(backend) => Ok(Reader::Postgres(Box::new(backend.reader(user).await?))),
             Backend::Sqlite(backend) => Ok(Reader::Sqlite(backend.reader(user).await?)),
         }
     }
@@ -292,7 +296,8 @@ pub struct Failed<'a> {
 
 /// One request's connection for reading a tenant.
 pub enum Reader {
-    Postgres(postgres::Reader),
+    /// Boxed: it carries the tenant's connect options.
+    Postgres(Box<postgres::Reader>),
     Sqlite(sqlite::Reader),
 }
 
@@ -323,7 +328,7 @@ impl Reader {
 
     pub async fn close(self) {
         match self {
-            Reader::Postgres(reader) => reader.close().await,
+            Reader::Postgres(reader) => (*reader).close().await,
             Reader::Sqlite(reader) => reader.close().await,
         }
     }
