@@ -1655,3 +1655,47 @@ async fn tenant_connections_are_kept_for_their_own_tenant_reset_and_bounded() {
     let total = tenant_backends(db, &ada).await.len() + tenant_backends(db, &bo).await.len() + tenant_backends(db, &cy).await.len();
     assert!(total <= 2, "more than the 2 idle connections asked for: {total}");
 }
+
+/// The descriptors the process `pid` holds on `file` (not its `-wal` or `-shm`).
+#[cfg(target_os = "linux")]
+fn descriptors_on(pid: u32, file: &Path) -> Vec<String> {
+    let file = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+    let mut held: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("the service's descriptors")
+        .filter_map(Result::ok)
+        .filter(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == file))
+        .map(|fd| fd.file_name().to_string_lossy().into_owned())
+        .collect();
+    held.sort();
+    held
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread")]
+async fn tenant_files_stay_open_for_their_own_tenant_and_bounded_on_the_sqlite_default() {
+    let world = World::new(Db::Sqlite, Artifacts::Local, "service-idle-files").await;
+    let (ada, bo, cy) = (world.user("ada"), world.user("bo"), world.user("cy"));
+    let service = world.start_with(&[("SCHEMAFORGE_TENANT_CONNECTIONS", "2".to_string())]);
+    let pid = service.child.id();
+    let seed = world.fixture("seed-basic");
+    for user in [&ada, &bo, &cy] {
+        assert_eq!(service.generate(user, &seed, json!({})).status, 200);
+    }
+    // Two files stay open; the third tenant's is closed (a moment after its answer).
+    let started = Instant::now();
+    while !descriptors_on(pid, &world.tenant_file(&cy)).is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the third tenant's file stayed open");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let ada_open = descriptors_on(pid, &world.tenant_file(&ada));
+    assert_eq!(ada_open.len(), 1, "{ada_open:?}");
+    assert_eq!(descriptors_on(pid, &world.tenant_file(&bo)).len(), 1);
+    // The next request of a kept tenant uses the same open file.
+    let mut more = seed.clone();
+    more["tables"][0]["columns"].as_array_mut().expect("columns").push(json!({"name": "nickname", "type": "text"}));
+    let response = service.generate(&ada, &more, json!({}));
+    assert_eq!((response.status, response.json()["changed"].clone()), (200, json!(true)), "{}", response.body);
+    assert_eq!(descriptors_on(pid, &world.tenant_file(&ada)), ada_open, "ada's file was opened anew");
+    assert_eq!(service.call("GET", &format!("/versions?userID={ada}"), Some(ADMIN), None).json()["latest"], response.json()["version"]);
+    assert_eq!(descriptors_on(pid, &world.tenant_file(&ada)), ada_open, "a read opened ada's file anew");
+}

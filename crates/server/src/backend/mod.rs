@@ -8,7 +8,8 @@
 //! - `sqlite`: the default when no database is configured; each tenant a
 //!   file `<data-dir>/tenants/<userID>.sqlite`, its requests serialised on
 //!   that file's write lock, the service's own tables in
-//!   `<data-dir>/service.sqlite`.
+//!   `<data-dir>/service.sqlite`; a tenant's file stays open between its
+//!   requests (`idle`).
 //!
 //! Each provides the same things: the service's store (`ready`, tokens, the
 //! generation log's lock), a `Session` for a request that changes a tenant
@@ -49,7 +50,9 @@ impl Backend {
             Tenancy::Postgres { url, secret } => {
                 Ok(Backend::Postgres(Box::new(postgres::Postgres::open(url, secret, config.tenant_connections)?)))
             }
-            Tenancy::Sqlite => Ok(Backend::Sqlite(sqlite::Sqlite::open(&config.data_dir, config.request_timeout)?)),
+            Tenancy::Sqlite => {
+                Ok(Backend::Sqlite(sqlite::Sqlite::open(&config.data_dir, config.request_timeout, config.tenant_connections)?))
+            }
         }
     }
 
