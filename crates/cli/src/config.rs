@@ -12,6 +12,7 @@
 //! store = "s3://artifacts/prod"
 //! body_limit = 8388608
 //! request_timeout_seconds = 120
+//! tenant_connections = 32
 //! ```
 //!
 //! Secrets (the admin token, the tenant secret) come from the environment only.
@@ -45,6 +46,7 @@ pub struct Serve {
     pub store: Option<String>,
     pub body_limit: Option<usize>,
     pub request_timeout_seconds: Option<u64>,
+    pub tenant_connections: Option<usize>,
 }
 
 /// The file: `SCHEMAFORGE_CONFIG`, else `./schemaforge.toml` when it exists.

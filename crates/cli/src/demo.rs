@@ -45,6 +45,7 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         admin_token: Some(token.clone()),
         body_limit: Config::DEFAULT_BODY_LIMIT,
         request_timeout: Config::DEFAULT_TIMEOUT,
+        tenant_connections: Config::DEFAULT_TENANT_CONNECTIONS,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     let (status, response) = runtime.block_on(async {

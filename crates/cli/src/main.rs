@@ -221,6 +221,11 @@ enum Command {
         /// Keep artifacts in S3 (`s3://bucket[/prefix]`; default: `SCHEMAFORGE_STORE`, else the data directory).
         #[arg(long)]
         store: Option<String>,
+        /// Idle connections kept logged in as tenants for their next requests, on PostgreSQL
+        /// (default: `SCHEMAFORGE_TENANT_CONNECTIONS`, then `[serve] tenant_connections`, then 32;
+        /// 0 opens one per request). Counts against the server's `max_connections`.
+        #[arg(long)]
+        tenant_connections: Option<usize>,
     },
     /// Print the JSON Schema of the definition format.
     SchemaJson,
@@ -334,7 +339,9 @@ fn main() -> ExitCode {
         Command::Check { db, dir, shadow_db, format } => live::check(&live::CheckArgs { db, dir, shadow_db, format }),
         Command::Rollback { db, dir, to, allow } => live::rollback(&live::RollbackArgs { db, dir, to, allow }),
         Command::Demo { definition, data_dir, user } => demo::demo(&demo::DemoArgs { definition, data_dir, user }),
-        Command::Serve { listen, data_dir, database_url, store } => serve::serve(listen, data_dir, database_url, store),
+        Command::Serve { listen, data_dir, database_url, store, tenant_connections } => {
+            serve::serve(serve::Flags { listen, data_dir, database_url, store, tenant_connections })
+        }
         Command::SchemaJson => commands::schema_json(),
         Command::Explain { code } => commands::explain(code.as_deref()),
     };

@@ -45,12 +45,18 @@ pub fn random_hex() -> anyhow::Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-pub fn serve(
-    listen: Option<SocketAddr>,
-    data_dir: Option<PathBuf>,
-    database_url: Option<String>,
-    store: Option<String>,
-) -> anyhow::Result<ExitCode> {
+/// What `serve` was given on its command line; each falls back to the
+/// environment, then the configuration file, then its default.
+pub struct Flags {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub store: Option<String>,
+    pub tenant_connections: Option<usize>,
+}
+
+pub fn serve(flags: Flags) -> anyhow::Result<ExitCode> {
+    let Flags { listen, data_dir, database_url, store, tenant_connections } = flags;
     let file = crate::config::load()?.serve;
     let listen = match listen {
         Some(listen) => listen,
@@ -73,6 +79,13 @@ pub fn serve(
         .or(file.request_timeout_seconds)
         .map_or(Config::DEFAULT_TIMEOUT, std::time::Duration::from_secs);
     anyhow::ensure!(!timeout.is_zero(), "the request timeout must be at least 1 second");
+    let tenant_connections = match tenant_connections {
+        Some(count) => count,
+        None => match number("SCHEMAFORGE_TENANT_CONNECTIONS")? {
+            Some(count) => usize::try_from(count).unwrap_or(usize::MAX),
+            None => file.tenant_connections.unwrap_or(Config::DEFAULT_TENANT_CONNECTIONS),
+        },
+    };
     let tenancy = match database_url {
         Some(url) => Tenancy::Postgres { url, secret: secret(&data_dir)? },
         None => {
@@ -88,6 +101,7 @@ pub fn serve(
         admin_token: env("SCHEMAFORGE_ADMIN_TOKEN"),
         body_limit,
         request_timeout: timeout,
+        tenant_connections,
     };
     if config.admin_token.is_none() {
         eprintln!("note: SCHEMAFORGE_ADMIN_TOKEN is not set: no token can be issued and only existing user tokens work");

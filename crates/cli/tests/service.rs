@@ -1483,6 +1483,23 @@ async fn request_timeout(db: Db) {
     let retry = service.generate(&pat, &world.fixture("seed-basic"), json!({}));
     assert_eq!((retry.status, retry.json()["version"].clone()), (200, json!("1.0.0")), "{}", retry.body);
 
+    // A request given up at its deadline ends its connection: the one it
+    // took from the idle cache is not put back, and the next request logs in anew.
+    if let Some(db) = &world.db {
+        let idle = pids(&until_backends(db, &pat, 1).await);
+        let lock = world.hold_tenant_lock(&pat).await;
+        let mut changed = world.fixture("seed-basic");
+        changed["tables"][0]["columns"].as_array_mut().expect("columns").push(json!({"name": "nickname", "type": "text"}));
+        let response = service.generate(&pat, &changed, json!({}));
+        assert_eq!((response.status, response.json()["error"]["code"].clone()), (408, json!("timeout")), "{}", response.body);
+        lock.release().await;
+        until_backends(db, &pat, 0).await;
+        let retry = service.generate(&pat, &changed, json!({}));
+        assert_eq!((retry.status, retry.json()["version"].clone()), (200, json!("1.1.0")), "{}", retry.body);
+        let now = pids(&until_backends(db, &pat, 1).await);
+        assert!(now.iter().all(|pid| !idle.contains(pid)), "the abandoned connection was reused: {idle:?} {now:?}");
+    }
+
     // A read that takes too long (its table is locked by a long migration) is
     // a JSON 408 too. (SQLite's readers never wait for a writer: no such read there.)
     if let Some(db) = &world.db {
@@ -1530,9 +1547,155 @@ async fn request_timeout(db: Db) {
     let metrics = service.call("GET", "/metrics", None, None).body;
     let mut timed_out = vec![r#"route="/schema/generate",method="POST",status="408"} 1"#];
     if db == Db::Postgres {
-        timed_out.push(r#"route="/versions",method="GET",status="408"} 1"#);
+        // And the one given up with a connection from the cache.
+        timed_out = vec![r#"route="/schema/generate",method="POST",status="408"} 2"#, r#"route="/versions",method="GET",status="408"} 1"#];
     }
     for route in timed_out {
         assert!(metrics.contains(&format!("schemaforge_http_requests_total{{{route}")), "{route} in {metrics}");
     }
+}
+
+/// The backends logged in as `user`'s role in the test's database: their
+/// process ids and `application_name`s.
+async fn tenant_backends(db: &TestDatabase, user: &str) -> Vec<(i32, String)> {
+    let mut conn = db.connect().await;
+    let rows = sqlx::query_as(
+        "SELECT pid, coalesce(application_name, '') FROM pg_stat_activity WHERE datname = current_database() AND usename = $1 ORDER BY pid",
+    )
+    .bind(format!("tenant_{user}"))
+    .fetch_all(&mut conn)
+    .await
+    .expect("activity");
+    let _ = conn.close().await;
+    rows
+}
+
+/// Waits until `user` has `count` backends (a connection the service closes
+/// goes away a moment after the answer), and returns them.
+async fn until_backends(db: &TestDatabase, user: &str, count: usize) -> Vec<(i32, String)> {
+    let started = Instant::now();
+    loop {
+        let backends = tenant_backends(db, user).await;
+        if backends.len() == count {
+            return backends;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{user} kept {} backends, not {count}: {backends:?}", backends.len());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn pids(backends: &[(i32, String)]) -> Vec<i32> {
+    backends.iter().map(|(pid, _)| *pid).collect()
+}
+
+/// Session advisory locks on the single key `key` held in the test's database.
+async fn advisory_locks(db: &TestDatabase, key: i64) -> i64 {
+    let mut conn = db.connect().await;
+    let count = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+         WHERE d.datname = current_database() AND l.locktype = 'advisory' AND l.objsubid = 1
+           AND (l.classid::bigint << 32) + l.objid::bigint = $1",
+    )
+    .bind(key)
+    .fetch_one(&mut conn)
+    .await
+    .expect("locks");
+    let _ = conn.close().await;
+    count
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tenant_connections_are_kept_for_their_own_tenant_reset_and_bounded() {
+    let world = World::new(Db::Postgres, Artifacts::Local, "service-idle").await;
+    let (ada, bo, cy) = (world.user("ada"), world.user("bo"), world.user("cy"));
+    let db = world.pg();
+    let service = world.start_with(&[("SCHEMAFORGE_TENANT_CONNECTIONS", "2".to_string())]);
+    let seed = fixture("seed-basic");
+
+    // A tenant's connection stays open after its request, for it alone.
+    assert_eq!(service.generate(&ada, &seed, json!({})).status, 200);
+    let ada_first = pids(&until_backends(db, &ada, 1).await);
+    assert_eq!(service.generate(&bo, &seed, json!({})).status, 200);
+    let bo_first = pids(&until_backends(db, &bo, 1).await);
+    assert_ne!(ada_first, bo_first);
+    assert_eq!(pids(&until_backends(db, &ada, 1).await), ada_first, "another tenant's request took ada's connection");
+
+    // Two are kept: a third tenant's connection is closed after its request.
+    assert_eq!(service.generate(&cy, &seed, json!({})).status, 200);
+    until_backends(db, &cy, 0).await;
+    assert_eq!(pids(&until_backends(db, &ada, 1).await), ada_first);
+    assert_eq!(pids(&until_backends(db, &bo, 1).await), bo_first);
+
+    // What a tenant's expression does to its session (a setting, a session
+    // advisory lock) ends with its request: the check runs on the row there is.
+    world.execute(&ada, "INSERT INTO users (email) VALUES ('ada@example.com')").await;
+    let mut checked = seed.clone();
+    checked["tables"][0]["checks"] = json!([{
+        "name": "users_touch_session",
+        "expression": "set_config('application_name', 'leaked', false) <> '' AND pg_try_advisory_lock(4242)"
+    }]);
+    let response = service.generate(&ada, &checked, json!({}));
+    assert_eq!((response.status, response.json()["changed"].clone()), (200, json!(true)), "{}", response.body);
+    let after = until_backends(db, &ada, 1).await;
+    assert_eq!(pids(&after), ada_first, "ada's request did not reuse its connection");
+    assert!(after.iter().all(|(_, name)| name != "leaked"), "a setting outlived its request: {after:?}");
+    assert_eq!(advisory_locks(db, 4242).await, 0, "a session lock outlived its request");
+    // The tenant's migration lock went with the request too: another replica gets it.
+    let held = tokio::time::timeout(Duration::from_secs(30), world.hold_tenant_lock(&ada)).await.expect("the tenant's lock was kept");
+    held.release().await;
+
+    // The next request on it starts clean and works, and so does a read.
+    let mut more = checked.clone();
+    more["tables"][0]["columns"].as_array_mut().expect("columns").push(json!({"name": "nickname", "type": "text"}));
+    let response = service.generate(&ada, &more, json!({}));
+    assert_eq!((response.status, response.json()["changed"].clone()), (200, json!(true)), "{}", response.body);
+    assert_eq!(pids(&until_backends(db, &ada, 1).await), ada_first);
+    assert_eq!(service.call("GET", &format!("/versions?userID={ada}"), Some(ADMIN), None).json()["latest"], response.json()["version"]);
+    assert_eq!(pids(&until_backends(db, &ada, 1).await), ada_first, "a read did not reuse the connection");
+    let total = tenant_backends(db, &ada).await.len() + tenant_backends(db, &bo).await.len() + tenant_backends(db, &cy).await.len();
+    assert!(total <= 2, "more than the 2 idle connections asked for: {total}");
+}
+
+/// The descriptors the process `pid` holds on `file` (not its `-wal` or `-shm`).
+#[cfg(target_os = "linux")]
+fn descriptors_on(pid: u32, file: &Path) -> Vec<String> {
+    let file = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+    let mut held: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("the service's descriptors")
+        .filter_map(Result::ok)
+        .filter(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == file))
+        .map(|fd| fd.file_name().to_string_lossy().into_owned())
+        .collect();
+    held.sort();
+    held
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread")]
+async fn tenant_files_stay_open_for_their_own_tenant_and_bounded_on_the_sqlite_default() {
+    let world = World::new(Db::Sqlite, Artifacts::Local, "service-idle-files").await;
+    let (ada, bo, cy) = (world.user("ada"), world.user("bo"), world.user("cy"));
+    let service = world.start_with(&[("SCHEMAFORGE_TENANT_CONNECTIONS", "2".to_string())]);
+    let pid = service.child.id();
+    let seed = world.fixture("seed-basic");
+    for user in [&ada, &bo, &cy] {
+        assert_eq!(service.generate(user, &seed, json!({})).status, 200);
+    }
+    // Two files stay open; the third tenant's is closed (a moment after its answer).
+    let started = Instant::now();
+    while !descriptors_on(pid, &world.tenant_file(&cy)).is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the third tenant's file stayed open");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let ada_open = descriptors_on(pid, &world.tenant_file(&ada));
+    assert_eq!(ada_open.len(), 1, "{ada_open:?}");
+    assert_eq!(descriptors_on(pid, &world.tenant_file(&bo)).len(), 1);
+    // The next request of a kept tenant uses the same open file.
+    let mut more = seed.clone();
+    more["tables"][0]["columns"].as_array_mut().expect("columns").push(json!({"name": "nickname", "type": "text"}));
+    let response = service.generate(&ada, &more, json!({}));
+    assert_eq!((response.status, response.json()["changed"].clone()), (200, json!(true)), "{}", response.body);
+    assert_eq!(descriptors_on(pid, &world.tenant_file(&ada)), ada_open, "ada's file was opened anew");
+    assert_eq!(service.call("GET", &format!("/versions?userID={ada}"), Some(ADMIN), None).json()["latest"], response.json()["version"]);
+    assert_eq!(descriptors_on(pid, &world.tenant_file(&ada)), ada_open, "a read opened ada's file anew");
 }

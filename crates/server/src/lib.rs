@@ -59,6 +59,12 @@ pub struct Config {
     /// commit and are never cut off after it: a committed change is answered
     /// with its result, however long writing its artifacts takes.
     pub request_timeout: Duration,
+    /// How many idle tenant connections are kept for the tenants' next
+    /// requests (PostgreSQL; 0 keeps none), each for its own tenant only.
+    /// Logging in anew is most of what a small request costs the database.
+    /// The service holds up to this many connections besides its own pool
+    /// (8) and one per request in flight.
+    pub tenant_connections: usize,
 }
 
 /// Where tenants live.
@@ -76,6 +82,8 @@ impl Config {
     /// 8 MiB: a 5,000-table definition is about 4.5 MiB.
     pub const DEFAULT_BODY_LIMIT: usize = 8 * 1024 * 1024;
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+    /// A third of PostgreSQL's default `max_connections` (100).
+    pub const DEFAULT_TENANT_CONNECTIONS: usize = 32;
 }
 
 #[derive(Debug, thiserror::Error)]

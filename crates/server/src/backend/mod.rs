@@ -2,12 +2,14 @@
 //! matched exhaustively, one module per dialect with the same roles.
 //!
 //! - `postgres`: one database; each tenant a schema owned by a login role of
-//!   its own, its requests serialised on an advisory lock, the service's own
-//!   tables (tokens, tenants) in `schemaforge_service`.
+//!   its own, its requests serialised on an advisory lock, its connections
+//!   (logged in as it) kept idle between its requests (`idle`), the
+//!   service's own tables (tokens, tenants) in `schemaforge_service`.
 //! - `sqlite`: the default when no database is configured; each tenant a
 //!   file `<data-dir>/tenants/<userID>.sqlite`, its requests serialised on
 //!   that file's write lock, the service's own tables in
-//!   `<data-dir>/service.sqlite`.
+//!   `<data-dir>/service.sqlite`; a tenant's file stays open between its
+//!   requests (`idle`).
 //!
 //! Each provides the same things: the service's store (`ready`, tokens, the
 //! generation log's lock), a `Session` for a request that changes a tenant
@@ -16,6 +18,7 @@
 //! for the requests that only read one. The pipelines in `generate` and
 //! `history` are written once against these.
 
+mod idle;
 pub mod postgres;
 pub mod sqlite;
 
@@ -44,8 +47,12 @@ impl Backend {
     pub fn open(config: &Config) -> Result<Backend, ServeError> {
         match &config.tenancy {
             Tenancy::Postgres { url, .. } if schemaforge_db::sqlite::is_sqlite_url(url) => Err(ServeError::SqliteUrl(url.clone())),
-            Tenancy::Postgres { url, secret } => Ok(Backend::Postgres(Box::new(postgres::Postgres::open(url, secret)?))),
-            Tenancy::Sqlite => Ok(Backend::Sqlite(sqlite::Sqlite::open(&config.data_dir, config.request_timeout)?)),
+            Tenancy::Postgres { url, secret } => {
+                Ok(Backend::Postgres(Box::new(postgres::Postgres::open(url, secret, config.tenant_connections)?)))
+            }
+            Tenancy::Sqlite => {
+                Ok(Backend::Sqlite(sqlite::Sqlite::open(&config.data_dir, config.request_timeout, config.tenant_connections)?))
+            }
         }
     }
 
@@ -102,7 +109,7 @@ impl Backend {
     /// committed versions only).
     pub async fn reader(&self, user: &UserId) -> Result<Reader, ApiError> {
         match self {
-            Backend::Postgres(backend) => Ok(Reader::Postgres(backend.reader(user).await?)),
+            Backend::Postgres(backend) => Ok(Reader::Postgres(Box::new(backend.reader(user).await?))),
             Backend::Sqlite(backend) => Ok(Reader::Sqlite(backend.reader(user).await?)),
         }
     }
@@ -292,7 +299,8 @@ pub struct Failed<'a> {
 
 /// One request's connection for reading a tenant.
 pub enum Reader {
-    Postgres(postgres::Reader),
+    /// Boxed: it carries the tenant's connect options.
+    Postgres(Box<postgres::Reader>),
     Sqlite(sqlite::Reader),
 }
 
@@ -323,7 +331,7 @@ impl Reader {
 
     pub async fn close(self) {
         match self {
-            Reader::Postgres(reader) => reader.close().await,
+            Reader::Postgres(reader) => (*reader).close().await,
             Reader::Sqlite(reader) => reader.close().await,
         }
     }

@@ -10,8 +10,17 @@
 //! releases the lock. The service's own tables (tokens, tenants) live in the
 //! schema `schemaforge_service`, reached through a pool that connects lazily
 //! and sets them up on first contact.
+//!
+//! Logging in is most of what a small request costs the database (a new
+//! backend, its authentication, catalog caches that start cold), so a tenant
+//! connection that ended its request cleanly is reset (`DISCARD ALL`: nothing
+//! a request or a tenant's expression did to the session, its lock included,
+//! reaches the next one) and kept idle for the same tenant's next request
+//! (`idle`). One that failed, or was given up at a deadline, is closed.
 
+use std::collections::HashSet;
 use std::str::FromStr;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use schemaforge_db::history::MigrateError;
@@ -24,6 +33,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres as Pg, Transaction};
 use tokio::sync::OnceCell;
 
+use super::idle::{self, Idle};
 use super::{CommitFailed, Failed};
 use crate::ServeError;
 use crate::error::ApiError;
@@ -38,11 +48,22 @@ pub struct Postgres {
     url: String,
     /// Derives the tenant roles' passwords; the same on every replica.
     secret: String,
+    /// Tenants this replica has seen provisioned: their role and schema
+    /// exist, so `provision` need not ask the database again. The service
+    /// never drops a tenant; one dropped by hand is forgotten when logging
+    /// in as it fails, and provisioned again by its next request.
+    provisioned: std::sync::Mutex<HashSet<UserId>>,
+    /// Connections logged in as tenants, idle between their requests.
+    idle: Arc<Idle<TenantConnection>>,
 }
 
 /// How long a request waits for one of the service's own connections (the
 /// pool retries a refused connection until then) before it is a 503.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a tenant connection waits idle for its tenant's next request
+/// before it is closed.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 const SERVICE_DDL: [&str; 4] = [
     "CREATE SCHEMA IF NOT EXISTS schemaforge_service",
@@ -79,11 +100,20 @@ async fn set_up(pool: &PgPool) -> Result<(), sqlx::Error> {
 const LOG_LOCK: i32 = i32::from_be_bytes(*b"sflg");
 
 impl Postgres {
-    /// The backend for `url`; the database is not contacted yet.
-    pub fn open(url: &str, secret: &str) -> Result<Postgres, ServeError> {
+    /// The backend for `url`, keeping up to `tenant_connections` idle tenant
+    /// connections; the database is not contacted yet.
+    pub fn open(url: &str, secret: &str, tenant_connections: usize) -> Result<Postgres, ServeError> {
         let options = PgConnectOptions::from_str(url)?;
         let admin = PgPoolOptions::new().max_connections(8).acquire_timeout(ACQUIRE_TIMEOUT).connect_lazy_with(options.clone());
-        Ok(Postgres { admin, set_up: OnceCell::new(), options, url: url.to_string(), secret: secret.to_string() })
+        Ok(Postgres {
+            admin,
+            set_up: OnceCell::new(),
+            options,
+            url: url.to_string(),
+            secret: secret.to_string(),
+            provisioned: std::sync::Mutex::default(),
+            idle: Idle::new(tenant_connections, IDLE_TIMEOUT),
+        })
     }
 
     /// The service's own pool, once its tables exist (made by the first caller).
@@ -129,8 +159,24 @@ impl Postgres {
         Ok(tx)
     }
 
-    /// Makes sure the tenant's role and schema exist (idempotent, safe to race).
+    /// Makes sure the tenant's role and schema exist (idempotent, safe to
+    /// race): asks the database once per tenant and replica.
     async fn provision(&self, user: &UserId) -> Result<(), ApiError> {
+        if self.provisioned.lock().unwrap_or_else(PoisonError::into_inner).contains(user) {
+            return Ok(());
+        }
+        self.provision_in_database(user).await?;
+        self.provisioned.lock().unwrap_or_else(PoisonError::into_inner).insert(user.clone());
+        Ok(())
+    }
+
+    /// Logging in as a tenant failed: perhaps its role is gone, so the next
+    /// request asks the database again.
+    fn forget(&self, user: &UserId) {
+        self.provisioned.lock().unwrap_or_else(PoisonError::into_inner).remove(user);
+    }
+
+    async fn provision_in_database(&self, user: &UserId) -> Result<(), ApiError> {
         let namespace = user.namespace();
         let quoted = schemaforge_sql::postgres::quote_ident(&namespace);
         let mut tx = self.admin().await?.begin().await?;
@@ -164,31 +210,50 @@ impl Postgres {
         self.options.clone().username(&user.namespace()).password(&user.password(&self.secret))
     }
 
-    pub async fn session(&self, user: &UserId) -> Result<Session, ApiError> {
+    /// A connection logged in as the tenant: an idle one of its own when the
+    /// cache has one, else a new one.
+    async fn connection(&self, user: &UserId) -> Result<(TenantConnection, PgConnectOptions), ApiError> {
         self.provision(user).await?;
         let options = self.tenant_options(user);
-        let mut conn = PgConnection::connect_with(&options).await?;
-        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut conn).await?;
+        if let Some(conn) = self.idle.take(user) {
+            return Ok((conn, options));
+        }
+        match TenantConnection::open(&options).await {
+            Ok(conn) => Ok((conn, options)),
+            Err(error) => {
+                self.forget(user);
+                Err(error.into())
+            }
+        }
+    }
+
+    pub async fn session(&self, user: &UserId) -> Result<Session, ApiError> {
+        let (conn, options) = self.connection(user).await?;
         Ok(Session {
-            conn,
-            pid,
+            tenant: Some(conn),
             options,
+            user: user.clone(),
+            idle: Arc::clone(&self.idle),
             history: History::in_schema(&user.namespace()),
             table: table(user),
             locked: false,
             in_transaction: false,
+            failed: false,
         })
     }
 
     pub async fn reader(&self, user: &UserId) -> Result<Reader, ApiError> {
-        self.provision(user).await?;
-        let conn = PgConnection::connect_with(&self.tenant_options(user)).await?;
+        let (conn, options) = self.connection(user).await?;
         Ok(Reader {
-            conn,
+            tenant: Some(conn),
+            options,
+            user: user.clone(),
+            idle: Arc::clone(&self.idle),
             namespace: user.namespace(),
             history: History::in_schema(&user.namespace()),
             table: table(user),
             url: self.url.clone(),
+            failed: false,
         })
     }
 }
@@ -198,9 +263,74 @@ fn table(user: &UserId) -> versions::Table {
     versions::Table::new(schemaforge_model::Dialect::Postgresql, name)
 }
 
-async fn current(conn: &mut PgConnection, table: &versions::Table) -> Result<Vec<VersionRow>, ApiError> {
-    conn.execute(sqlx::AssertSqlSafe(table.ddl())).await?;
-    let rows = sqlx::query(sqlx::AssertSqlSafe(table.select_current())).fetch_all(&mut *conn).await?;
+/// A connection logged in as one tenant, with what is known about it. It
+/// serves that tenant only, for as long as it lives (`idle`).
+pub struct TenantConnection {
+    conn: PgConnection,
+    /// Its backend's process id (for `Session::abandon`).
+    pid: i32,
+    /// The tenant's versions table is known to exist (made sure of on this
+    /// connection): the check is one round trip a request need not make again.
+    versions_ready: bool,
+    /// It came from the cache: it may have died while idle (a server
+    /// restart, a terminated backend), so its first statement may be retried
+    /// on a new one (`Session::lock`, `Reader::first`).
+    reused: bool,
+}
+
+impl TenantConnection {
+    async fn open(options: &PgConnectOptions) -> Result<TenantConnection, sqlx::Error> {
+        let mut conn = PgConnection::connect_with(options).await?;
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut conn).await?;
+        Ok(TenantConnection { conn, pid, versions_ready: false, reused: false })
+    }
+
+    /// Puts the connection back the way a new one starts, so nothing a
+    /// request (or a tenant's expression: `set_config`, an advisory lock)
+    /// did to the session reaches the next request: `DISCARD ALL` resets
+    /// settings, drops temporary tables, prepared statements and cursors,
+    /// stops listening and releases advisory locks (the tenant's migration
+    /// lock included). It deallocates the statements sqlx prepared too, so
+    /// sqlx forgets them first. It refuses to run inside a transaction,
+    /// which catches one left open.
+    async fn reset(&mut self) -> Result<(), sqlx::Error> {
+        self.conn.clear_cached_statements().await?;
+        self.conn.execute("DISCARD ALL").await?;
+        Ok(())
+    }
+}
+
+impl idle::Close for TenantConnection {
+    async fn close(self) {
+        let _ = self.conn.close().await;
+    }
+}
+
+/// Whether `error` says the connection itself is gone (rather than the
+/// database refusing a statement): worth one retry on a new connection when
+/// the connection had been idle.
+fn connection_lost(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Io(_) | sqlx::Error::Protocol(_))
+        || matches!(error, sqlx::Error::Database(e) if e.code().is_some_and(|c| c.starts_with("57P") || c.starts_with("08")))
+}
+
+/// Hands a connection back after its request: reset and kept for the
+/// tenant's next one when nothing went wrong on it, else closed.
+async fn give_back(idle: &Arc<Idle<TenantConnection>>, user: &UserId, mut tenant: TenantConnection, usable: bool) {
+    if usable && tenant.reset().await.is_ok() {
+        tenant.reused = true;
+        idle.put(user, tenant);
+    } else {
+        let _ = tenant.conn.close().await;
+    }
+}
+
+async fn current(tenant: &mut TenantConnection, table: &versions::Table) -> Result<Vec<VersionRow>, ApiError> {
+    if !tenant.versions_ready {
+        tenant.conn.execute(sqlx::AssertSqlSafe(table.ddl())).await?;
+        tenant.versions_ready = true;
+    }
+    let rows = sqlx::query(sqlx::AssertSqlSafe(table.select_current())).fetch_all(&mut tenant.conn).await?;
     let mut versions = Vec::with_capacity(rows.len());
     for row in &rows {
         versions.extend(versions::decode(row)?);
@@ -208,68 +338,122 @@ async fn current(conn: &mut PgConnection, table: &versions::Table) -> Result<Vec
     Ok(versions)
 }
 
+/// Notes that a step failed: the connection is not reused after it.
+fn noted<T, E>(failed: &mut bool, result: Result<T, E>) -> Result<T, E> {
+    if result.is_err() {
+        *failed = true;
+    }
+    result
+}
+
 /// A tenant session for a change, logged in as the tenant.
 pub struct Session {
-    conn: PgConnection,
-    /// Its backend's process id (for `abandon`).
-    pid: i32,
+    /// Always there until the session ends (`release`, `abandon`).
+    tenant: Option<TenantConnection>,
     /// Logs in as the tenant again (to record a failure when this session
     /// is gone, and to end it).
     options: PgConnectOptions,
+    user: UserId,
+    idle: Arc<Idle<TenantConnection>>,
     history: History,
     table: versions::Table,
     locked: bool,
     in_transaction: bool,
+    /// Something failed on the connection: it is closed at the end, never reused.
+    failed: bool,
+}
+
+/// The session's connection, which is there until it ends.
+fn live(tenant: &mut Option<TenantConnection>) -> Result<&mut TenantConnection, sqlx::Error> {
+    tenant.as_mut().ok_or_else(|| sqlx::Error::Protocol("the tenant's connection is already closed".into()))
 }
 
 impl Session {
+    fn conn(&mut self) -> Result<&mut PgConnection, sqlx::Error> {
+        live(&mut self.tenant).map(|t| &mut t.conn)
+    }
+
     pub async fn lock(&mut self) -> Result<(), ApiError> {
-        migrate::lock(&mut self.conn, &self.history).await?;
+        let tenant = live(&mut self.tenant)?;
+        let mut result = migrate::lock(&mut tenant.conn, &self.history).await;
+        if let Err(error) = &result
+            && tenant.reused
+            && connection_lost(error)
+        {
+            // It died while idle: nothing was done on it, so a new one may do it.
+            let fresh = noted(&mut self.failed, TenantConnection::open(&self.options).await)?;
+            if let Some(dead) = self.tenant.replace(fresh) {
+                drop(dead);
+            }
+            result = migrate::lock(&mut live(&mut self.tenant)?.conn, &self.history).await;
+        }
+        noted(&mut self.failed, result)?;
         self.locked = true;
         Ok(())
     }
 
     pub async fn versions(&mut self) -> Result<Vec<VersionRow>, ApiError> {
-        current(&mut self.conn, &self.table).await
+        let result = match live(&mut self.tenant) {
+            Ok(tenant) => current(tenant, &self.table).await,
+            Err(error) => Err(error.into()),
+        };
+        noted(&mut self.failed, result)
     }
 
     pub async fn measure(&mut self, from: &Schema, to: &Schema, steps: &[Step]) -> Vec<Fact> {
-        schemaforge_db::postgres::probes::measure(&mut self.conn, from, to, steps).await
+        match self.conn() {
+            Ok(conn) => schemaforge_db::postgres::probes::measure(conn, from, to, steps).await,
+            Err(_) => Vec::new(),
+        }
     }
 
     pub async fn begin_apply(&mut self) -> Result<(), ApiError> {
-        sqlx::raw_sql("BEGIN").execute(&mut self.conn).await?;
+        let result = sqlx::raw_sql("BEGIN").execute(self.conn()?).await;
+        noted(&mut self.failed, result)?;
         self.in_transaction = true;
         Ok(())
     }
 
     pub async fn apply(&mut self, file: &MigrationFile, by: &str) -> Result<(), MigrateError> {
-        migrate::apply_within(&mut self.conn, &self.history, file, by).await
+        let result = migrate::apply_within(&mut live(&mut self.tenant)?.conn, &self.history, file, by).await;
+        noted(&mut self.failed, result)
     }
 
     pub async fn undo(&mut self, file: &MigrationFile, down: &[String], by: &str) -> Result<(), MigrateError> {
-        migrate::roll_back_within(&mut self.conn, &self.history, file, down, by).await
+        let result = migrate::roll_back_within(&mut live(&mut self.tenant)?.conn, &self.history, file, down, by).await;
+        noted(&mut self.failed, result)
     }
 
     pub async fn insert_version(&mut self, row: &VersionRow) -> Result<(), ApiError> {
-        versions::bind(sqlx::query(sqlx::AssertSqlSafe(self.table.insert())), row).execute(&mut self.conn).await?;
+        let insert = self.table.insert();
+        let result = versions::bind(sqlx::query(sqlx::AssertSqlSafe(insert)), row).execute(self.conn()?).await;
+        noted(&mut self.failed, result)?;
         Ok(())
     }
 
     pub async fn mark_rolled_back(&mut self, listed: &[String]) -> Result<(), ApiError> {
-        sqlx::query(sqlx::AssertSqlSafe(self.table.mark_rolled_back())).bind(versions::listed(listed)).execute(&mut self.conn).await?;
+        let update = self.table.mark_rolled_back();
+        let result = sqlx::query(sqlx::AssertSqlSafe(update)).bind(versions::listed(listed)).execute(self.conn()?).await;
+        noted(&mut self.failed, result)?;
         Ok(())
     }
 
     pub async fn roll_back(&mut self) -> bool {
         self.in_transaction = false;
-        sqlx::raw_sql("ROLLBACK").execute(&mut self.conn).await.is_ok()
+        let rolled_back = match self.conn() {
+            Ok(conn) => sqlx::raw_sql("ROLLBACK").execute(conn).await.is_ok(),
+            Err(_) => false,
+        };
+        if !rolled_back {
+            self.failed = true;
+        }
+        rolled_back
     }
 
     pub async fn record_failure(&mut self, failed: &Failed<'_>, alive: bool) {
         let Failed { file, by, started, error } = *failed;
-        if alive {
-            let _ = migrate::record_failure(&mut self.conn, &self.history, file, by, started, error).await;
+        if alive && let Ok(conn) = live(&mut self.tenant).map(|t| &mut t.conn) {
+            let _ = migrate::record_failure(conn, &self.history, file, by, started, error).await;
         } else if let Ok(mut other) = PgConnection::connect_with(&self.options).await {
             // Its session is gone (and with it the lock): record from a new
             // one, which never overwrites a later success.
@@ -280,27 +464,38 @@ impl Session {
 
     pub async fn commit(&mut self) -> Result<(), CommitFailed> {
         self.in_transaction = false;
-        sqlx::raw_sql("COMMIT").execute(&mut self.conn).await.map(|_| ()).map_err(|e| CommitFailed::Database(e.to_string()))
+        let result = match self.conn() {
+            Ok(conn) => sqlx::raw_sql("COMMIT").execute(conn).await.map(|_| ()),
+            Err(error) => Err(error),
+        };
+        noted(&mut self.failed, result).map_err(|e| CommitFailed::Database(e.to_string()))
     }
 
+    /// Ends the session: an open transaction is rolled back and the
+    /// connection kept for the tenant's next request (its reset releases the
+    /// lock), or, when anything failed on it, the lock released and the
+    /// connection closed.
     pub async fn release(mut self) {
+        let Some(mut tenant) = self.tenant.take() else { return };
+        let mut usable = !self.failed;
         if self.in_transaction {
-            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut self.conn).await;
+            usable &= sqlx::raw_sql("ROLLBACK").execute(&mut tenant.conn).await.is_ok();
         }
-        if self.locked {
-            let _ = migrate::unlock(&mut self.conn, &self.history).await;
+        if !usable && self.locked {
+            let _ = migrate::unlock(&mut tenant.conn, &self.history).await;
         }
-        let _ = self.conn.close().await;
+        give_back(&self.idle, &self.user, tenant, usable).await;
     }
 
     /// A statement may still run on the server, holding the tenant's lock:
     /// the session is closed and its backend ended, which rolls back what it
     /// had begun. A role may end its own backends, so the tenant's own
-    /// connection does it.
-    pub async fn abandon(self) {
-        let Session { conn, pid, options, .. } = self;
+    /// connection does it. The connection is never reused.
+    pub async fn abandon(mut self) {
+        let Some(tenant) = self.tenant.take() else { return };
+        let TenantConnection { conn, pid, .. } = tenant;
         drop(conn);
-        if let Ok(mut other) = PgConnection::connect_with(&options).await {
+        if let Ok(mut other) = PgConnection::connect_with(&self.options).await {
             let _ = sqlx::query("SELECT pg_terminate_backend($1)").bind(pid).execute(&mut other).await;
             let _ = other.close().await;
         }
@@ -309,27 +504,63 @@ impl Session {
 
 /// A tenant connection for reading, logged in as the tenant.
 pub struct Reader {
-    conn: PgConnection,
+    /// Always there until `close`.
+    tenant: Option<TenantConnection>,
+    options: PgConnectOptions,
+    user: UserId,
+    idle: Arc<Idle<TenantConnection>>,
     namespace: String,
     history: History,
     table: versions::Table,
     /// Where a definition is built apart for comparison (the same server).
     url: String,
+    /// Something failed on the connection: it is closed, never reused.
+    failed: bool,
 }
 
 impl Reader {
+    /// Checks the connection once when it came from the cache: one that
+    /// died while idle is replaced before anything is read on it.
+    async fn first(&mut self) -> Result<(), sqlx::Error> {
+        let tenant = live(&mut self.tenant)?;
+        if tenant.reused {
+            tenant.reused = false;
+            if let Err(error) = tenant.conn.ping().await {
+                if !connection_lost(&error) {
+                    return Err(error);
+                }
+                self.tenant = Some(TenantConnection::open(&self.options).await?);
+            }
+        }
+        Ok(())
+    }
+
     pub async fn versions(&mut self) -> Result<Vec<VersionRow>, ApiError> {
-        current(&mut self.conn, &self.table).await
+        let result = match self.first().await.and_then(|()| live(&mut self.tenant)) {
+            Ok(tenant) => current(tenant, &self.table).await,
+            Err(error) => Err(error.into()),
+        };
+        noted(&mut self.failed, result)
     }
 
     pub async fn migrations(&mut self) -> Result<Vec<MigrationRecord>, ApiError> {
-        let exists: bool =
-            sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL").bind(self.history.ours()).fetch_one(&mut self.conn).await?;
+        let result = self.read_migrations().await;
+        noted(&mut self.failed, result)
+    }
+
+    async fn read_migrations(&mut self) -> Result<Vec<MigrationRecord>, ApiError> {
+        self.first().await?;
+        let ours = self.history.ours();
+        let tenant = live(&mut self.tenant)?;
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL").bind(ours).fetch_one(&mut tenant.conn).await?;
         if !exists {
             return Ok(Vec::new());
         }
-        self.conn.execute(sqlx::AssertSqlSafe(self.table.ddl())).await?;
-        let rows = sqlx::query(sqlx::AssertSqlSafe(self.table.select_history(self.history.ours()))).fetch_all(&mut self.conn).await?;
+        if !tenant.versions_ready {
+            tenant.conn.execute(sqlx::AssertSqlSafe(self.table.ddl())).await?;
+            tenant.versions_ready = true;
+        }
+        let rows = sqlx::query(sqlx::AssertSqlSafe(self.table.select_history(ours))).fetch_all(&mut tenant.conn).await?;
         Ok(rows.iter().map(versions::decode_migration).collect::<Result<_, _>>()?)
     }
 
@@ -339,14 +570,22 @@ impl Reader {
     pub async fn compare(&mut self, expected: &Schema) -> Result<(Schema, Schema), ApiError> {
         use schemaforge_db::postgres::{IntrospectOptions, build_shadow, declared_view, introspect};
         let options = IntrospectOptions { schemas: vec![self.namespace.clone()], roles: Vec::new() };
-        let read = introspect(&mut self.conn, &options).await.map_err(|e| ApiError::Database(e.to_string()))?;
+        let read = match self.first().await.and_then(|()| live(&mut self.tenant)) {
+            Ok(tenant) => introspect(&mut tenant.conn, &options).await.map_err(|e| ApiError::Database(e.to_string())),
+            Err(error) => Err(error.into()),
+        };
+        let read = noted(&mut self.failed, read)?;
         let live = declared_view(read.schema, expected);
         let target = build_shadow(&self.url, expected).await.map_err(|e| ApiError::Database(e.to_string()))?;
         Ok((live, target.schema))
     }
 
-    pub async fn close(self) {
-        let _ = self.conn.close().await;
+    /// Ends the read: the connection is kept for the tenant's next request
+    /// unless something failed on it.
+    pub async fn close(mut self) {
+        if let Some(tenant) = self.tenant.take() {
+            give_back(&self.idle, &self.user, tenant, !self.failed).await;
+        }
     }
 }
 

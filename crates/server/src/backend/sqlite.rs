@@ -20,6 +20,13 @@
 //! busy timeout (a little past the deadline) ends. Nothing of it is ever committed:
 //! the commit is never reached under the deadline, and never cut off after.
 //!
+//! A tenant's connection that ended its request cleanly (its transaction
+//! rolled back or committed, nothing failed on it) stays open for the same
+//! tenant's next request (`idle`), sparing the file's opening: its worker
+//! thread, its pragmas and its schema read anew. An expression cannot
+//! change a SQLite session (no settings, locks or temporary tables reach
+//! past the statement), so there is nothing else to reset.
+//!
 //! Files use SQLite's write-ahead log, so reads (versions, clients, drift)
 //! go on while a tenant migrates. Replicas may share a data directory on one
 //! machine (SQLite's locks do not reach across a network file system).
@@ -40,6 +47,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{ConnectOptions, Connection, Executor, Sqlite as Lite, SqliteConnection, SqlitePool, Transaction};
 use tokio::sync::OnceCell;
 
+use super::idle::{self, Idle};
 use super::{CommitFailed, Failed};
 use crate::ServeError;
 use crate::error::ApiError;
@@ -55,7 +63,21 @@ pub struct Sqlite {
     /// the request timeout, so the deadline (a 408 that says nothing
     /// changed), not `database is locked`, is what a request that waited too long meets.
     busy_timeout: Duration,
+    /// Tenant connections, idle between their tenant's requests.
+    idle: Arc<Idle<TenantFile>>,
 }
+
+/// An open tenant file, kept for its tenant only.
+pub struct TenantFile(SqliteConnection);
+
+impl idle::Close for TenantFile {
+    async fn close(self) {
+        let _ = self.0.close().await;
+    }
+}
+
+/// How long a tenant's file stays open, unused, for its next request.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How long a request waits for one of the pool's connections before it is a 503.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -87,7 +109,7 @@ fn options(path: &Path, busy_timeout: Duration) -> SqliteConnectOptions {
 
 impl Sqlite {
     /// The backend under `data_dir`; no file is opened yet.
-    pub fn open(data_dir: &Path, request_timeout: Duration) -> Result<Sqlite, ServeError> {
+    pub fn open(data_dir: &Path, request_timeout: Duration, tenant_connections: usize) -> Result<Sqlite, ServeError> {
         let busy_timeout = request_timeout.saturating_add(BUSY_MARGIN);
         let tenants = data_dir.join("tenants");
         std::fs::create_dir_all(&tenants).map_err(|source| ServeError::DataDir { dir: tenants.clone(), source })?;
@@ -95,7 +117,7 @@ impl Sqlite {
             .max_connections(8)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_lazy_with(options(&data_dir.join("service.sqlite"), busy_timeout).create_if_missing(true));
-        Ok(Sqlite { tenants, service, set_up: OnceCell::new(), busy_timeout })
+        Ok(Sqlite { tenants, service, set_up: OnceCell::new(), busy_timeout, idle: Idle::new(tenant_connections, IDLE_TIMEOUT) })
     }
 
     /// `service.sqlite`, once its tables exist (made by the first caller;
@@ -148,10 +170,14 @@ impl Sqlite {
         self.tenants.join(format!("{}.sqlite", user.file_stem()))
     }
 
-    /// Opens the tenant's file; `None` when it does not exist and `create`
-    /// is not asked (a read of a tenant never seen creates nothing).
+    /// Opens the tenant's file (or takes its idle connection); `None` when it
+    /// does not exist and `create` is not asked (a read of a tenant never
+    /// seen creates nothing).
     async fn open_tenant(&self, user: &UserId, create: bool) -> Result<Option<(SqliteConnection, SqliteConnectOptions)>, ApiError> {
         let path = self.tenant_path(user);
+        if let Some(TenantFile(conn)) = self.idle.take(user) {
+            return Ok(Some((conn, options(&path, self.busy_timeout))));
+        }
         if !path.exists() {
             if !create {
                 return Ok(None);
@@ -169,12 +195,27 @@ impl Sqlite {
         };
         let interrupt = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&interrupt);
+        // A kept connection's handler watched its last request's flag: this one watches this request's.
         conn.lock_handle().await?.set_progress_handler(INTERRUPT_CHECK, move || !flag.load(Ordering::Relaxed));
-        Ok(Session { conn, options, interrupt, tx: None, foreign_keys_off: false })
+        Ok(Session {
+            conn,
+            options,
+            interrupt,
+            tx: None,
+            foreign_keys_off: false,
+            failed: false,
+            user: user.clone(),
+            idle: Arc::clone(&self.idle),
+        })
     }
 
     pub async fn reader(&self, user: &UserId) -> Result<Reader, ApiError> {
-        Ok(Reader { conn: self.open_tenant(user, false).await?.map(|(conn, _)| conn) })
+        Ok(Reader {
+            conn: self.open_tenant(user, false).await?.map(|(conn, _)| conn),
+            failed: false,
+            user: user.clone(),
+            idle: Arc::clone(&self.idle),
+        })
     }
 }
 
@@ -208,6 +249,18 @@ pub struct Session {
     tx: Option<WriteTransaction>,
     /// Whether `lock` turns foreign keys off before it begins.
     foreign_keys_off: bool,
+    /// Something failed on the connection: it is closed at the end, never kept.
+    failed: bool,
+    user: UserId,
+    idle: Arc<Idle<TenantFile>>,
+}
+
+/// Notes that a step failed: the connection is not kept after it.
+fn noted<T, E>(failed: &mut bool, result: Result<T, E>) -> Result<T, E> {
+    if result.is_err() {
+        *failed = true;
+    }
+    result
 }
 
 fn no_transaction() -> sqlx::Error {
@@ -219,14 +272,15 @@ impl Session {
         if let Some(tx) = self.tx.take() {
             tx.roll_back(&mut self.conn).await;
         }
-        let tx = WriteTransaction::begin(&mut self.conn, self.foreign_keys_off).await?;
+        let tx = noted(&mut self.failed, WriteTransaction::begin(&mut self.conn, self.foreign_keys_off).await)?;
         self.tx = Some(tx);
-        self.conn.execute(sqlx::AssertSqlSafe(table().ddl())).await?;
+        noted(&mut self.failed, self.conn.execute(sqlx::AssertSqlSafe(table().ddl())).await)?;
         Ok(())
     }
 
     pub async fn versions(&mut self) -> Result<Vec<VersionRow>, ApiError> {
-        current(&mut self.conn).await
+        let result = current(&mut self.conn).await;
+        noted(&mut self.failed, result)
     }
 
     pub async fn measure(&mut self, from: &Schema, to: &Schema, steps: &[Step]) -> Vec<Fact> {
@@ -247,29 +301,38 @@ impl Session {
 
     pub async fn apply(&mut self, file: &MigrationFile, by: &str) -> Result<(), MigrateError> {
         let Some(tx) = &self.tx else { return Err(MigrateError::Database(no_transaction())) };
-        migrate::apply_within(&mut self.conn, tx, file, by).await
+        let result = migrate::apply_within(&mut self.conn, tx, file, by).await;
+        noted(&mut self.failed, result)
     }
 
     pub async fn undo(&mut self, file: &MigrationFile, down: &[String], by: &str) -> Result<(), MigrateError> {
         let Some(tx) = &self.tx else { return Err(MigrateError::Database(no_transaction())) };
-        migrate::roll_back_within(&mut self.conn, tx, file, down, by).await
+        let result = migrate::roll_back_within(&mut self.conn, tx, file, down, by).await;
+        noted(&mut self.failed, result)
     }
 
     pub async fn insert_version(&mut self, row: &VersionRow) -> Result<(), ApiError> {
-        versions::bind(sqlx::query(sqlx::AssertSqlSafe(table().insert())), row).execute(&mut self.conn).await?;
+        let result = versions::bind(sqlx::query(sqlx::AssertSqlSafe(table().insert())), row).execute(&mut self.conn).await;
+        noted(&mut self.failed, result)?;
         Ok(())
     }
 
     pub async fn mark_rolled_back(&mut self, listed: &[String]) -> Result<(), ApiError> {
-        sqlx::query(sqlx::AssertSqlSafe(table().mark_rolled_back())).bind(versions::listed(listed)).execute(&mut self.conn).await?;
+        let result =
+            sqlx::query(sqlx::AssertSqlSafe(table().mark_rolled_back())).bind(versions::listed(listed)).execute(&mut self.conn).await;
+        noted(&mut self.failed, result)?;
         Ok(())
     }
 
     pub async fn roll_back(&mut self) -> bool {
-        match self.tx.take() {
+        let rolled_back = match self.tx.take() {
             Some(tx) => tx.roll_back(&mut self.conn).await,
             None => true,
+        };
+        if !rolled_back {
+            self.failed = true;
         }
+        rolled_back
     }
 
     pub async fn record_failure(&mut self, failed: &Failed<'_>, alive: bool) {
@@ -284,15 +347,22 @@ impl Session {
 
     pub async fn commit(&mut self) -> Result<(), CommitFailed> {
         let Some(tx) = self.tx.take() else { return Err(CommitFailed::Database(no_transaction().to_string())) };
-        tx.commit(&mut self.conn).await.map_err(|error| match error {
+        let result = tx.commit(&mut self.conn).await;
+        noted(&mut self.failed, result).map_err(|error| match error {
             CommitError::ForeignKeys(violations) => CommitFailed::ForeignKeys(violations),
             CommitError::Database(error) => CommitFailed::Database(error.to_string()),
         })
     }
 
+    /// Ends the session: an open transaction is rolled back, and the file
+    /// kept open for the tenant's next request unless something failed on it.
     pub async fn release(mut self) {
         self.roll_back().await;
-        let _ = self.conn.close().await;
+        if self.failed {
+            let _ = self.conn.close().await;
+        } else {
+            self.idle.put(&self.user, TenantFile(self.conn));
+        }
     }
 
     /// Interrupts the running statement, if any, and drops the connection:
@@ -307,10 +377,19 @@ impl Session {
 /// A connection for reading a tenant's file; none when the tenant has none yet.
 pub struct Reader {
     conn: Option<SqliteConnection>,
+    /// Something failed on the connection: it is closed, never kept.
+    failed: bool,
+    user: UserId,
+    idle: Arc<Idle<TenantFile>>,
 }
 
 impl Reader {
     pub async fn versions(&mut self) -> Result<Vec<VersionRow>, ApiError> {
+        let result = self.read_versions().await;
+        noted(&mut self.failed, result)
+    }
+
+    async fn read_versions(&mut self) -> Result<Vec<VersionRow>, ApiError> {
         let Some(conn) = &mut self.conn else { return Ok(Vec::new()) };
         if !has_table(conn, VERSIONS).await? {
             return Ok(Vec::new());
@@ -319,6 +398,11 @@ impl Reader {
     }
 
     pub async fn migrations(&mut self) -> Result<Vec<MigrationRecord>, ApiError> {
+        let result = self.read_migrations().await;
+        noted(&mut self.failed, result)
+    }
+
+    async fn read_migrations(&mut self) -> Result<Vec<MigrationRecord>, ApiError> {
         let Some(conn) = &mut self.conn else { return Ok(Vec::new()) };
         if !has_table(conn, HISTORY).await? {
             return Ok(Vec::new());
@@ -334,16 +418,24 @@ impl Reader {
     /// The file read back, and `expected` built in memory and read back.
     pub async fn compare(&mut self, expected: &Schema) -> Result<(Schema, Schema), ApiError> {
         let live = match &mut self.conn {
-            Some(conn) => schemaforge_db::sqlite::introspect(conn).await.map_err(|e| ApiError::Database(e.to_string()))?.schema,
+            Some(conn) => {
+                let read = schemaforge_db::sqlite::introspect(conn).await.map_err(|e| ApiError::Database(e.to_string()));
+                noted(&mut self.failed, read)?.schema
+            }
             None => Schema::empty(Dialect::Sqlite),
         };
         let target = schemaforge_db::sqlite::shadow::build_shadow(expected).await.map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok((live, target.schema))
     }
 
+    /// Ends the read: the file stays open for the tenant's next request
+    /// unless something failed on it.
     pub async fn close(self) {
-        if let Some(conn) = self.conn {
+        let Some(conn) = self.conn else { return };
+        if self.failed {
             let _ = conn.close().await;
+        } else {
+            self.idle.put(&self.user, TenantFile(conn));
         }
     }
 }
