@@ -110,15 +110,22 @@ fn read_folder(out: &Path, journal: schemaforge_kit::Journal) -> anyhow::Result<
             last.tag
         )
     })?;
-    let schema = schemaforge_spec::parse_definition_for(&text, Dialect::from_name(&journal.dialect)).map_err(|diagnostics| {
-        anyhow::anyhow!("the stored definition {} no longer validates: {}", definition_path.display(), diagnostics[0])
-    })?;
     let sum_path = out.join(schemaforge_kit::sum::SUM_FILE);
     let sum = fs::read_to_string(&sum_path).ok();
     if let Some(sum) = &sum {
         schemaforge_kit::sum::verify(sum, &crate::folder_io::summed_files(out, &journal, &[]))
             .with_context(|| format!("{} does not match the folder; nothing was generated", sum_path.display()))?;
     }
+    // The sum file vouches for the definition as written by `generate`: it is
+    // read straight into the typed definition (lowering still checks it all).
+    let dialect = Dialect::from_name(&journal.dialect);
+    let parsed = match &sum {
+        Some(_) => schemaforge_spec::parse_verified_definition_for(&text, dialect),
+        None => schemaforge_spec::parse_definition_for(&text, dialect),
+    };
+    let schema = parsed.map_err(|diagnostics| {
+        anyhow::anyhow!("the stored definition {} no longer validates: {}", definition_path.display(), diagnostics[0])
+    })?;
     let snapshot_path = out.join(schemaforge_kit::folder::snapshot_path(last.idx));
     let snapshot = fs::read_to_string(&snapshot_path).with_context(|| format!("cannot read {}", snapshot_path.display()))?;
     let snapshot_id = schemaforge_kit::folder::snapshot_id(&snapshot)?;
@@ -165,13 +172,15 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     let previous = folder.as_ref().map(|f| schemaforge_kit::Previous { journal: &f.journal, snapshot_id: &f.snapshot_id });
     // The snapshot (the largest file), the down plan and schema.ts are
     // independent of each other: built side by side.
+    // The snapshot stays on this thread: it allocates the most, and here it
+    // reuses the memory validation freed instead of adding to the peak.
     let (snapshot, down, schema_ts) = std::thread::scope(|scope| {
-        let snapshot = scope.spawn(|| schemaforge_kit::next_snapshot(previous.as_ref(), &schema));
+        let schema_ts = scope.spawn(|| schemaforge_codegen::drizzle::generate(&schema));
         let down = scope.spawn(|| schemaforge_plan::plan_down_with(previous_schema, &schema, args.options));
-        let schema_ts = schemaforge_codegen::drizzle::generate(&schema);
-        (joined(snapshot), joined(down), schema_ts)
+        let snapshot = schemaforge_kit::next_snapshot(previous.as_ref(), &schema);
+        (snapshot, joined(down), joined(schema_ts))
     });
-    let (snapshot, down) = (snapshot?, down??);
+    let (down, schema_ts) = (down??, schema_ts?);
     let name = match (&args.name, &folder) {
         (Some(name), _) => name.clone(),
         (None, None) => "init".to_string(),

@@ -70,6 +70,21 @@ pub fn parse_definition_for(text: &str, target: Option<Dialect>) -> Result<Schem
 /// Below this many tables, checking the shape on a second thread costs more than it saves.
 const TABLES_WORTH_A_THREAD: usize = 50;
 
+/// `parse_definition_for` for a definition this tool wrote and has verified
+/// since (a migrations folder's definition, checked against its sum file):
+/// read straight into the typed definition, without the intermediate JSON
+/// value and the shape check that exist to explain a malformed one, then
+/// lowered with every semantic check. A text that does not read that way
+/// after all takes the full path, so it is reported as any other would be.
+pub fn parse_verified_definition_for(text: &str, target: Option<Dialect>) -> Result<Schema, Vec<Diagnostic>> {
+    match serde_json::from_str::<Definition>(text) {
+        Ok(definition) if text.len() <= json::MAX_DEFINITION_BYTES => {
+            lower::lower(&definition, &BTreeSet::new(), target).map_err(|diagnostics| with_positions(text, diagnostics))
+        }
+        _ => parse_definition_for(text, target),
+    }
+}
+
 /// Validates an already-parsed JSON value (as the HTTP API receives it).
 pub fn validate_value(value: &Value) -> Result<Schema, Vec<Diagnostic>> {
     validate_value_for(value, None)

@@ -73,3 +73,28 @@ fn the_same_definition_gives_the_same_schema_every_time() {
         assert_eq!(schemaforge_spec::validate_value(&value).expect("valid"), first);
     }
 }
+
+#[test]
+fn a_verified_definition_reads_to_the_same_schema_as_any_other() {
+    let examples = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/examples");
+    let mut texts: Vec<String> = std::fs::read_dir(&examples)
+        .expect("fixtures/examples exists")
+        .map(|entry| entry.expect("readable directory entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "json"))
+        .map(|path| std::fs::read_to_string(path).expect("readable example"))
+        .collect();
+    texts.push(serde_json::to_string_pretty(&definition(150)).expect("serializes"));
+    for text in &texts {
+        for target in [None, Some(schemaforge_model::Dialect::Sqlite)] {
+            assert_eq!(
+                schemaforge_spec::parse_verified_definition_for(text, target),
+                schemaforge_spec::parse_definition_for(text, target),
+                "{}",
+                &text[..text.len().min(200)]
+            );
+        }
+    }
+    // A text that only looks verified still gets every diagnostic, positions included.
+    let broken = r#"{"tables": [{"name": "t", "columns": [{"name": "id", "type": "integr"}]}]}"#;
+    assert_eq!(schemaforge_spec::parse_verified_definition_for(broken, None), schemaforge_spec::parse_definition_for(broken, None));
+}
