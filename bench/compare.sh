@@ -128,7 +128,10 @@ race() {
   for round in $(seq 1 "$RUNS_FOR_SIZE"); do
     for i in "${live[@]}"; do
       local key="n${n}-${operation}-${C_TOOLS[$i]}"
-      bash -c "${C_PREPARES[$i]}" >>"$WORK/logs/$key.log" 2>&1
+      # Each timed run starts with nothing waiting to be written: a tool that
+      # syncs its files (we do) must not pay for what the previous one, or the
+      # copy just made, left unsynced.
+      bash -c "${C_PREPARES[$i]}; sync" >>"$WORK/logs/$key.log" 2>&1
       if hyperfine --style none --runs 1 --export-json "$WORK/logs/$key.json" "${C_COMMANDS[$i]}" >>"$WORK/logs/$key.log" 2>&1; then
         jq -r '.results[0].times[0]' "$WORK/logs/$key.json" >>"$WORK/logs/$key.times"
       else
