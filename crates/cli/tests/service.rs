@@ -1417,6 +1417,12 @@ async fn metrics_count_requests_by_route_with_latencies_and_migrations() {
     assert!(one("schemaforge_http_request_duration_seconds_sum").is_some_and(|s| s > 0.0), "{text}");
     assert_eq!(samples(&text, "schemaforge_migrations_applied_total"), [("", 1.0)]);
     assert_eq!(samples(&text, "schemaforge_migrations_failed_total"), [("", 1.0)]);
+    // sam's read of its latest version came after its change: its connection was waiting.
+    let gauge = |name: &str| samples(&text, name).first().map(|(_, v)| *v);
+    assert!(gauge("schemaforge_tenant_connections_reused_total").is_some_and(|n| n >= 1.0), "{text}");
+    assert!(gauge("schemaforge_tenant_connections_opened_total").is_some_and(|n| n >= 2.0), "sam and tia each opened one: {text}");
+    assert!(gauge("schemaforge_tenant_connections_idle").is_some_and(|n| (1.0..=32.0).contains(&n)), "{text}");
+    assert_eq!(gauge("schemaforge_tenant_connections_capacity"), Some(32.0), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -10,6 +10,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::backend::idle::IdleStats;
+
 /// Upper bounds of the latency buckets, in seconds (`+Inf` is implied).
 const BUCKETS: [f64; 14] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0];
 
@@ -89,6 +91,37 @@ impl Metrics {
         }
         out
     }
+}
+
+/// The idle tenant connection cache's counters, in the same format: how
+/// often a request found its tenant's connection waiting, how often it had to
+/// open one, and how full the cache is (size `--tenant-connections` by it).
+pub fn render_tenant_connections(stats: &IdleStats) -> String {
+    let mut out = String::new();
+    for (name, kind, help, value) in [
+        (
+            "schemaforge_tenant_connections_reused_total",
+            "counter",
+            "Tenant requests served by an idle connection of the tenant's.",
+            stats.reused,
+        ),
+        (
+            "schemaforge_tenant_connections_opened_total",
+            "counter",
+            "Tenant requests that opened a connection (none of the tenant's was idle).",
+            stats.missed,
+        ),
+        ("schemaforge_tenant_connections_idle", "gauge", "Tenant connections idle now.", u64::try_from(stats.idle).unwrap_or(u64::MAX)),
+        (
+            "schemaforge_tenant_connections_capacity",
+            "gauge",
+            "The most tenant connections kept idle (--tenant-connections).",
+            u64::try_from(stats.capacity).unwrap_or(u64::MAX),
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+    }
+    out
 }
 
 /// `route="…",method="…"`. Route templates and methods hold no `"` or `\`,

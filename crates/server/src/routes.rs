@@ -113,7 +113,11 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>,
 }
 
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], Body::from(state.metrics.render())).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        Body::from(state.metrics.render() + &metrics::render_tenant_connections(&state.backend.tenant_connections())),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]

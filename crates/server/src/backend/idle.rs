@@ -16,10 +16,23 @@
 //! its place up after the idle timeout (swept on every use and by a
 //! background task), so places follow the tenants that are active.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use crate::tenant::UserId;
+
+/// Counts of an idle cache (see `Idle::stats`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IdleStats {
+    /// Requests served by an idle connection of their tenant's.
+    pub reused: u64,
+    /// Requests that had to open one.
+    pub missed: u64,
+    /// Connections idle now, and the most that may be.
+    pub idle: usize,
+    pub capacity: usize,
+}
 
 /// What the cache keeps: a connection, closed when it leaves unused.
 pub trait Close: Send + 'static {
@@ -33,6 +46,9 @@ struct Entry<C> {
 }
 
 pub struct Idle<C> {
+    /// Requests that found an idle connection of their tenant's, and those that did not.
+    reused: AtomicU64,
+    missed: AtomicU64,
     capacity: usize,
     idle_timeout: Duration,
     entries: Mutex<Vec<Entry<C>>>,
@@ -45,7 +61,7 @@ impl<C: Close> Idle<C> {
     /// A cache of at most `capacity` idle connections (0: none are kept),
     /// each closed after `idle_timeout` unused.
     pub fn new(capacity: usize, idle_timeout: Duration) -> Arc<Idle<C>> {
-        Arc::new(Idle { capacity, idle_timeout, entries: Mutex::default(), sweeping: false.into() })
+        Arc::new(Idle { reused: 0.into(), missed: 0.into(), capacity, idle_timeout, entries: Mutex::default(), sweeping: false.into() })
     }
 
     /// An idle connection of `user`'s, the most recently used one.
@@ -57,7 +73,19 @@ impl<C: Close> Idle<C> {
             (taken, expired)
         };
         close_all(expired);
+        let counter = if taken.is_some() { &self.reused } else { &self.missed };
+        counter.fetch_add(1, Ordering::Relaxed);
         taken
+    }
+
+    /// What the cache has done so far, for `/metrics`: how to size it.
+    pub fn stats(&self) -> IdleStats {
+        IdleStats {
+            reused: self.reused.load(Ordering::Relaxed),
+            missed: self.missed.load(Ordering::Relaxed),
+            idle: self.entries.lock().unwrap_or_else(PoisonError::into_inner).len(),
+            capacity: self.capacity,
+        }
     }
 
     /// Keeps `conn` (already reset) for `user`'s next request, or closes it
@@ -181,6 +209,18 @@ mod tests {
             tokio::task::yield_now().await;
         }
         assert_eq!(closed.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn the_stats_count_reuses_and_misses() {
+        let closed = Arc::new(AtomicUsize::new(0));
+        let idle = Idle::new(3, Duration::from_secs(60));
+        assert!(idle.take(&user("a")).is_none());
+        idle.put(&user("a"), Fake(1, closed.clone()));
+        assert_eq!(idle.stats(), IdleStats { reused: 0, missed: 1, idle: 1, capacity: 3 });
+        assert!(idle.take(&user("a")).is_some());
+        assert!(idle.take(&user("b")).is_none());
+        assert_eq!(idle.stats(), IdleStats { reused: 1, missed: 2, idle: 0, capacity: 3 });
     }
 
     #[tokio::test]

@@ -18,7 +18,7 @@
 //! for the requests that only read one. The pipelines in `generate` and
 //! `history` are written once against these.
 
-mod idle;
+pub mod idle;
 pub mod postgres;
 pub mod sqlite;
 
@@ -53,6 +53,14 @@ impl Backend {
             Tenancy::Sqlite => {
                 Ok(Backend::Sqlite(sqlite::Sqlite::open(&config.data_dir, config.request_timeout, config.tenant_connections)?))
             }
+        }
+    }
+
+    /// What the cache of idle tenant connections has done (`/metrics`).
+    pub fn tenant_connections(&self) -> idle::IdleStats {
+        match self {
+            Backend::Postgres(backend) => backend.idle_stats(),
+            Backend::Sqlite(backend) => backend.idle_stats(),
         }
     }
 

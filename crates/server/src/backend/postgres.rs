@@ -100,6 +100,11 @@ async fn set_up(pool: &PgPool) -> Result<(), sqlx::Error> {
 const LOG_LOCK: i32 = i32::from_be_bytes(*b"sflg");
 
 impl Postgres {
+    /// What the cache of idle tenant connections has done.
+    pub fn idle_stats(&self) -> idle::IdleStats {
+        self.idle.stats()
+    }
+
     /// The backend for `url`, keeping up to `tenant_connections` idle tenant
     /// connections; the database is not contacted yet.
     pub fn open(url: &str, secret: &str, tenant_connections: usize) -> Result<Postgres, ServeError> {

@@ -108,6 +108,11 @@ fn options(path: &Path, busy_timeout: Duration) -> SqliteConnectOptions {
 }
 
 impl Sqlite {
+    /// What the cache of idle tenant connections has done.
+    pub fn idle_stats(&self) -> idle::IdleStats {
+        self.idle.stats()
+    }
+
     /// The backend under `data_dir`; no file is opened yet.
     pub fn open(data_dir: &Path, request_timeout: Duration, tenant_connections: usize) -> Result<Sqlite, ServeError> {
         let busy_timeout = request_timeout.saturating_add(BUSY_MARGIN);
