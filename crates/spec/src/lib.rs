@@ -77,11 +77,12 @@ const TABLES_WORTH_A_THREAD: usize = 50;
 /// lowered with every semantic check. A text that does not read that way
 /// after all takes the full path, so it is reported as any other would be.
 pub fn parse_verified_definition_for(text: &str, target: Option<Dialect>) -> Result<Schema, Vec<Diagnostic>> {
+    if text.len() > json::MAX_DEFINITION_BYTES {
+        return parse_definition_for(text, target);
+    }
     match serde_json::from_str::<Definition>(text) {
-        Ok(definition) if text.len() <= json::MAX_DEFINITION_BYTES => {
-            lower::lower(&definition, &BTreeSet::new(), target).map_err(|diagnostics| with_positions(text, diagnostics))
-        }
-        _ => parse_definition_for(text, target),
+        Ok(definition) => lower::lower(&definition, &BTreeSet::new(), target).map_err(|diagnostics| with_positions(text, diagnostics)),
+        Err(_) => parse_definition_for(text, target),
     }
 }
 
