@@ -291,8 +291,10 @@ fn main() -> ExitCode {
     }
     // Freed memory goes back to the system at once rather than after 10 ms:
     // a run's phases free tens of megabytes each, and kept they would add up
-    // to the peak (about 110 instead of 77 MB generating 1,000 tables), for
-    // no measurable time.
+    // to the peak (about 103 instead of 76 MiB generating 1,000 tables, over
+    // the 100 MB target). The price is page faults on memory touched anew
+    // (about 12,000 at 1,000 tables): kept, that run is about a quarter
+    // faster (BENCHMARKS.md, "generate: what limits us").
     // SAFETY: sets one of mimalloc's numeric options before any other thread
     // exists (the call is not thread-safe); the value is in range (0 = purge at once).
     unsafe {
