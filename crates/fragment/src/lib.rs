@@ -11,6 +11,7 @@
 //! function calls).
 
 mod postgres;
+mod postgres_facts;
 mod sqlite;
 
 pub use sqlite::{known_functions as sqlite_functions, trigger_table as sqlite_trigger_table};

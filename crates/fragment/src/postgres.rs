@@ -26,7 +26,7 @@ pub(crate) fn check_expression(slot: ExpressionSlot, sql: &str) -> Result<Expres
     if !target.name.is_empty() {
         return Err(FragmentError::NotOneExpression { found: format!("an expression with the alias `{}`", target.name) });
     }
-    let facts = target.val.as_deref().map(facts_of).unwrap_or_default();
+    let facts = target.val.as_deref().map(crate::postgres_facts::facts_of).unwrap_or_default();
 
     // Then prove the server accepts it exactly where the renderer will put it.
     let in_context = match slot {
@@ -57,43 +57,6 @@ pub(crate) fn check_expression(slot: ExpressionSlot, sql: &str) -> Result<Expres
             message: format!("{}{hint}", message_of(error)),
         }),
     }
-}
-
-/// What an expression refers to, read off its parse tree.
-fn facts_of(expression: &pg_query::protobuf::Node) -> ExpressionFacts {
-    let mut facts = ExpressionFacts::default();
-    let Ok(tree) = serde_json::to_value(expression) else { return facts };
-    if tree.pointer("/node/CollateClause").is_some() {
-        facts.collates = true;
-    }
-    // An explicit stack: expression trees can be deep.
-    let mut stack = vec![&tree];
-    while let Some(value) = stack.pop() {
-        match value {
-            serde_json::Value::Object(map) => {
-                if let Some(serde_json::Value::Object(column)) = map.get("ColumnRef") {
-                    let fields: Vec<String> = column
-                        .get("fields")
-                        .and_then(serde_json::Value::as_array)
-                        .map(|fields| {
-                            fields
-                                .iter()
-                                .map(|f| f.pointer("/node/String/sval").and_then(serde_json::Value::as_str).unwrap_or("*").to_string())
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    facts.column_references.push(fields);
-                }
-                if map.contains_key("SubLink") {
-                    facts.subquery = true;
-                }
-                stack.extend(map.values());
-            }
-            serde_json::Value::Array(items) => stack.extend(items),
-            _ => {}
-        }
-    }
-    facts
 }
 
 pub(crate) fn check_type_name(sql: &str) -> Result<(), FragmentError> {
