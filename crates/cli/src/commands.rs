@@ -116,13 +116,7 @@ fn read_folder(out: &Path, journal: schemaforge_kit::Journal) -> anyhow::Result<
         schemaforge_kit::sum::verify(sum, &crate::folder_io::summed_files(out, &journal, &[]))
             .with_context(|| format!("{} does not match the folder; nothing was generated", sum_path.display()))?;
     }
-    // The sum file vouches for the definition as written by `generate`: it is
-    // read straight into the typed definition (lowering still checks it all).
-    let dialect = Dialect::from_name(&journal.dialect);
-    let parsed = match &sum {
-        Some(_) => schemaforge_spec::parse_verified_definition_for(&text, dialect),
-        None => schemaforge_spec::parse_definition_for(&text, dialect),
-    };
+    let parsed = schemaforge_spec::parse_definition_for(&text, Dialect::from_name(&journal.dialect));
     let schema = parsed.map_err(|diagnostics| {
         anyhow::anyhow!("the stored definition {} no longer validates: {}", definition_path.display(), diagnostics[0])
     })?;

@@ -6,7 +6,11 @@
 //! descriptions, which editors show on hover, so they are written for users.
 
 use schemars::JsonSchema;
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{self, IntoDeserializer};
 use serde::{Deserialize, Serialize};
+
+use crate::typed::{ByJsonType, deserialize_by_json_type};
 
 /// A schemaforge definition: a declarative description of a relational schema.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
@@ -47,12 +51,29 @@ pub enum DialectName {
     Mysql,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum ExtensionDef {
     /// The extension's name, installed where the server chooses.
     Name(String),
     Spec(ExtensionSpec),
+}
+
+impl ByJsonType for ExtensionDef {
+    const EXPECTING: &'static str = "an extension name or an object with `name` and `schema`";
+
+    fn from_str<E: de::Error>(v: &str) -> Option<Result<Self, E>> {
+        Some(Ok(ExtensionDef::Name(v.to_owned())))
+    }
+    fn from_map<'de, A: de::MapAccess<'de>>(map: A) -> Option<Result<Self, A::Error>> {
+        Some(ExtensionSpec::deserialize(MapAccessDeserializer::new(map)).map(ExtensionDef::Spec))
+    }
+}
+
+impl<'de> Deserialize<'de> for ExtensionDef {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserialize_by_json_type(deserializer)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
@@ -90,7 +111,7 @@ pub struct EnumDef {
     /// Values renamed since the previous version: each new label mapped to the
     /// label it had (`{"live": "published"}`). Rows keep their value under the
     /// new label; without this a changed label is a removal plus an addition.
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty", deserialize_with = "crate::json::unique_keys")]
     pub renamed_values: std::collections::BTreeMap<String, String>,
 }
 
@@ -237,9 +258,10 @@ pub enum DefaultDef {
 // Written by hand: serde's untagged derive would also read a one-element
 // array `["x"]` as `{"sql": "x"}` (structs accept sequences), turning an
 // array literal into SQL. Only an object with exactly a string `sql` is SQL.
+// A literal is read strictly: a repeated key in it is an error, not the last one kept.
 impl<'de> Deserialize<'de> for DefaultDef {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = serde_json::Value::deserialize(deserializer)?;
+        let crate::json::StrictValue(value) = crate::json::StrictValue::deserialize(deserializer)?;
         match &value {
             serde_json::Value::Object(map) if map.len() == 1 => match map.get("sql") {
                 Some(serde_json::Value::String(sql)) => Ok(DefaultDef::Sql(SqlDefault { sql: sql.clone() })),
@@ -256,11 +278,28 @@ pub struct SqlDefault {
     pub sql: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum IdentityDef {
     Kind(IdentityKindName),
     Spec(IdentitySpec),
+}
+
+impl ByJsonType for IdentityDef {
+    const EXPECTING: &'static str = "`always`, `byDefault` or an object with `kind` and sequence options";
+
+    fn from_str<E: de::Error>(v: &str) -> Option<Result<Self, E>> {
+        Some(IdentityKindName::deserialize(v.into_deserializer()).map(IdentityDef::Kind))
+    }
+    fn from_map<'de, A: de::MapAccess<'de>>(map: A) -> Option<Result<Self, A::Error>> {
+        Some(IdentitySpec::deserialize(MapAccessDeserializer::new(map)).map(IdentityDef::Spec))
+    }
+}
+
+impl<'de> Deserialize<'de> for IdentityDef {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserialize_by_json_type(deserializer)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -335,11 +374,28 @@ pub enum ReferentialActionName {
     SetDefault,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum PrimaryKeyDef {
     Columns(Vec<String>),
     Named(NamedPrimaryKey),
+}
+
+impl ByJsonType for PrimaryKeyDef {
+    const EXPECTING: &'static str = "an array of column names or an object with `name` and `columns`";
+
+    fn from_seq<'de, A: de::SeqAccess<'de>>(seq: A) -> Option<Result<Self, A::Error>> {
+        Some(Vec::<String>::deserialize(SeqAccessDeserializer::new(seq)).map(PrimaryKeyDef::Columns))
+    }
+    fn from_map<'de, A: de::MapAccess<'de>>(map: A) -> Option<Result<Self, A::Error>> {
+        Some(NamedPrimaryKey::deserialize(MapAccessDeserializer::new(map)).map(PrimaryKeyDef::Named))
+    }
+}
+
+impl<'de> Deserialize<'de> for PrimaryKeyDef {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserialize_by_json_type(deserializer)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
@@ -402,12 +458,29 @@ pub struct IndexDef {
     pub predicate: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum IndexColumnDef {
     /// A column name.
     Name(String),
     Spec(IndexColumnSpec),
+}
+
+impl ByJsonType for IndexColumnDef {
+    const EXPECTING: &'static str = "a column name or an object with `column` or `expression`";
+
+    fn from_str<E: de::Error>(v: &str) -> Option<Result<Self, E>> {
+        Some(Ok(IndexColumnDef::Name(v.to_owned())))
+    }
+    fn from_map<'de, A: de::MapAccess<'de>>(map: A) -> Option<Result<Self, A::Error>> {
+        Some(IndexColumnSpec::deserialize(MapAccessDeserializer::new(map)).map(IndexColumnDef::Spec))
+    }
+}
+
+impl<'de> Deserialize<'de> for IndexColumnDef {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserialize_by_json_type(deserializer)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]

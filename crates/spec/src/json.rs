@@ -53,7 +53,8 @@ pub fn parse_strict(text: &str) -> Result<Value, Diagnostic> {
     }
 }
 
-struct StrictValue(Value);
+/// A JSON value read strictly: a repeated key in an object is an error.
+pub(crate) struct StrictValue(pub(crate) Value);
 
 impl<'de> Deserialize<'de> for StrictValue {
     fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -111,6 +112,32 @@ impl<'de> Visitor<'de> for StrictVisitor {
         }
         Ok(Value::Object(object))
     }
+}
+
+/// `#[serde(deserialize_with)]` for a map of strings that refuses a repeated
+/// key instead of keeping the last one, as the strict reader does.
+pub(crate) fn unique_keys<'de, D: de::Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<String, String>, D::Error> {
+    struct UniqueKeys;
+
+    impl<'de> Visitor<'de> for UniqueKeys {
+        type Value = BTreeMap<String, String>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object of strings")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some((key, value)) = map.next_entry::<String, String>()? {
+                if out.contains_key(&key) {
+                    return Err(de::Error::custom(format!("duplicate key `{key}`")));
+                }
+                out.insert(key, value);
+            }
+            Ok(out)
+        }
+    }
+
+    deserializer.deserialize_map(UniqueKeys)
 }
 
 /// Finds where each wanted JSON pointer's value starts in `text` (which must be

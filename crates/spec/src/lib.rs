@@ -10,8 +10,11 @@
 //!    wrong types, unknown type names), generated from `document`;
 //! 3. `lower`: meaning (names resolve, defaults fit, SQL parses, keys hold).
 //!
-//! The shape check and lowering run side by side on a definition whose JSON
-//! parsed; lowering's result counts only when the shape is sound (see
+//! A definition text sound in shape skips the first two layers' intermediate
+//! value: `typed` reads it straight into the typed definition, accepting
+//! exactly what they accept, and anything else takes the layered path. For
+//! a parsed value (the HTTP API's), the shape check and lowering run side by
+//! side; lowering's result counts only when the shape is sound (see
 //! `validate_value_for`).
 
 pub mod diagnostic;
@@ -22,6 +25,7 @@ mod lower;
 mod recover;
 mod shape;
 pub mod suggest;
+mod typed;
 
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
@@ -62,29 +66,20 @@ pub fn parse_definition(text: &str) -> Result<Schema, Vec<Diagnostic>> {
 
 /// `parse_definition` for a target database: a definition that names no
 /// dialect is lowered for `target`; one that names another is refused.
+///
+/// A definition sound in shape (most are) is read straight into the typed
+/// definition (`typed`); the layered path runs only for one that is not,
+/// to explain what is wrong with it.
 pub fn parse_definition_for(text: &str, target: Option<Dialect>) -> Result<Schema, Vec<Diagnostic>> {
+    if let Some(definition) = typed::read(text) {
+        return lower::lower(&definition, &BTreeSet::new(), target).map_err(|diagnostics| with_positions(text, diagnostics));
+    }
     let value = json::parse_strict(text).map_err(|d| vec![d])?;
     validate_value_for(&value, target).map_err(|diagnostics| with_positions(text, diagnostics))
 }
 
 /// Below this many tables, checking the shape on a second thread costs more than it saves.
 const TABLES_WORTH_A_THREAD: usize = 50;
-
-/// `parse_definition_for` for a definition this tool wrote and has verified
-/// since (a migrations folder's definition, checked against its sum file):
-/// read straight into the typed definition, without the intermediate JSON
-/// value and the shape check that exist to explain a malformed one, then
-/// lowered with every semantic check. A text that does not read that way
-/// after all takes the full path, so it is reported as any other would be.
-pub fn parse_verified_definition_for(text: &str, target: Option<Dialect>) -> Result<Schema, Vec<Diagnostic>> {
-    if text.len() > json::MAX_DEFINITION_BYTES {
-        return parse_definition_for(text, target);
-    }
-    match serde_json::from_str::<Definition>(text) {
-        Ok(definition) => lower::lower(&definition, &BTreeSet::new(), target).map_err(|diagnostics| with_positions(text, diagnostics)),
-        Err(_) => parse_definition_for(text, target),
-    }
-}
 
 /// Validates an already-parsed JSON value (as the HTTP API receives it).
 pub fn validate_value(value: &Value) -> Result<Schema, Vec<Diagnostic>> {
