@@ -197,11 +197,7 @@ fn core(criterion: &mut Criterion) {
         bench(criterion, "codegen_schema_ts", tables, || schemaforge_codegen::drizzle::generate(base));
         bench(criterion, "kit_snapshot", tables, || {
             let names = schemaforge_kit::DrizzleNames::assign(base);
-            schemaforge_kit::snapshot::to_json_text(&schemaforge_kit::snapshot::snapshot(
-                base,
-                &names,
-                "00000000-0000-0000-0000-000000000000",
-            ))
+            schemaforge_kit::snapshot::snapshot_text(base, &names, "00000000-0000-0000-0000-000000000000")
         });
         bench(criterion, "generate_initial", tables, || generate_in_memory(base_text, None));
         bench(criterion, "generate_incremental", tables, || generate_in_memory(edited_text, Some(base_text)));

@@ -5,12 +5,15 @@
 //! PostgreSQL's version 7 (`postgres`) and SQLite's version 6 (`sqlite`).
 //! Tables (and PostgreSQL's enums, schemas and roles) appear in the order of
 //! their export names, sorted the way esbuild lists a module's exports,
-//! because that is the order drizzle-kit walks them in.
+//! because that is the order drizzle-kit walks them in. The text is written
+//! directly (`text`), not built as a JSON value first, and a large table
+//! list is written in halves on two threads.
 
 mod postgres;
 mod sqlite;
+mod text;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use schemaforge_model::{Dialect, Schema};
@@ -24,58 +27,34 @@ pub use sqlite::{foreign_key_is_column_style, index_element};
 pub const ORIGIN_ID: &str = "00000000-0000-0000-0000-000000000000";
 
 /// A snapshot before its `id` is known: the fields written before `id` and
-/// `prevId` (plain strings), and the body after them, which the id hashes.
-pub(crate) struct Parts {
+/// `prevId` (plain strings), and the body after them, which the id hashes,
+/// as its pretty text and its compact text.
+pub(crate) struct Body {
     head: &'static [(&'static str, &'static str)],
-    body: Map<String, Value>,
+    text: (String, String),
 }
 
-fn parts(schema: &Schema, names: &DrizzleNames) -> Parts {
-    match schema.dialect {
-        Dialect::Postgresql => postgres::parts(schema, names),
-        Dialect::Sqlite => sqlite::parts(schema, names),
-    }
-}
-
-/// The snapshot of `schema`, chained to `prev_id`. Its `id` is derived from its
-/// content and parent, so the same schema after the same parent always gets
-/// the same id (drizzle-kit uses a random UUID; any UUID-shaped string works).
-pub fn snapshot(schema: &Schema, names: &DrizzleNames, prev_id: &str) -> Value {
-    let Parts { head, body } = parts(schema, names);
-    let body = Value::Object(body);
-    let mut out = Map::new();
-    for (key, value) in head {
-        out.insert((*key).into(), Value::String((*value).into()));
-    }
-    out.insert("id".into(), Value::String(content_id(prev_id, &body)));
-    out.insert("prevId".into(), Value::String(prev_id.to_string()));
-    if let Value::Object(fields) = body {
-        out.extend(fields);
-    }
-    Value::Object(out)
-}
-
-/// `to_json_text(&snapshot(schema, names, prev_id))`, with the body hashed
-/// for the id on a second thread while it is pretty-printed on this one (the
-/// two walks are most of a large snapshot's time), the id then written into
-/// the text where `JSON.stringify` puts it.
+/// The snapshot file's text for `schema`, chained to `prev_id`:
+/// `JSON.stringify(snapshot, null, 2)` of what drizzle-kit would hold. Its
+/// `id` is derived from its content and parent, so the same schema after the
+/// same parent always gets the same id (drizzle-kit uses a random UUID; any
+/// UUID-shaped string works).
 pub fn snapshot_text(schema: &Schema, names: &DrizzleNames, prev_id: &str) -> String {
-    let Parts { head, body } = parts(schema, names);
-    let body = Value::Object(body);
-    let (id, body_text) = std::thread::scope(|scope| {
-        let id = scope.spawn(|| content_id(prev_id, &body));
-        let text = to_json_text(&body);
-        (id.join().unwrap_or_else(|_| content_id(prev_id, &body)), text)
-    });
+    let Body { head, text: (body, compact) } = match schema.dialect {
+        Dialect::Postgresql => postgres::body(schema, names),
+        Dialect::Sqlite => sqlite::body(schema, names),
+    };
+    let id = content_id(prev_id, &compact);
+    drop(compact);
     let quoted = |s: &str| serde_json::to_string(s).unwrap_or_default();
-    let mut text = String::with_capacity(body_text.len() + 160);
+    let mut text = String::with_capacity(body.len() + 160);
     text.push_str("{\n");
     for (key, value) in head {
         text.push_str(&format!("  {}: {},\n", quoted(key), quoted(value)));
     }
     text.push_str(&format!("  \"id\": {},\n  \"prevId\": {},\n", quoted(&id), quoted(prev_id)));
     // The body's own text without its opening `{` line: its fields follow `prevId`.
-    text.push_str(body_text.strip_prefix("{\n").unwrap_or(&body_text));
+    text.push_str(body.strip_prefix("{\n").unwrap_or(&body));
     text
 }
 
@@ -112,12 +91,12 @@ pub fn to_json_text(value: &Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_default()
 }
 
-fn content_id(prev_id: &str, body: &Value) -> String {
+/// The id of a snapshot whose body is `compact` (its compact JSON text).
+fn content_id(prev_id: &str, compact: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(prev_id.as_bytes());
     hasher.update(b"\n");
-    // Serialized straight into the hash: the text itself (megabytes) is never needed.
-    let _ = serde_json::to_writer(HashWriter(&mut hasher), body);
+    hasher.update(compact.as_bytes());
     let digest = hasher.finalize();
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
@@ -126,20 +105,6 @@ fn content_id(prev_id: &str, body: &Value) -> String {
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
-}
-
-/// Feeds what is written to it into a hash.
-struct HashWriter<'a>(&'a mut Sha256);
-
-impl std::io::Write for HashWriter<'_> {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.update(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// esbuild lists a module's exports sorted by name (byte order); drizzle-kit

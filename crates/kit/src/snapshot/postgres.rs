@@ -1,198 +1,245 @@
 //! The PostgreSQL snapshot (drizzle-kit snapshot version 7).
 
-use serde_json::{Map, Value, json};
-
 use schemaforge_model::{ColumnType, IdentityKind, IndexKey, NullsOrder, ScalarType, Schema, SortOrder, Table};
 
-use super::{Parts, by_export, in_halves};
+use super::text::JsonText;
+use super::{Body, by_export, in_halves};
 use crate::defaults::drizzle_default;
 use crate::names::DrizzleNames;
 
 /// The PostgreSQL snapshot of `schema`: nothing comes before its `id`.
-pub(super) fn parts(schema: &Schema, names: &DrizzleNames) -> Parts {
-    let mut body = Map::new();
-    body.insert("version".into(), json!("7"));
-    body.insert("dialect".into(), json!("postgresql"));
-    body.insert("tables".into(), Value::Object(tables(schema, names)));
-    body.insert("enums".into(), Value::Object(enums(schema, names)));
-    body.insert("schemas".into(), Value::Object(schemas(schema, names)));
-    body.insert("sequences".into(), json!({}));
-    body.insert("roles".into(), Value::Object(roles(schema, names)));
-    body.insert("policies".into(), json!({}));
-    body.insert("views".into(), json!({}));
-    body.insert("_meta".into(), json!({"columns": {}, "schemas": {}, "tables": {}}));
-    Parts { head: &[], body }
-}
-
-fn schemas(schema: &Schema, names: &DrizzleNames) -> Map<String, Value> {
-    by_export(schema.namespaces.iter().map(|n| (names.schemas[n].as_str(), n)))
-        .into_iter()
-        .map(|n| (n.clone(), Value::String(n.clone())))
-        .collect()
-}
-
-fn roles(schema: &Schema, names: &DrizzleNames) -> Map<String, Value> {
-    by_export(schema.roles.iter().map(|r| (names.roles[&r.name].as_str(), r)))
-        .into_iter()
-        .filter(|r| !r.existing)
-        .map(|r| (r.name.clone(), json!({"name": r.name, "createDb": r.create_db, "createRole": r.create_role, "inherit": r.inherit})))
-        .collect()
-}
-
-fn enums(schema: &Schema, names: &DrizzleNames) -> Map<String, Value> {
-    by_export(schema.enums.iter().map(|e| (names.enums[&e.name].as_str(), e)))
-        .into_iter()
-        .map(|e| {
-            let ns = e.name.namespace();
-            (format!("{ns}.{}", e.name.name), json!({"name": e.name.name, "schema": ns, "values": e.values}))
-        })
-        .collect()
-}
-
-fn tables(schema: &Schema, names: &DrizzleNames) -> Map<String, Value> {
+pub(super) fn body(schema: &Schema, names: &DrizzleNames) -> Body {
+    let mut w = JsonText::at_depth(0);
+    w.begin_object();
+    w.str_field("version", "7");
+    w.str_field("dialect", "postgresql");
+    w.key("tables");
+    w.begin_object();
     let ordered = by_export(schema.tables.iter().map(|t| (names.table(&t.name).export.as_str(), t)));
-    in_halves(&ordered, |t| (format!("{}.{}", t.name.namespace(), t.name.name), table(t))).into_iter().collect()
+    for (key, text) in in_halves(&ordered, |t| (format!("{}.{}", t.name.namespace(), t.name.name), table(t))) {
+        w.key(&key);
+        w.append(text);
+    }
+    w.end_object();
+
+    w.key("enums");
+    w.begin_object();
+    for e in by_export(schema.enums.iter().map(|e| (names.enums[&e.name].as_str(), e))) {
+        let ns = e.name.namespace();
+        w.key(&format!("{ns}.{}", e.name.name));
+        w.begin_object();
+        w.str_field("name", &e.name.name);
+        w.str_field("schema", ns);
+        w.strings_field("values", &e.values);
+        w.end_object();
+    }
+    w.end_object();
+
+    w.key("schemas");
+    w.begin_object();
+    for n in by_export(schema.namespaces.iter().map(|n| (names.schemas[n].as_str(), n))) {
+        w.str_field(n, n);
+    }
+    w.end_object();
+    w.empty_object_field("sequences");
+
+    w.key("roles");
+    w.begin_object();
+    for r in by_export(schema.roles.iter().map(|r| (names.roles[&r.name].as_str(), r))).into_iter().filter(|r| !r.existing) {
+        w.key(&r.name);
+        w.begin_object();
+        w.str_field("name", &r.name);
+        w.bool_field("createDb", r.create_db);
+        w.bool_field("createRole", r.create_role);
+        w.bool_field("inherit", r.inherit);
+        w.end_object();
+    }
+    w.end_object();
+    w.empty_object_field("policies");
+    w.empty_object_field("views");
+    w.key("_meta");
+    w.begin_object();
+    w.empty_object_field("columns");
+    w.empty_object_field("schemas");
+    w.empty_object_field("tables");
+    w.end_object();
+    w.end_object();
+    Body { head: &[], text: w.finish() }
 }
 
-fn table(table: &Table) -> Value {
-    let mut out = Map::new();
-    out.insert("name".into(), json!(table.name.name));
-    out.insert("schema".into(), json!(table.name.schema.clone().unwrap_or_default()));
+/// One table's entry, written at its depth under `tables`.
+fn table(table: &Table) -> (String, String) {
+    let mut w = JsonText::at_depth(2);
+    w.begin_object();
+    w.str_field("name", &table.name.name);
+    w.str_field("schema", table.name.schema.as_deref().unwrap_or_default());
     let inline_pk = table.primary_key_is_inline();
-    let mut columns = Map::new();
+    w.key("columns");
+    w.begin_object();
     for column in &table.columns {
-        let mut c = Map::new();
-        c.insert("name".into(), json!(column.name));
-        c.insert("type".into(), json!(drizzle_type(&column.ty)));
+        w.key(&column.name);
+        w.begin_object();
+        w.str_field("name", &column.name);
+        w.str_field("type", &drizzle_type(&column.ty));
         if let ScalarType::Enum(name) = &column.ty.scalar {
-            c.insert("typeSchema".into(), json!(name.namespace()));
+            w.str_field("typeSchema", name.namespace());
         }
         let is_pk = inline_pk && table.primary_key.as_ref().is_some_and(|pk| pk.columns[0] == column.name);
-        c.insert("primaryKey".into(), json!(is_pk));
-        c.insert("notNull".into(), json!(column.not_null));
+        w.bool_field("primaryKey", is_pk);
+        w.bool_field("notNull", column.not_null);
         if let Some(generated) = &column.generated {
-            c.insert("generated".into(), json!({"as": generated.sql, "type": "stored"}));
+            w.key("generated");
+            w.begin_object();
+            w.str_field("as", &generated.sql);
+            w.str_field("type", "stored");
+            w.end_object();
         }
         if let Some(identity) = &column.identity {
-            c.insert(
-                "identity".into(),
-                json!({
-                    "type": match identity.kind { IdentityKind::Always => "always", IdentityKind::ByDefault => "byDefault" },
-                    "name": identity.sequence_name,
-                    "schema": table.name.namespace(),
-                    "increment": identity.increment.to_string(),
-                    "startWith": identity.start_with.to_string(),
-                    "minValue": identity.min_value.to_string(),
-                    "maxValue": identity.max_value.to_string(),
-                    "cache": identity.cache.to_string(),
-                    "cycle": identity.cycle,
-                }),
+            w.key("identity");
+            w.begin_object();
+            w.str_field(
+                "type",
+                match identity.kind {
+                    IdentityKind::Always => "always",
+                    IdentityKind::ByDefault => "byDefault",
+                },
             );
+            w.str_field("name", &identity.sequence_name);
+            w.str_field("schema", table.name.namespace());
+            w.str_field("increment", &identity.increment.to_string());
+            w.str_field("startWith", &identity.start_with.to_string());
+            w.str_field("minValue", &identity.min_value.to_string());
+            w.str_field("maxValue", &identity.max_value.to_string());
+            w.str_field("cache", &identity.cache.to_string());
+            w.bool_field("cycle", identity.cycle);
+            w.end_object();
         }
         if let Some(default) = drizzle_default(schemaforge_model::Dialect::Postgresql, column) {
-            c.insert("default".into(), default.snapshot_value());
+            w.key("default");
+            w.value(&default.snapshot_value());
         }
-        columns.insert(column.name.clone(), Value::Object(c));
+        w.end_object();
     }
-    out.insert("columns".into(), Value::Object(columns));
+    w.end_object();
 
-    let mut indexes = Map::new();
+    w.key("indexes");
+    w.begin_object();
     for index in &table.indexes {
-        let elements: Vec<Value> = index
-            .elements
-            .iter()
-            .map(|e| match &e.key {
+        w.key(&index.name);
+        w.begin_object();
+        w.str_field("name", &index.name);
+        w.key("columns");
+        w.begin_array();
+        for e in &index.elements {
+            w.element();
+            w.begin_object();
+            match &e.key {
                 IndexKey::Column(name) => {
-                    let mut m = Map::new();
-                    m.insert("expression".into(), json!(name));
-                    m.insert("isExpression".into(), json!(false));
-                    m.insert("asc".into(), json!(e.order == SortOrder::Asc));
-                    m.insert("nulls".into(), json!(nulls(e.nulls)));
+                    w.str_field("expression", name);
+                    w.bool_field("isExpression", false);
+                    w.bool_field("asc", e.order == SortOrder::Asc);
+                    w.str_field("nulls", nulls(e.nulls));
                     if let Some(opclass) = &e.opclass {
-                        m.insert("opclass".into(), json!(opclass));
+                        w.str_field("opclass", opclass);
                     }
-                    Value::Object(m)
                 }
                 // drizzle has no `.desc()` on `sql` elements, so order, nulls
                 // and operator class travel inside the expression text.
-                IndexKey::Expression(_) => json!({
-                    "expression": schemaforge_sql::postgres::index_element_sql(e),
-                    "asc": true,
-                    "isExpression": true,
-                    "nulls": "last",
-                }),
-            })
-            .collect();
-        let mut m = Map::new();
-        m.insert("name".into(), json!(index.name));
-        m.insert("columns".into(), Value::Array(elements));
-        m.insert("isUnique".into(), json!(index.unique));
+                IndexKey::Expression(_) => {
+                    w.str_field("expression", &schemaforge_sql::postgres::index_element_sql(e));
+                    w.bool_field("asc", true);
+                    w.bool_field("isExpression", true);
+                    w.str_field("nulls", "last");
+                }
+            }
+            w.end_object();
+        }
+        w.end_array();
+        w.bool_field("isUnique", index.unique);
         if let Some(predicate) = &index.predicate {
-            m.insert("where".into(), json!(predicate));
+            w.str_field("where", predicate);
         }
-        m.insert("concurrently".into(), json!(false));
-        m.insert("method".into(), json!(index.method));
-        m.insert("with".into(), json!({}));
-        indexes.insert(index.name.clone(), Value::Object(m));
+        w.bool_field("concurrently", false);
+        w.str_field("method", &index.method);
+        w.empty_object_field("with");
+        w.end_object();
     }
-    out.insert("indexes".into(), Value::Object(indexes));
+    w.end_object();
 
-    let mut foreign_keys = Map::new();
+    w.key("foreignKeys");
+    w.begin_object();
     for fk in &table.foreign_keys {
-        let mut m = Map::new();
-        m.insert("name".into(), json!(fk.name));
-        m.insert("tableFrom".into(), json!(table.name.name));
-        m.insert("tableTo".into(), json!(fk.referenced_table.name));
+        w.key(&fk.name);
+        w.begin_object();
+        w.str_field("name", &fk.name);
+        w.str_field("tableFrom", &table.name.name);
+        w.str_field("tableTo", &fk.referenced_table.name);
         if let Some(schema) = &fk.referenced_table.schema {
-            m.insert("schemaTo".into(), json!(schema));
+            w.str_field("schemaTo", schema);
         }
-        m.insert("columnsFrom".into(), json!(fk.columns));
-        m.insert("columnsTo".into(), json!(fk.referenced_columns));
-        m.insert("onDelete".into(), json!(fk.on_delete.as_sql()));
-        m.insert("onUpdate".into(), json!(fk.on_update.as_sql()));
-        foreign_keys.insert(fk.name.clone(), Value::Object(m));
+        w.strings_field("columnsFrom", &fk.columns);
+        w.strings_field("columnsTo", &fk.referenced_columns);
+        w.str_field("onDelete", fk.on_delete.as_sql());
+        w.str_field("onUpdate", fk.on_update.as_sql());
+        w.end_object();
     }
-    out.insert("foreignKeys".into(), Value::Object(foreign_keys));
+    w.end_object();
 
-    let mut primary_keys = Map::new();
+    w.key("compositePrimaryKeys");
+    w.begin_object();
     if let Some(pk) = table.primary_key.as_ref().filter(|_| !inline_pk) {
-        primary_keys.insert(pk.name.clone(), json!({"name": pk.name, "columns": pk.columns}));
+        w.key(&pk.name);
+        w.begin_object();
+        w.str_field("name", &pk.name);
+        w.strings_field("columns", &pk.columns);
+        w.end_object();
     }
-    out.insert("compositePrimaryKeys".into(), Value::Object(primary_keys));
+    w.end_object();
 
-    let mut uniques = Map::new();
+    w.key("uniqueConstraints");
+    w.begin_object();
     for unique in &table.uniques {
-        uniques.insert(
-            unique.name.clone(),
-            json!({"name": unique.name, "nullsNotDistinct": unique.nulls_not_distinct, "columns": unique.columns}),
-        );
+        w.key(&unique.name);
+        w.begin_object();
+        w.str_field("name", &unique.name);
+        w.bool_field("nullsNotDistinct", unique.nulls_not_distinct);
+        w.strings_field("columns", &unique.columns);
+        w.end_object();
     }
-    out.insert("uniqueConstraints".into(), Value::Object(uniques));
+    w.end_object();
 
-    let mut policies = Map::new();
+    w.key("policies");
+    w.begin_object();
     for policy in &table.policies {
-        let mut m = Map::new();
-        m.insert("name".into(), json!(policy.name));
-        m.insert("as".into(), json!(policy.kind.as_sql()));
-        m.insert("for".into(), json!(policy.command.as_sql()));
-        m.insert("to".into(), json!(policy.roles));
+        w.key(&policy.name);
+        w.begin_object();
+        w.str_field("name", &policy.name);
+        w.str_field("as", policy.kind.as_sql());
+        w.str_field("for", policy.command.as_sql());
+        w.strings_field("to", &policy.roles);
         if let Some(using) = &policy.using {
-            m.insert("using".into(), json!(using));
+            w.str_field("using", using);
         }
         if let Some(check) = &policy.with_check {
-            m.insert("withCheck".into(), json!(check));
+            w.str_field("withCheck", check);
         }
-        policies.insert(policy.name.clone(), Value::Object(m));
+        w.end_object();
     }
-    out.insert("policies".into(), Value::Object(policies));
+    w.end_object();
 
-    let mut checks = Map::new();
+    w.key("checkConstraints");
+    w.begin_object();
     for check in &table.checks {
-        checks.insert(check.name.clone(), json!({"name": check.name, "value": check.expression}));
+        w.key(&check.name);
+        w.begin_object();
+        w.str_field("name", &check.name);
+        w.str_field("value", &check.expression);
+        w.end_object();
     }
-    out.insert("checkConstraints".into(), Value::Object(checks));
-    out.insert("isRLSEnabled".into(), json!(table.rls));
-    Value::Object(out)
+    w.end_object();
+    w.bool_field("isRLSEnabled", table.rls);
+    w.end_object();
+    w.finish()
 }
 
 fn nulls(n: NullsOrder) -> &'static str {

@@ -6,31 +6,59 @@
 //! indexes are listed under `internal.indexes`, and foreign keys carry the
 //! names `schema.ts` gives them although SQLite stores none.
 
-use serde_json::{Map, Value, json};
-
 use schemaforge_model::sqlite::{SqliteType, autoincrement};
 use schemaforge_model::{ForeignKey, Index, IndexKey, Schema, SortOrder, Table, names};
 
 use super::postgres::unique_is_column_style;
-use super::{Parts, by_export};
+use super::text::JsonText;
+use super::{Body, by_export};
 use crate::defaults::drizzle_default;
 use crate::names::DrizzleNames;
 
 /// The SQLite snapshot of `schema`: its `version` and `dialect` come before its `id`.
-pub(super) fn parts(schema: &Schema, names: &DrizzleNames) -> Parts {
+pub(super) fn body(schema: &Schema, names: &DrizzleNames) -> Body {
     let tables = by_export(schema.tables.iter().map(|t| (names.table(&t.name).export.as_str(), t)));
-    let mut internal = Map::new();
-    let mut tables_json = Map::new();
+    // `internal.indexes`: each index with expression elements, in table order.
+    let mut internal: Vec<(&str, Vec<String>)> = Vec::new();
+    let mut w = JsonText::at_depth(0);
+    w.begin_object();
+    w.key("tables");
+    w.begin_object();
     for table in tables {
-        tables_json.insert(table.name.name.clone(), self::table(table, &mut internal));
+        w.key(&table.name.name);
+        self::table(&mut w, table, &mut internal);
     }
-    let mut body = Map::new();
-    body.insert("tables".into(), Value::Object(tables_json));
-    body.insert("views".into(), json!({}));
-    body.insert("enums".into(), json!({}));
-    body.insert("_meta".into(), json!({"schemas": {}, "tables": {}, "columns": {}}));
-    body.insert("internal".into(), json!({ "indexes": internal }));
-    Parts { head: &[("version", "6"), ("dialect", "sqlite")], body }
+    w.end_object();
+    w.empty_object_field("views");
+    w.empty_object_field("enums");
+    w.key("_meta");
+    w.begin_object();
+    w.empty_object_field("schemas");
+    w.empty_object_field("tables");
+    w.empty_object_field("columns");
+    w.end_object();
+    w.key("internal");
+    w.begin_object();
+    w.key("indexes");
+    w.begin_object();
+    for (index, expressions) in internal {
+        w.key(index);
+        w.begin_object();
+        w.key("columns");
+        w.begin_object();
+        for expression in expressions {
+            w.key(&expression);
+            w.begin_object();
+            w.bool_field("isExpression", true);
+            w.end_object();
+        }
+        w.end_object();
+        w.end_object();
+    }
+    w.end_object();
+    w.end_object();
+    w.end_object();
+    Body { head: &[("version", "6"), ("dialect", "sqlite")], text: w.finish() }
 }
 
 /// The text of an index element as drizzle's sqlite-core holds it: a column
@@ -49,96 +77,120 @@ pub fn foreign_key_is_column_style(table: &Table, fk: &ForeignKey) -> bool {
     fk.columns.len() == 1 && fk.name == names::foreign_key(&table.name.name, &fk.columns, &fk.referenced_table.name, &fk.referenced_columns)
 }
 
-fn table(table: &Table, internal: &mut Map<String, Value>) -> Value {
+fn table<'a>(w: &mut JsonText, table: &'a Table, internal: &mut Vec<(&'a str, Vec<String>)>) {
     let single_key = table.primary_key.as_ref().filter(|pk| pk.columns.len() == 1).map(|pk| pk.columns[0].as_str());
-    let mut columns = Map::new();
+    w.begin_object();
+    w.str_field("name", &table.name.name);
+    w.key("columns");
+    w.begin_object();
     for column in &table.columns {
-        let mut c = Map::new();
-        c.insert("name".into(), json!(column.name));
-        c.insert("type".into(), json!(SqliteType::of(&column.ty).map(|t| t.to_string()).unwrap_or_default()));
-        c.insert("primaryKey".into(), json!(single_key == Some(column.name.as_str())));
-        c.insert("notNull".into(), json!(column.not_null));
-        c.insert("autoincrement".into(), json!(autoincrement(table, column)));
+        w.key(&column.name);
+        w.begin_object();
+        w.str_field("name", &column.name);
+        w.str_field("type", &SqliteType::of(&column.ty).map(|t| t.to_string()).unwrap_or_default());
+        w.bool_field("primaryKey", single_key == Some(column.name.as_str()));
+        w.bool_field("notNull", column.not_null);
+        w.bool_field("autoincrement", autoincrement(table, column));
         if let Some(generated) = &column.generated {
-            c.insert("generated".into(), json!({"as": format!("({})", generated.sql), "type": "stored"}));
+            w.key("generated");
+            w.begin_object();
+            w.str_field("as", &format!("({})", generated.sql));
+            w.str_field("type", "stored");
+            w.end_object();
         }
         if let Some(default) = drizzle_default(schemaforge_model::Dialect::Sqlite, column) {
-            c.insert("default".into(), default.snapshot_value());
+            w.key("default");
+            w.value(&default.snapshot_value());
         }
-        columns.insert(column.name.clone(), Value::Object(c));
+        w.end_object();
     }
+    w.end_object();
 
-    let mut indexes = Map::new();
+    w.key("indexes");
+    w.begin_object();
     let column_uniques =
         table.columns.iter().filter_map(|c| table.uniques.iter().find(|u| unique_is_column_style(table, u) && u.columns[0] == c.name));
     for unique in column_uniques.chain(table.uniques.iter().filter(|u| !unique_is_column_style(table, u))) {
-        indexes.insert(unique.name.clone(), json!({"name": unique.name, "columns": unique.columns, "isUnique": true}));
+        w.key(&unique.name);
+        w.begin_object();
+        w.str_field("name", &unique.name);
+        w.strings_field("columns", &unique.columns);
+        w.bool_field("isUnique", true);
+        w.end_object();
     }
     for index in &table.indexes {
-        indexes.insert(index.name.clone(), self::index(index, internal));
+        w.key(&index.name);
+        self::index(w, index, internal);
     }
+    w.end_object();
 
-    let mut foreign_keys = Map::new();
+    w.key("foreignKeys");
+    w.begin_object();
     let column_style = table
         .columns
         .iter()
         .filter_map(|c| table.foreign_keys.iter().find(|fk| foreign_key_is_column_style(table, fk) && fk.columns[0] == c.name));
     for fk in column_style.chain(table.foreign_keys.iter().filter(|fk| !foreign_key_is_column_style(table, fk))) {
-        foreign_keys.insert(
-            fk.name.clone(),
-            json!({
-                "name": fk.name,
-                "tableFrom": table.name.name,
-                "tableTo": fk.referenced_table.name,
-                "columnsFrom": fk.columns,
-                "columnsTo": fk.referenced_columns,
-                "onDelete": fk.on_delete.as_sql(),
-                "onUpdate": fk.on_update.as_sql(),
-            }),
-        );
+        w.key(&fk.name);
+        w.begin_object();
+        w.str_field("name", &fk.name);
+        w.str_field("tableFrom", &table.name.name);
+        w.str_field("tableTo", &fk.referenced_table.name);
+        w.strings_field("columnsFrom", &fk.columns);
+        w.strings_field("columnsTo", &fk.referenced_columns);
+        w.str_field("onDelete", fk.on_delete.as_sql());
+        w.str_field("onUpdate", fk.on_update.as_sql());
+        w.end_object();
     }
+    w.end_object();
 
-    let mut primary_keys = Map::new();
+    w.key("compositePrimaryKeys");
+    w.begin_object();
     if let Some(pk) = table.primary_key.as_ref().filter(|pk| pk.columns.len() > 1) {
-        primary_keys.insert(pk.name.clone(), json!({"columns": pk.columns, "name": pk.name}));
+        w.key(&pk.name);
+        w.begin_object();
+        w.strings_field("columns", &pk.columns);
+        w.str_field("name", &pk.name);
+        w.end_object();
     }
-    let mut checks = Map::new();
+    w.end_object();
+    w.empty_object_field("uniqueConstraints");
+    w.key("checkConstraints");
+    w.begin_object();
     for check in &table.checks {
-        checks.insert(check.name.clone(), json!({"name": check.name, "value": check.expression}));
+        w.key(&check.name);
+        w.begin_object();
+        w.str_field("name", &check.name);
+        w.str_field("value", &check.expression);
+        w.end_object();
     }
-    json!({
-        "name": table.name.name,
-        "columns": columns,
-        "indexes": indexes,
-        "foreignKeys": foreign_keys,
-        "compositePrimaryKeys": primary_keys,
-        "uniqueConstraints": {},
-        "checkConstraints": checks,
-    })
+    w.end_object();
+    w.end_object();
 }
 
-fn index(index: &Index, internal: &mut Map<String, Value>) -> Value {
-    let mut expressions = Map::new();
+fn index<'a>(w: &mut JsonText, index: &'a Index, internal: &mut Vec<(&'a str, Vec<String>)>) {
+    let mut expressions: Vec<String> = Vec::new();
     let columns: Vec<String> = index
         .elements
         .iter()
         .map(|e| {
             let (text, expression) = index_element(&e.key, e.order);
-            if expression {
-                expressions.insert(text.clone(), json!({"isExpression": true}));
+            // An element listed twice is one key of drizzle-kit's map.
+            if expression && !expressions.contains(&text) {
+                expressions.push(text.clone());
             }
             text
         })
         .collect();
     if !expressions.is_empty() {
-        internal.insert(index.name.clone(), json!({ "columns": expressions }));
+        internal.push((&index.name, expressions));
     }
-    let mut m = Map::new();
-    m.insert("name".into(), json!(index.name));
-    m.insert("columns".into(), json!(columns));
-    m.insert("isUnique".into(), json!(index.unique));
+    w.begin_object();
+    w.str_field("name", &index.name);
+    w.strings_field("columns", &columns);
+    w.bool_field("isUnique", index.unique);
     if let Some(predicate) = &index.predicate {
-        m.insert("where".into(), json!(predicate));
+        w.str_field("where", predicate);
     }
-    Value::Object(m)
+    w.end_object();
 }
