@@ -168,10 +168,12 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     // independent of each other: built side by side.
     // The snapshot stays on this thread: it allocates the most, and here it
     // reuses the memory validation freed instead of adding to the peak.
+    // Both name every table and column the same way: the names are assigned once.
+    let names = schemaforge_kit::DrizzleNames::assign(&schema);
     let (snapshot, down, schema_ts) = std::thread::scope(|scope| {
-        let schema_ts = scope.spawn(|| schemaforge_codegen::drizzle::generate(&schema));
+        let schema_ts = scope.spawn(|| schemaforge_codegen::drizzle::generate_named(&schema, &names));
         let down = scope.spawn(|| schemaforge_plan::plan_down_with(previous_schema, &schema, args.options));
-        let snapshot = schemaforge_kit::next_snapshot(previous.as_ref(), &schema);
+        let snapshot = schemaforge_kit::next_snapshot(previous.as_ref(), &schema, &names);
         (snapshot, joined(down), joined(schema_ts))
     });
     let (down, schema_ts) = (down??, schema_ts?);

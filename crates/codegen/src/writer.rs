@@ -41,6 +41,11 @@ impl Writer {
         self.line(" */");
     }
 
+    /// Text another writer made, as is.
+    pub(crate) fn raw(&mut self, text: &str) {
+        self.out.push_str(text);
+    }
+
     pub(crate) fn finish(self) -> String {
         self.out
     }

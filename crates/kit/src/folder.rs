@@ -166,18 +166,18 @@ pub fn next_migration(
     new: &NewMigration<'_>,
     migration: &Migration<'_>,
 ) -> Result<Vec<KitFile>, FolderError> {
-    let snapshot = next_snapshot(previous.as_ref(), new.schema);
+    let snapshot = next_snapshot(previous.as_ref(), new.schema, &DrizzleNames::assign(new.schema));
     next_migration_with_snapshot(previous, new, migration, snapshot)
 }
 
 /// The text of the snapshot a new migration after `previous` writes. It
 /// depends on nothing but the schema and its parent, and it is the largest
 /// file of a migration, so a caller may build it beside the plans and pass it
-/// to `next_migration_with_snapshot`.
-pub fn next_snapshot(previous: Option<&Previous<'_>>, schema: &Schema) -> String {
+/// to `next_migration_with_snapshot`. `names` are `DrizzleNames::assign(schema)`
+/// (`schema.ts` is written with the same ones).
+pub fn next_snapshot(previous: Option<&Previous<'_>>, schema: &Schema, names: &DrizzleNames) -> String {
     let prev_id = previous.map_or(ORIGIN_ID, |p| p.snapshot_id);
-    let names = DrizzleNames::assign(schema);
-    snapshot::snapshot_text(schema, &names, prev_id)
+    snapshot::snapshot_text(schema, names, prev_id)
 }
 
 /// `next_migration` with its snapshot built already (by `next_snapshot`

@@ -4,13 +4,15 @@
 //! - `snapshot`: `meta/NNNN_snapshot.json` (PostgreSQL snapshot version 7),
 //!   exactly what drizzle-kit computes from our `schema.ts`;
 //! - `folder`: the migration file, the journal and the file layout;
-//! - `sum`: `schemaforge.sum`, the chained hash that protects the folder.
+//! - `sum`: `schemaforge.sum`, the chained hash that protects the folder;
+//! - `halves`: a list's work split between two threads, in order.
 //!
 //! The formats are pinned by the real drizzle-kit in the oracle tests: running
 //! `drizzle-kit generate` over our `schema.ts` and folder must find nothing to do.
 
 pub mod defaults;
 pub mod folder;
+pub mod halves;
 pub mod names;
 pub mod snapshot;
 pub mod sum;

@@ -11,6 +11,9 @@ pub mod node;
 pub mod postgres;
 pub mod rows;
 pub mod sqlite;
+pub mod wide;
+
+pub use wide::wide_definition;
 
 use std::path::{Path, PathBuf};
 

@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use schemaforge_kit::defaults::{DrizzleDefault, drizzle_default};
+use schemaforge_kit::halves::in_halves;
 use schemaforge_kit::names::{DrizzleNames, TableNames};
 use schemaforge_kit::snapshot::{foreign_key_is_column_style, unique_is_column_style};
 use schemaforge_model::{
@@ -28,23 +29,23 @@ mod sqlite;
 
 /// `schema.ts` for `schema`, in the drizzle-orm dialect module of its dialect.
 pub fn generate(schema: &Schema) -> GeneratedFile {
+    generate_named(schema, &DrizzleNames::assign(schema))
+}
+
+/// `generate` with the names `DrizzleNames::assign(schema)` gave, for a
+/// caller that also writes the snapshot (which uses the same names).
+pub fn generate_named(schema: &Schema, names: &DrizzleNames) -> GeneratedFile {
     match schema.dialect {
-        schemaforge_model::Dialect::Postgresql => generate_pg(schema),
-        schemaforge_model::Dialect::Sqlite => sqlite::generate(schema),
+        schemaforge_model::Dialect::Postgresql => generate_pg(schema, names),
+        schemaforge_model::Dialect::Sqlite => sqlite::generate(schema, names),
     }
 }
 
-fn generate_pg(schema: &Schema) -> GeneratedFile {
-    let names = DrizzleNames::assign(schema);
+fn generate_pg(schema: &Schema, names: &DrizzleNames) -> GeneratedFile {
     let links = Links::new(schema);
-    let mut generator = Generator {
-        schema,
-        names: &names,
-        links: &links,
-        pg_imports: BTreeSet::new(),
-        orm_imports: BTreeSet::new(),
-        cyclic: cyclic_references(schema),
-    };
+    let cyclic = cyclic_references(schema);
+    let mut generator =
+        Generator { schema, names, links: &links, pg_imports: BTreeSet::new(), orm_imports: BTreeSet::new(), cyclic: &cyclic };
     let body = generator.body();
     let mut out = Writer::default();
     out.line(HEADER);
@@ -72,10 +73,27 @@ struct Generator<'a> {
     orm_imports: BTreeSet<String>,
     /// Foreign keys (table, name) inside a reference cycle: their target needs
     /// an explicit `AnyPgColumn` type or TypeScript cannot infer the tables.
-    cyclic: BTreeSet<(QualifiedName, String)>,
+    cyclic: &'a BTreeSet<(QualifiedName, String)>,
 }
 
 impl Generator<'_> {
+    /// Each table's code, with the imports it needed: the tables do not
+    /// depend on each other, so a long list is written in halves.
+    fn tables(&mut self, w: &mut Writer) {
+        let written = in_halves(&self.schema.tables, |table| {
+            let mut generator = Generator { pg_imports: BTreeSet::new(), orm_imports: BTreeSet::new(), ..*self };
+            let mut w = Writer::default();
+            generator.table(&mut w, table);
+            w.blank();
+            (w.finish(), generator.pg_imports, generator.orm_imports)
+        });
+        for (text, pg_imports, orm_imports) in written {
+            w.raw(&text);
+            self.pg_imports.extend(pg_imports);
+            self.orm_imports.extend(orm_imports);
+        }
+    }
+
     fn pg(&mut self, name: &str) -> String {
         if !self.pg_imports.contains(name) {
             self.pg_imports.insert(name.to_string());
@@ -144,10 +162,7 @@ impl Generator<'_> {
             w.line("});");
         }
         w.blank();
-        for table in &self.schema.tables {
-            self.table(&mut w, table);
-            w.blank();
-        }
+        self.tables(&mut w);
         for table in &self.schema.tables {
             self.relations(&mut w, table);
         }

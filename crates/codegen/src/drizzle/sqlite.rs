@@ -24,12 +24,11 @@ use super::{
 use crate::GeneratedFile;
 use crate::writer::Writer;
 
-pub(super) fn generate(schema: &Schema) -> GeneratedFile {
-    let names = DrizzleNames::assign(schema);
+pub(super) fn generate(schema: &Schema, names: &DrizzleNames) -> GeneratedFile {
     let links = Links::new(schema);
     let mut generator = Generator {
         schema,
-        names: &names,
+        names,
         links: &links,
         core_imports: BTreeSet::new(),
         orm_imports: BTreeSet::new(),

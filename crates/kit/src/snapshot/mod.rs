@@ -58,26 +58,6 @@ pub fn snapshot_text(schema: &Schema, names: &DrizzleNames, prev_id: &str) -> St
     text
 }
 
-/// `items.iter().map(f)`, the second half on another thread when there are
-/// enough items to be worth it; the order is kept.
-pub(crate) fn in_halves<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    const WORTH_A_THREAD: usize = 64;
-    if items.len() < WORTH_A_THREAD {
-        return items.iter().map(&f).collect();
-    }
-    let (first, second) = items.split_at(items.len() / 2);
-    std::thread::scope(|scope| {
-        let later = scope.spawn(|| second.iter().map(&f).collect::<Vec<R>>());
-        let mut out: Vec<R> = first.iter().map(&f).collect();
-        match later.join() {
-            Ok(later) => out.extend(later),
-            // A panic there is a bug; doing the work here reports it as one.
-            Err(_) => out.extend(second.iter().map(&f)),
-        }
-        out
-    })
-}
-
 /// The snapshot format version drizzle-kit writes for `dialect` (also each journal entry's `version`).
 pub fn version(dialect: Dialect) -> &'static str {
     match dialect {

@@ -3,8 +3,9 @@
 use schemaforge_model::{ColumnType, IdentityKind, IndexKey, NullsOrder, ScalarType, Schema, SortOrder, Table};
 
 use super::text::JsonText;
-use super::{Body, by_export, in_halves};
+use super::{Body, by_export};
 use crate::defaults::drizzle_default;
+use crate::halves::in_halves;
 use crate::names::DrizzleNames;
 
 /// The PostgreSQL snapshot of `schema`: nothing comes before its `id`.
