@@ -306,17 +306,24 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Step> {
 
 /// `diff` with explicit `Options`.
 pub fn diff_with(from: &Schema, to: &Schema, options: Options) -> Vec<Step> {
-    let pairing = Pairing::new(from, to);
+    diff_paired(&Pairing::new(from, to), options)
+}
+
+/// `diff_with` for schemas already paired (`Pairing::new(from, to)`), for a
+/// caller that also renders the steps: pairing two large schemas costs about
+/// as much as diffing them.
+pub fn diff_paired(pairing: &Pairing<'_>, options: Options) -> Vec<Step> {
+    let to = pairing.schemas.to;
     let mut steps = Vec::new();
-    objects::diff_objects(&pairing, &mut steps);
-    tables::diff_tables(&pairing, options, &mut steps);
+    objects::diff_objects(pairing, &mut steps);
+    tables::diff_tables(pairing, options, &mut steps);
     // A stable sort by phase keeps generation order within a phase: the
     // definition's order, which is also drizzle-kit's.
     steps.sort_by_key(Step::phase);
     match to.dialect {
         Dialect::Postgresql => steps,
         Dialect::Sqlite => {
-            let mut steps = sqlite::adapt(&pairing, steps);
+            let mut steps = sqlite::adapt(pairing, steps);
             steps.sort_by_key(Step::phase);
             steps
         }

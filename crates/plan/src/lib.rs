@@ -111,11 +111,12 @@ pub fn plan_down_with(from: &Schema, to: &Schema, options: Options) -> Result<Pl
 }
 
 fn build(from: &Schema, to: &Schema, options: Options, inverse: bool) -> Result<Plan, RenderError> {
-    let steps = schemaforge_diff::diff_with(from, to, options);
+    // Diffing, rendering and the hazard checks all work from one pairing of the schemas.
     let pairing = Pairing::new(from, to);
+    let steps = schemaforge_diff::diff_paired(&pairing, options);
     let context = hazards::Context::new(&pairing, &steps, inverse);
     let mut plan = Plan::default();
-    for (step, rendered) in steps.iter().zip(schemaforge_sql::render_each(from, to, &steps)?) {
+    for (step, rendered) in steps.iter().zip(schemaforge_sql::render_each_paired(&pairing, &steps)?) {
         let mut findings = hazards::assess(&context, step);
         for statement in rendered {
             plan.statements.push(PlannedStatement { sql: statement.sql, step: step.clone(), hazards: std::mem::take(&mut findings) });

@@ -48,9 +48,15 @@ pub fn render(from: &Schema, to: &Schema, steps: &[Step]) -> Result<Vec<Statemen
 /// something to each step (a plan's hazards): rendering step by step with
 /// `render` would index both schemas again for every step.
 pub fn render_each(from: &Schema, to: &Schema, steps: &[Step]) -> Result<Vec<Vec<Statement>>, RenderError> {
-    match to.dialect {
-        Dialect::Postgresql => postgres::render_each(from, to, steps),
-        Dialect::Sqlite => sqlite::render_each(from, to, steps),
+    render_each_paired(&schemaforge_diff::Pairing::new(from, to), steps)
+}
+
+/// `render_each` for schemas already paired (`Pairing::new(from, to)`), for
+/// a caller that also diffed them with that pairing.
+pub fn render_each_paired(pairing: &schemaforge_diff::Pairing<'_>, steps: &[Step]) -> Result<Vec<Vec<Statement>>, RenderError> {
+    match pairing.schemas.to.dialect {
+        Dialect::Postgresql => postgres::render_each(pairing, steps),
+        Dialect::Sqlite => sqlite::render_each(pairing, steps),
     }
 }
 

@@ -24,20 +24,21 @@ pub use values::{default_sql, literal_sql, qualified, quote_ident, quote_literal
 use crate::{RenderError, Statement};
 
 /// The objects the steps of one migration refer to.
-struct Lookup<'a> {
+struct Lookup<'p, 'a> {
     to: &'a Schema,
     old_tables: BTreeMap<&'a QualifiedName, &'a Table>,
     new_tables: BTreeMap<&'a QualifiedName, &'a Table>,
-    pairing: Pairing<'a>,
+    pairing: &'p Pairing<'a>,
 }
 
-impl<'a> Lookup<'a> {
-    fn new(from: &'a Schema, to: &'a Schema) -> Self {
+impl<'p, 'a> Lookup<'p, 'a> {
+    fn new(pairing: &'p Pairing<'a>) -> Self {
+        let (from, to) = (pairing.schemas.from, pairing.schemas.to);
         Lookup {
             to,
             old_tables: from.tables.iter().map(|t| (&t.name, t)).collect(),
             new_tables: to.tables.iter().map(|t| (&t.name, t)).collect(),
-            pairing: Pairing::new(from, to),
+            pairing,
         }
     }
 
@@ -74,19 +75,19 @@ fn find<'a, T>(items: &'a [T], what: &str, name: &str, matches: impl Fn(&T) -> b
 }
 
 pub(crate) fn render(from: &Schema, to: &Schema, steps: &[Step]) -> Result<Vec<Statement>, RenderError> {
-    Ok(render_each(from, to, steps)?.into_iter().flatten().collect())
+    Ok(render_each(&Pairing::new(from, to), steps)?.into_iter().flatten().collect())
 }
 
 /// The statements of each step apart; the schemas are indexed once for all of them.
-pub(crate) fn render_each(from: &Schema, to: &Schema, steps: &[Step]) -> Result<Vec<Vec<Statement>>, RenderError> {
-    let lookup = Lookup::new(from, to);
+pub(crate) fn render_each(pairing: &Pairing<'_>, steps: &[Step]) -> Result<Vec<Vec<Statement>>, RenderError> {
+    let lookup = Lookup::new(pairing);
     steps
         .iter()
         .map(|step| Ok(render_step(&lookup, step)?.into_iter().map(|sql| Statement { step: step.clone(), sql }).collect()))
         .collect()
 }
 
-fn render_step(lookup: &Lookup<'_>, step: &Step) -> Result<Vec<String>, RenderError> {
+fn render_step(lookup: &Lookup<'_, '_>, step: &Step) -> Result<Vec<String>, RenderError> {
     let to = lookup.to;
     let one = |sql: String| Ok(vec![sql]);
     match step {
@@ -234,7 +235,7 @@ fn aside(name: &str) -> String {
     format!("{}{SUFFIX}", &name[..cut])
 }
 
-fn alter_column(lookup: &Lookup<'_>, table: &QualifiedName, column: &str, change: ColumnChange) -> Result<Vec<String>, RenderError> {
+fn alter_column(lookup: &Lookup<'_, '_>, table: &QualifiedName, column: &str, change: ColumnChange) -> Result<Vec<String>, RenderError> {
     let (t, c) = lookup.new_column(table, column)?;
     let prefix = format!("ALTER TABLE {} ALTER COLUMN {}", relation(&t.name), quote_ident(&c.name));
     let statements = match change {
@@ -301,7 +302,7 @@ fn alter_column(lookup: &Lookup<'_>, table: &QualifiedName, column: &str, change
 
 /// A column of an enum being rebuilt, as text with its renamed values under
 /// their new labels (`USING` allows no subquery, hence `array_replace`).
-fn relabelled_text(lookup: &Lookup<'_>, old: &Column, column: &Column, name: &str) -> String {
+fn relabelled_text(lookup: &Lookup<'_, '_>, old: &Column, column: &Column, name: &str) -> String {
     let renames = match (&old.ty.scalar, &column.ty.scalar) {
         (ScalarType::Enum(a), ScalarType::Enum(b)) if a == b && old.ty == column.ty => {
             schemaforge_diff::enum_value_renames(lookup.pairing.schemas.from, lookup.to, b)
@@ -321,7 +322,7 @@ fn relabelled_text(lookup: &Lookup<'_>, old: &Column, column: &Column, name: &st
 }
 
 /// `SET DATA TYPE … USING …`, plus the sequence work serial types imply.
-fn set_type(lookup: &Lookup<'_>, table: &Table, column: &Column, prefix: &str) -> Result<Vec<String>, RenderError> {
+fn set_type(lookup: &Lookup<'_, '_>, table: &Table, column: &Column, prefix: &str) -> Result<Vec<String>, RenderError> {
     let old = lookup.old_column(&table.name, &column.name).ok_or_else(|| missing("previous version of column", &column.name))?;
     let name = quote_ident(&column.name);
     let serial_sequence = format!("pg_get_serial_sequence({}, {})", quote_literal(&relation(&table.name)), quote_literal(&column.name));

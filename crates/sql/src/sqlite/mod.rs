@@ -44,12 +44,12 @@ pub fn rebuild_name(table: &str) -> String {
     format!("__new_{table}")
 }
 
-struct Lookup<'a> {
+struct Lookup<'p, 'a> {
     to: &'a Schema,
-    pairing: Pairing<'a>,
+    pairing: &'p Pairing<'a>,
 }
 
-impl<'a> Lookup<'a> {
+impl<'a> Lookup<'_, 'a> {
     fn new_table(&self, name: &QualifiedName) -> Result<&'a Table, RenderError> {
         self.to.tables.iter().find(|t| &t.name == name).ok_or_else(|| missing("table", &name.to_string()))
     }
@@ -68,19 +68,19 @@ fn only_postgres(step: &Step) -> RenderError {
 }
 
 pub(crate) fn render(from: &Schema, to: &Schema, steps: &[Step]) -> Result<Vec<Statement>, RenderError> {
-    Ok(render_each(from, to, steps)?.into_iter().flatten().collect())
+    Ok(render_each(&Pairing::new(from, to), steps)?.into_iter().flatten().collect())
 }
 
 /// The statements of each step apart; the schemas are paired once for all of them.
-pub(crate) fn render_each(from: &Schema, to: &Schema, steps: &[Step]) -> Result<Vec<Vec<Statement>>, RenderError> {
-    let lookup = Lookup { to, pairing: Pairing::new(from, to) };
+pub(crate) fn render_each(pairing: &Pairing<'_>, steps: &[Step]) -> Result<Vec<Vec<Statement>>, RenderError> {
+    let lookup = Lookup { to: pairing.schemas.to, pairing };
     steps
         .iter()
         .map(|step| Ok(render_step(&lookup, step)?.into_iter().map(|sql| Statement { step: step.clone(), sql }).collect()))
         .collect()
 }
 
-fn render_step(lookup: &Lookup<'_>, step: &Step) -> Result<Vec<String>, RenderError> {
+fn render_step(lookup: &Lookup<'_, '_>, step: &Step) -> Result<Vec<String>, RenderError> {
     let to = lookup.to;
     let one = |sql: String| Ok(vec![sql]);
     match step {
@@ -167,7 +167,7 @@ fn render_step(lookup: &Lookup<'_>, step: &Step) -> Result<Vec<String>, RenderEr
 
 /// The statements that rebuild `table` (by its new name, after any renames
 /// ran) into its new definition.
-fn rebuild(lookup: &Lookup<'_>, table: &QualifiedName) -> Result<Vec<String>, RenderError> {
+fn rebuild(lookup: &Lookup<'_, '_>, table: &QualifiedName) -> Result<Vec<String>, RenderError> {
     let new = lookup.new_table(table)?;
     let pair = lookup
         .pairing
@@ -225,7 +225,7 @@ fn rebuild(lookup: &Lookup<'_>, table: &QualifiedName) -> Result<Vec<String>, Re
 /// What a rebuilt column is filled from: the old value (by its new name: the
 /// renames ran before), with NULLs replaced by the new default when the
 /// column becomes NOT NULL, and renamed enum labels relabelled.
-fn copy_expression(lookup: &Lookup<'_>, old: &Column, new: &Column) -> String {
+fn copy_expression(lookup: &Lookup<'_, '_>, old: &Column, new: &Column) -> String {
     let mut value = quote_ident(&new.name);
     if let (ScalarType::Enum(a), ScalarType::Enum(b)) = (&old.ty.scalar, &new.ty.scalar)
         && a == b
