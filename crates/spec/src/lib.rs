@@ -78,6 +78,42 @@ pub fn parse_definition_for(text: &str, target: Option<Dialect>) -> Result<Schem
     validate_value_for(&value, target).map_err(|diagnostics| with_positions(text, diagnostics))
 }
 
+/// `parse_definition_for` for several definitions at once, typically a
+/// migrations folder's last definition and its next version: their SQL
+/// fragments, most of which they share, are checked once for all of them,
+/// and each is read and lowered on a thread of its own. The results are in
+/// the order of `texts`, each exactly what `parse_definition_for` gives.
+pub fn parse_definitions_for(texts: &[(&str, Option<Dialect>)]) -> Vec<Result<Schema, Vec<Diagnostic>>> {
+    let read: Vec<Option<Definition>> = on_threads(texts, |&(text, _)| typed::read(text));
+    let readable: Vec<(&Definition, Dialect)> = read
+        .iter()
+        .zip(texts)
+        .filter_map(|(definition, &(_, target))| Some((definition.as_ref()?, lower::dialect_of(definition.as_ref()?, target))))
+        .collect();
+    let checked = lower::check_fragments_of(&readable);
+    let work: Vec<(&str, Option<Dialect>, Option<&Definition>)> =
+        texts.iter().zip(&read).map(|(&(text, target), definition)| (text, target, definition.as_ref())).collect();
+    on_threads(&work, |&(text, target, definition)| match definition {
+        Some(definition) => lower::lower_with(definition, &BTreeSet::new(), target, checked.clone())
+            .map_err(|diagnostics| with_positions(text, diagnostics)),
+        None => parse_definition_for(text, target),
+    })
+}
+
+/// `items.iter().map(f)`, each item on a thread of its own but the first.
+fn on_threads<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let Some((first, rest)) = items.split_first() else { return Vec::new() };
+    std::thread::scope(|scope| {
+        let others: Vec<_> = rest.iter().map(|item| scope.spawn(|| f(item))).collect();
+        let mut out = vec![f(first)];
+        for (handle, item) in others.into_iter().zip(rest) {
+            // A panic there is a bug; doing the work here reports it as one.
+            out.push(handle.join().unwrap_or_else(|_| f(item)));
+        }
+        out
+    })
+}
+
 /// Below this many tables, checking the shape on a second thread costs more than it saves.
 const TABLES_WORTH_A_THREAD: usize = 50;
 

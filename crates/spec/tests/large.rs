@@ -104,3 +104,31 @@ fn a_text_reads_to_the_same_schema_as_its_parsed_value() {
     }
     assert!(compared > 40, "{compared}");
 }
+
+#[test]
+fn definitions_read_together_give_what_each_gives_alone() {
+    // A definition and its next version share most fragments, which
+    // `parse_definitions_for` checks once for both; each result must be
+    // exactly what `parse_definition_for` gives for that text alone.
+    let base = definition(150);
+    let mut next = base.clone();
+    next["tables"][7]["checks"][0]["expression"] = json!("amount > 7 AND amount < 1000");
+    next["tables"][8]["checks"][0]["expression"] = json!("amount >");
+    next["tables"][9]["columns"][1]["type"] = json!("integr");
+    let mut fixed = next.clone();
+    fixed["tables"][8]["checks"][0]["expression"] = json!("amount > 8");
+    fixed["tables"][9]["columns"][1]["type"] = json!("integer");
+    let texts: Vec<String> = [base, next, fixed].iter().map(|v| serde_json::to_string_pretty(v).expect("serializes")).collect();
+    let sqlite = Some(schemaforge_model::Dialect::Sqlite);
+    for pair in [[0, 1], [1, 0], [2, 0], [0, 2]] {
+        for target in [None, sqlite] {
+            let together = schemaforge_spec::parse_definitions_for(&[(&texts[pair[0]], target), (&texts[pair[1]], target)]);
+            let alone: Vec<_> = pair.iter().map(|&i| schemaforge_spec::parse_definition_for(&texts[i], target)).collect();
+            assert_eq!(together, alone, "{pair:?} for {target:?}");
+        }
+    }
+    // The invalid one really is invalid, and the others are not, or this proves little.
+    assert!(schemaforge_spec::parse_definition_for(&texts[1], None).is_err());
+    assert!(schemaforge_spec::parse_definition_for(&texts[2], None).is_ok());
+    assert!(schemaforge_spec::parse_definitions_for(&[]).is_empty());
+}

@@ -9,10 +9,10 @@
 use std::collections::BTreeSet;
 
 use schemaforge_fragment::{self as fragment, ExpressionFacts, ExpressionSlot};
-use schemaforge_model::QualifiedName;
+use schemaforge_model::{Dialect, QualifiedName};
 
-use super::Lowerer;
 use super::types::fragment_code;
+use super::{CheckedFragments, Lowerer};
 use crate::diagnostic::{Code, Diagnostic, Pointer};
 use crate::document::{DefaultDef, Definition, IndexColumnDef, IndexColumnSpec};
 use crate::suggest;
@@ -27,6 +27,41 @@ pub(super) enum Scope<'a> {
 
 /// Below this many distinct fragments a second thread costs more than it saves.
 const FRAGMENTS_WORTH_A_THREAD: usize = 64;
+
+/// Checks `wanted`, the second half on another thread. A thread that
+/// panicked leaves its half unchecked: lowering checks what it does not find.
+fn check_in_halves(wanted: &[(Dialect, ExpressionSlot, &str)]) -> CheckedFragments {
+    let check_all = |part: &[(Dialect, ExpressionSlot, &str)]| -> Vec<_> {
+        part.iter()
+            .map(|&(dialect, slot, sql)| ((dialect, slot, sql.to_string()), fragment::check_expression(dialect, slot, sql)))
+            .collect()
+    };
+    let (first, second) = wanted.split_at(wanted.len() / 2);
+    let (mine, theirs) = std::thread::scope(|scope| {
+        let theirs = scope.spawn(|| check_all(second));
+        (check_all(first), theirs.join())
+    });
+    let mut checked: CheckedFragments = mine.into_iter().collect();
+    if let Ok(theirs) = theirs {
+        checked.extend(theirs);
+    }
+    checked
+}
+
+/// The fragments of several definitions, each to be lowered for its dialect
+/// (`dialect_of`), checked once for all of them: a definition and its next
+/// version share most of theirs.
+pub(crate) fn check_fragments_of(definitions: &[(&Definition, Dialect)]) -> CheckedFragments {
+    let wanted: BTreeSet<(Dialect, ExpressionSlot, &str)> = definitions
+        .iter()
+        .flat_map(|&(definition, dialect)| fragments(definition).into_iter().map(move |(slot, sql)| (dialect, slot, sql)))
+        .collect();
+    let wanted: Vec<_> = wanted.into_iter().collect();
+    if wanted.len() < FRAGMENTS_WORTH_A_THREAD {
+        return CheckedFragments::new();
+    }
+    check_in_halves(&wanted)
+}
 
 /// Every SQL fragment of `definition` with the slot it is checked for.
 fn fragments(definition: &Definition) -> BTreeSet<(ExpressionSlot, &str)> {
@@ -73,22 +108,13 @@ impl Lowerer {
     /// stays one sequential pass and checks whatever was not found here.
     pub(super) fn check_fragments_ahead(&mut self, definition: &Definition) {
         let dialect = self.dialect;
-        let wanted: Vec<(ExpressionSlot, &str)> = fragments(definition).into_iter().collect();
-        if wanted.len() < FRAGMENTS_WORTH_A_THREAD {
-            return;
-        }
-        let check_all = |part: &[(ExpressionSlot, &str)]| -> Vec<_> {
-            part.iter().map(|&(slot, sql)| ((dialect, slot, sql.to_string()), fragment::check_expression(dialect, slot, sql))).collect()
-        };
-        let (first, second) = wanted.split_at(wanted.len() / 2);
-        let (mine, theirs) = std::thread::scope(|scope| {
-            let theirs = scope.spawn(|| check_all(second));
-            (check_all(first), theirs.join())
-        });
-        self.checked_fragments.extend(mine);
-        // A thread that panicked leaves its half to be checked during lowering.
-        if let Ok(theirs) = theirs {
-            self.checked_fragments.extend(theirs);
+        let wanted: Vec<(Dialect, ExpressionSlot, &str)> = fragments(definition)
+            .into_iter()
+            .filter(|&(slot, sql)| !self.checked_fragments.contains_key(&(dialect, slot, sql.to_string())))
+            .map(|(slot, sql)| (dialect, slot, sql))
+            .collect();
+        if wanted.len() >= FRAGMENTS_WORTH_A_THREAD {
+            self.checked_fragments.extend(check_in_halves(&wanted));
         }
     }
 

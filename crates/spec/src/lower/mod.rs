@@ -10,6 +10,8 @@
 
 mod defaults;
 mod expressions;
+
+pub(crate) use expressions::check_fragments_of;
 mod indexes;
 mod keys;
 pub(crate) mod names;
@@ -37,10 +39,34 @@ use crate::suggest;
 /// placeholders from error recovery): they and references to them are skipped
 /// silently.
 pub fn lower(definition: &Definition, skipped: &BTreeSet<String>, target: Option<Dialect>) -> Result<Schema, Vec<Diagnostic>> {
+    lower_with(definition, skipped, target, CheckedFragments::new())
+}
+
+/// The dialect `definition` is lowered for with `target` (as `choose_dialect` decides).
+pub(crate) fn dialect_of(definition: &Definition, target: Option<Dialect>) -> Dialect {
+    let named = match definition.dialect {
+        Some(DialectName::Postgresql) => Some(Dialect::Postgresql),
+        Some(DialectName::Sqlite) => Some(Dialect::Sqlite),
+        Some(DialectName::Mysql) | None => None,
+    };
+    target.or(named).unwrap_or(Dialect::Postgresql)
+}
+
+/// SQL fragments already checked, by dialect, slot and text.
+pub(crate) type CheckedFragments = BTreeMap<(Dialect, ExpressionSlot, String), Result<ExpressionFacts, FragmentError>>;
+
+/// `lower`, starting from fragments checked already (`check_fragments_of`).
+pub(crate) fn lower_with(
+    definition: &Definition,
+    skipped: &BTreeSet<String>,
+    target: Option<Dialect>,
+    checked: CheckedFragments,
+) -> Result<Schema, Vec<Diagnostic>> {
     let mut lowerer = Lowerer {
         skipped: skipped.clone(),
         dialect: target.unwrap_or(Dialect::Postgresql),
         dialect_is_targeted: target.is_some(),
+        checked_fragments: checked,
         ..Lowerer::default()
     };
     let schema = lowerer.definition(definition);
@@ -71,7 +97,7 @@ pub(crate) struct Lowerer {
     /// Every SQL fragment checked so far, by dialect, slot and text: a large
     /// schema repeats the same default or expression (`CURRENT_TIMESTAMP`,
     /// `gen_random_uuid()`) over many tables, and the grammar runs once for it.
-    checked_fragments: BTreeMap<(Dialect, ExpressionSlot, String), Result<ExpressionFacts, FragmentError>>,
+    checked_fragments: CheckedFragments,
 }
 
 impl Default for Lowerer {
