@@ -22,7 +22,7 @@ use schemaforge_model::Dialect;
 use crate::error::ApiError;
 use crate::state::Shared;
 use crate::tenant::UserId;
-use crate::versions::VersionRow;
+use crate::versions::{Entry, VersionRow};
 
 pub fn tenant_root(user: &UserId) -> String {
     format!("drizzle/{}", user.as_str())
@@ -45,15 +45,15 @@ pub async fn read(store: &dyn ObjectStore, user: &UserId, rest: &str) -> Result<
     }
 }
 
-/// The journal of `rows`, as the tenant's folder holds it: drizzle-kit's
+/// The journal of `entries`, as the tenant's folder holds it: drizzle-kit's
 /// journal for the backend's dialect (snapshots version 7 for PostgreSQL, 6 for SQLite).
-pub fn journal(dialect: Dialect, rows: &[VersionRow]) -> Journal {
+pub fn journal(dialect: Dialect, entries: &[Entry]) -> Journal {
     let version = snapshot::version(dialect);
     Journal {
         dialect: dialect.as_str().into(),
-        entries: rows
+        entries: entries
             .iter()
-            .map(|r| JournalEntry { idx: r.idx, version: version.into(), when: r.when_millis, tag: r.tag.clone(), breakpoints: true })
+            .map(|e| JournalEntry { idx: e.idx, version: version.into(), when: e.when_millis, tag: e.tag.clone(), breakpoints: true })
             .collect(),
     }
 }
@@ -70,33 +70,124 @@ pub fn locations(user: &UserId, version: &str) -> serde_json::Value {
     })
 }
 
-/// Writes every artifact of `rows` the store lacks, then the folder's index
-/// files (journal, sum) and `schema.ts` of the latest version.
-pub async fn sync(store: &dyn ObjectStore, dialect: Dialect, user: &UserId, rows: &[VersionRow], schema_ts: &str) -> Result<(), ApiError> {
-    let existing = read(store, user, "migrations/meta/_journal.json").await?.and_then(|text| Journal::parse(&text).ok());
-    let written: Vec<&str> = existing.as_ref().map(|j| j.entries.iter().map(|e| e.tag.as_str()).collect()).unwrap_or_default();
-    for row in rows.iter().filter(|r| !written.contains(&r.tag.as_str())) {
-        put(store, &path(user, &format!("migrations/{}.sql", row.tag)), &row.up_sql).await?;
-        put(store, &path(user, &format!("migrations/{}.down.sql", row.tag)), &row.down_sql).await?;
-        put(store, &path(user, &format!("migrations/{}", snapshot_path(row.idx))), &row.snapshot).await?;
-        put(store, &path(user, &format!("migrations/{}", definition_path(&row.tag))), &row.folder_definition).await?;
-        put(store, &path(user, &format!("versions/{}/definition.json", row.version)), &row.definition).await?;
-        put(store, &path(user, &format!("versions/{}/changelog.md", row.version)), &row.changelog).await?;
+const JOURNAL: &str = "migrations/meta/_journal.json";
+
+/// The paths `schemaforge.sum` lists for a version, in folder order.
+fn summed_paths(tag: &str) -> [String; 3] {
+    [format!("{tag}.sql"), format!("{tag}.down.sql"), definition_path(tag)]
+}
+
+/// The files `schemaforge.sum` covers for a version, in folder order.
+fn summed(row: &VersionRow) -> [(String, String); 3] {
+    let [up, down, definition] = summed_paths(&row.tag);
+    [(up, row.up_sql.clone()), (down, row.down_sql.clone()), (definition, row.folder_definition.clone())]
+}
+
+/// Writes a version's own files: its migration, down script, snapshot and
+/// folder definition, and its definition and changelog as sent.
+async fn put_version(store: &dyn ObjectStore, user: &UserId, row: &VersionRow) -> Result<(), ApiError> {
+    put(store, &path(user, &format!("migrations/{}.sql", row.tag)), &row.up_sql).await?;
+    put(store, &path(user, &format!("migrations/{}.down.sql", row.tag)), &row.down_sql).await?;
+    put(store, &path(user, &format!("migrations/{}", snapshot_path(row.idx))), &row.snapshot).await?;
+    put(store, &path(user, &format!("migrations/{}", definition_path(&row.tag))), &row.folder_definition).await?;
+    put(store, &path(user, &format!("versions/{}/definition.json", row.version)), &row.definition).await?;
+    put(store, &path(user, &format!("versions/{}/changelog.md", row.version)), &row.changelog).await
+}
+
+/// What `extend` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extended {
+    /// The folder holds every version of `entries`.
+    Done,
+    /// The store does not hold the folder of the versions before the new
+    /// ones (a write that failed after its commit, a rollback, a folder
+    /// written by another release): nothing was written; `sync` it whole.
+    Repair,
+}
+
+/// Extends the tenant's folder by `new`, the last versions of `entries`
+/// (every current version, oldest first), whole: writes their files, the
+/// sum file extended from the stored one, `schema.ts` and the journal, in
+/// the order `sync` writes them, so the folder holds the same bytes as a
+/// `sync` of every version would write, for a cost that grows with the
+/// change rather than with the tenant's history (no earlier file is read,
+/// hashed or written; only the index files are, whole).
+///
+/// It does so only when the store holds the folder of exactly the versions
+/// before: the stored journal is the one they make (tags and times, so a
+/// version rolled back and made again under the same tag is told apart),
+/// and the stored sum file is intact and lists exactly their files. The
+/// journal is written last, after the sum, by every writer (each holding
+/// the tenant's lock), so that journal was written by the last complete
+/// write of those versions, which wrote their sum just before; a later
+/// write that stopped half way lists other files, and is caught. Otherwise
+/// it writes nothing and answers `Repair`.
+pub async fn extend(
+    store: &dyn ObjectStore,
+    dialect: Dialect,
+    user: &UserId,
+    entries: &[Entry],
+    new: &[VersionRow],
+    schema_ts: &str,
+) -> Result<Extended, ApiError> {
+    if entries.is_empty() {
+        return Ok(Extended::Done);
     }
-    let files: Vec<(String, String)> = rows
-        .iter()
-        .flat_map(|r| {
-            [
-                (format!("{}.sql", r.tag), r.up_sql.clone()),
-                (format!("{}.down.sql", r.tag), r.down_sql.clone()),
-                (definition_path(&r.tag), r.folder_definition.clone()),
-            ]
-        })
-        .collect();
+    let Some(before) = entries.len().checked_sub(new.len()) else { return Ok(Extended::Repair) };
+    let (previous, added) = entries.split_at(before);
+    if added.iter().zip(new).any(|(entry, row)| *entry != row.entry()) {
+        return Ok(Extended::Repair);
+    }
+    let stored_journal = read(store, user, JOURNAL).await?;
+    let expected = (!previous.is_empty()).then(|| journal(dialect, previous).to_json_text());
+    if stored_journal != expected {
+        return Ok(Extended::Repair);
+    }
+    let files: Vec<(String, String)> = new.iter().flat_map(summed).collect();
+    let sum_text = if previous.is_empty() {
+        sum::compute(&files)
+    } else {
+        let Some(stored) = read(store, user, &format!("migrations/{}", sum::SUM_FILE)).await? else { return Ok(Extended::Repair) };
+        let paths: Vec<String> = previous.iter().flat_map(|e| summed_paths(&e.tag)).collect();
+        if sum::listed(&stored) != Some(paths.iter().map(String::as_str).collect()) {
+            return Ok(Extended::Repair);
+        }
+        if new.is_empty() {
+            // The folder is whole: only `schema.ts`, which is not indexed, may lack.
+            put(store, &path(user, "schema.ts"), schema_ts).await?;
+            return Ok(Extended::Done);
+        }
+        sum::extend(&stored, &files)
+    };
+    for row in new {
+        put_version(store, user, row).await?;
+    }
+    put(store, &path(user, &format!("migrations/{}", sum::SUM_FILE)), &sum_text).await?;
+    put(store, &path(user, "schema.ts"), schema_ts).await?;
+    // The journal last: it is the folder's index.
+    put(store, &path(user, JOURNAL), &journal(dialect, entries).to_json_text()).await?;
+    Ok(Extended::Done)
+}
+
+/// Writes every artifact of `rows` (every current version, whole) the store
+/// lacks, then the folder's index files (journal, sum, recomputed from
+/// every version) and `schema.ts` of the latest version: the repair path,
+/// and what a rollback writes. A version counts as written when the stored
+/// journal lists its tag with its time: one rolled back and made again
+/// under the same tag is a different version, whose files are written.
+pub async fn sync(store: &dyn ObjectStore, dialect: Dialect, user: &UserId, rows: &[VersionRow], schema_ts: &str) -> Result<(), ApiError> {
+    let existing = read(store, user, JOURNAL).await?.and_then(|text| Journal::parse(&text).ok());
+    let written: Vec<(&str, u64)> =
+        existing.as_ref().map(|j| j.entries.iter().map(|e| (e.tag.as_str(), e.when)).collect()).unwrap_or_default();
+    for row in rows.iter().filter(|r| !written.contains(&(r.tag.as_str(), r.when_millis))) {
+        put_version(store, user, row).await?;
+    }
+    let files: Vec<(String, String)> = rows.iter().flat_map(summed).collect();
     put(store, &path(user, &format!("migrations/{}", sum::SUM_FILE)), &sum::compute(&files)).await?;
     put(store, &path(user, "schema.ts"), schema_ts).await?;
     // The journal last: it is the folder's index.
-    put(store, &path(user, "migrations/meta/_journal.json"), &journal(dialect, rows).to_json_text()).await?;
+    let entries: Vec<Entry> = rows.iter().map(VersionRow::entry).collect();
+    put(store, &path(user, JOURNAL), &journal(dialect, &entries).to_json_text()).await?;
     Ok(())
 }
 
@@ -123,4 +214,173 @@ pub async fn log(state: &Shared, user: &UserId, line: &serde_json::Value) -> Res
         lock.release().await;
     }
     written
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use object_store::memory::InMemory;
+    use schemaforge_plan::Version;
+
+    use super::*;
+
+    fn user() -> UserId {
+        UserId::parse("ann").unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    /// A version whose files say which version made them (`when` tells
+    /// versions made again under one tag apart).
+    fn row(idx: u32, name: &str, when: u64) -> VersionRow {
+        let tag = format!("{idx:04}_{name}");
+        VersionRow {
+            version: Version { major: 1, minor: u64::from(idx), patch: 0 },
+            created_at: String::new(),
+            bump: "minor".into(),
+            message: None,
+            definition: format!("{{\"made\": {when}}}"),
+            changelog: format!("## {tag} at {when}\n"),
+            idx,
+            when_millis: when,
+            snapshot: format!("{{\"snapshot\": \"{tag}\", \"at\": {when}}}"),
+            snapshot_id: format!("id-{when}"),
+            folder_definition: format!("{{\"folder\": {when}}}"),
+            up_sql: format!("CREATE TABLE t{when} (id integer);"),
+            down_sql: format!("DROP TABLE t{when};"),
+            hazards: Vec::new(),
+            statements: 1,
+            applied_by: "admin".into(),
+            tag,
+        }
+    }
+
+    async fn contents(store: &InMemory) -> BTreeMap<String, String> {
+        let mut files = BTreeMap::new();
+        let mut pending = vec![None];
+        while let Some(prefix) = pending.pop() {
+            let listed = store.list_with_delimiter(prefix.as_ref()).await.unwrap_or_else(|e| panic!("{e}"));
+            pending.extend(listed.common_prefixes.into_iter().map(Some));
+            for object in listed.objects {
+                let bytes =
+                    store.get(&object.location).await.unwrap_or_else(|e| panic!("{e}")).bytes().await.unwrap_or_else(|e| panic!("{e}"));
+                files.insert(object.location.to_string(), String::from_utf8_lossy(&bytes).into_owned());
+            }
+        }
+        files
+    }
+
+    fn entries(rows: &[VersionRow]) -> Vec<Entry> {
+        rows.iter().map(VersionRow::entry).collect()
+    }
+
+    /// What a change writes: the folder extended by its new version, or
+    /// repaired from every version when that is refused.
+    async fn change(store: &InMemory, rows: &[VersionRow], new: usize) -> Extended {
+        let (dialect, user) = (Dialect::Postgresql, user());
+        let schema_ts = format!("// schema.ts of {}\n", rows.len());
+        let tail = &rows[rows.len() - new..];
+        let extended = extend(store, dialect, &user, &entries(rows), tail, &schema_ts).await.unwrap_or_else(|e| panic!("{e}"));
+        if extended == Extended::Repair {
+            sync(store, dialect, &user, rows, &schema_ts).await.unwrap_or_else(|e| panic!("{e}"));
+        }
+        extended
+    }
+
+    /// What every write did before the folder was extended: a whole `sync`.
+    async fn whole(store: &InMemory, rows: &[VersionRow]) {
+        let schema_ts = format!("// schema.ts of {}\n", rows.len());
+        sync(store, Dialect::Postgresql, &user(), rows, &schema_ts).await.unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    fn sum_of(rows: &[VersionRow]) -> String {
+        sum::compute(&rows.iter().flat_map(summed).collect::<Vec<_>>())
+    }
+
+    const SUM: &str = "drizzle/ann/migrations/schemaforge.sum";
+    const JOURNAL_AT: &str = "drizzle/ann/migrations/meta/_journal.json";
+
+    #[tokio::test]
+    async fn extending_writes_the_bytes_a_whole_sync_writes() {
+        let (extended, synced) = (InMemory::new(), InMemory::new());
+        let mut rows = Vec::new();
+        for idx in 0..6 {
+            rows.push(row(idx, "step", 1000 + u64::from(idx)));
+            assert_eq!(change(&extended, &rows, 1).await, Extended::Done, "version {idx} was not extended");
+            whole(&synced, &rows).await;
+            assert_eq!(contents(&extended).await, contents(&synced).await, "after version {idx}");
+            assert_eq!(contents(&extended).await.get(SUM), Some(&sum_of(&rows)), "the sum differs from a full recompute");
+        }
+        // An unchanged request writes nothing new, and the folder stays whole.
+        assert_eq!(change(&extended, &rows, 0).await, Extended::Done);
+        whole(&synced, &rows).await;
+        assert_eq!(contents(&extended).await, contents(&synced).await);
+    }
+
+    #[tokio::test]
+    async fn a_lost_write_is_repaired_by_the_next_change() {
+        let store = InMemory::new();
+        let user = user();
+        let mut rows = vec![row(0, "init", 1000)];
+        change(&store, &rows, 1).await;
+        // Version 1 committed, but none of its artifacts were written.
+        rows.push(row(1, "lost", 1001));
+        rows.push(row(2, "next", 1002));
+        assert_eq!(change(&store, &rows, 1).await, Extended::Repair);
+        let reference = InMemory::new();
+        whole(&reference, &rows).await;
+        assert_eq!(contents(&store).await, contents(&reference).await);
+
+        // Written up to the sum, then stopped before the journal: the
+        // journal still names the versions before, the sum does not.
+        rows.push(row(3, "half", 1003));
+        let files: Vec<(String, String)> = rows.iter().flat_map(summed).collect();
+        put(&store, &path(&user, &format!("migrations/{}", sum::SUM_FILE)), &sum::compute(&files)).await.unwrap_or_else(|e| panic!("{e}"));
+        rows.push(row(4, "after", 1004));
+        assert_eq!(change(&store, &rows, 1).await, Extended::Repair);
+        whole(&reference, &rows).await;
+        assert_eq!(contents(&store).await, contents(&reference).await);
+
+        // A sum file edited by hand, or gone, is rewritten from the versions.
+        let edited = sum_of(&rows).replace("0001_lost.sql", "0001_x.sql");
+        put(&store, &path(&user, &format!("migrations/{}", sum::SUM_FILE)), &edited).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(change(&store, &rows, 0).await, Extended::Repair);
+        assert_eq!(contents(&store).await.get(SUM), Some(&sum_of(&rows)));
+        store.delete(&Path::from(SUM)).await.unwrap_or_else(|e| panic!("{e}"));
+        rows.push(row(5, "more", 1005));
+        assert_eq!(change(&store, &rows, 1).await, Extended::Repair);
+        whole(&reference, &rows).await;
+        assert_eq!(contents(&store).await, contents(&reference).await);
+
+        // The journal gone: every version is written again.
+        store.delete(&Path::from(JOURNAL_AT)).await.unwrap_or_else(|e| panic!("{e}"));
+        store.delete(&Path::from("drizzle/ann/migrations/0002_next.sql")).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(change(&store, &rows, 0).await, Extended::Repair);
+        assert_eq!(contents(&store).await, contents(&reference).await);
+    }
+
+    #[tokio::test]
+    async fn a_version_made_again_under_its_tag_after_a_rollback_is_written() {
+        let (store, reference) = (InMemory::new(), InMemory::new());
+        let mut rows = vec![row(0, "init", 1000), row(1, "add", 1001)];
+        change(&store, &rows[..1], 1).await;
+        change(&store, &rows, 1).await;
+        // Rolled back to version 0, and the rollback's write was lost: the
+        // journal still lists 0001_add as made at 1001.
+        rows.pop();
+        // Made again: the same tag, another version.
+        rows.push(row(1, "add", 2001));
+        assert_eq!(change(&store, &rows, 1).await, Extended::Repair);
+        whole(&reference, &rows).await;
+        let written = contents(&store).await;
+        assert_eq!(written.get("drizzle/ann/migrations/0001_add.sql").map(String::as_str), Some("CREATE TABLE t2001 (id integer);"));
+        assert_eq!(written.get(SUM), Some(&sum_of(&rows)));
+        assert_eq!(written.get(JOURNAL_AT), contents(&reference).await.get(JOURNAL_AT));
+
+        // Rolled back with its write done, then made again: extended.
+        rows.pop();
+        whole(&store, &rows).await;
+        rows.push(row(1, "add", 3001));
+        assert_eq!(change(&store, &rows, 1).await, Extended::Done);
+        assert_eq!(contents(&store).await.get(SUM), Some(&sum_of(&rows)));
+    }
 }
