@@ -191,7 +191,47 @@ pub async fn sync(store: &dyn ObjectStore, dialect: Dialect, user: &UserId, rows
     Ok(())
 }
 
-/// Adds one line to the tenant's generation log.
+const LOG: &str = "logs/generation.log";
+
+/// The name of the `n`th closed segment of the generation log (from 1,
+/// oldest first; zero-padded so that names sort in order).
+pub fn log_segment(n: u64) -> String {
+    format!("logs/generation.{n:06}.log")
+}
+
+/// The number the next closed segment takes: one past the largest there is.
+async fn next_segment(store: &dyn ObjectStore, user: &UserId) -> Result<u64, ApiError> {
+    let listed = store.list_with_delimiter(Some(&path(user, "logs"))).await?;
+    let largest = listed
+        .objects
+        .iter()
+        .filter_map(|object| object.location.filename()?.strip_prefix("generation.")?.strip_suffix(".log")?.parse::<u64>().ok())
+        .max();
+    Ok(largest.unwrap_or(0) + 1)
+}
+
+/// Appends `line` to the log, closing the log into the next numbered
+/// segment first when the line would take it past `segment_bytes`: what a
+/// request reads and writes back is bounded by that, whatever the tenant's
+/// history. A line longer than that alone still goes in, alone. The caller
+/// holds the log's lock.
+pub async fn append(store: &dyn ObjectStore, user: &UserId, line: &str, segment_bytes: u64) -> Result<(), ApiError> {
+    let current = read(store, user, LOG).await?.unwrap_or_default();
+    let size = u64::try_from(current.len() + line.len() + 1).unwrap_or(u64::MAX);
+    if current.is_empty() || size <= segment_bytes {
+        let mut text = current;
+        text.push_str(line);
+        text.push('\n');
+        return put(store, &path(user, LOG), &text).await;
+    }
+    // Moved, not copied: a failure after the move leaves no current log
+    // (the next line starts one), never a line in two places or in none.
+    let segment = next_segment(store, user).await?;
+    store.rename(&path(user, LOG), &path(user, &log_segment(segment))).await?;
+    put(store, &path(user, LOG), &format!("{line}\n")).await
+}
+
+/// Adds one line to the tenant's generation log (`append`).
 ///
 /// An object store has no append, so this reads the log and writes it back
 /// whole (atomically, on the file system and on S3 alike). Two writers doing
@@ -202,14 +242,7 @@ pub async fn sync(store: &dyn ObjectStore, dialect: Dialect, user: &UserId, rows
 /// line is still written, unlocked: a record, best effort.
 pub async fn log(state: &Shared, user: &UserId, line: &serde_json::Value) -> Result<(), ApiError> {
     let lock = state.backend.lock_log(user).await.ok();
-    let store = state.store.as_ref();
-    let written = async {
-        let mut text = read(store, user, "logs/generation.log").await?.unwrap_or_default();
-        text.push_str(&line.to_string());
-        text.push('\n');
-        put(store, &path(user, "logs/generation.log"), &text).await
-    }
-    .await;
+    let written = append(state.store.as_ref(), user, &line.to_string(), state.config.log_segment_bytes).await;
     if let Some(lock) = lock {
         lock.release().await;
     }
@@ -382,5 +415,74 @@ mod tests {
         rows.push(row(1, "add", 3001));
         assert_eq!(change(&store, &rows, 1).await, Extended::Done);
         assert_eq!(contents(&store).await.get(SUM), Some(&sum_of(&rows)));
+    }
+
+    async fn log_of(store: &InMemory) -> BTreeMap<String, String> {
+        contents(store).await.into_iter().filter(|(path, _)| path.starts_with("drizzle/ann/logs/")).collect()
+    }
+
+    #[tokio::test]
+    async fn the_log_is_closed_into_numbered_segments_at_its_size() {
+        let store = InMemory::new();
+        let user = user();
+        // Lines of 9 bytes with their newline; segments of 27 bytes hold three.
+        for n in 0..7 {
+            append(&store, &user, &format!("line-{n:03}"), 27).await.unwrap_or_else(|e| panic!("{e}"));
+        }
+        let expected: BTreeMap<String, String> = [
+            ("drizzle/ann/logs/generation.000001.log", "line-000\nline-001\nline-002\n"),
+            ("drizzle/ann/logs/generation.000002.log", "line-003\nline-004\nline-005\n"),
+            ("drizzle/ann/logs/generation.log", "line-006\n"),
+        ]
+        .into_iter()
+        .map(|(p, c)| (p.to_string(), c.to_string()))
+        .collect();
+        assert_eq!(log_of(&store).await, expected);
+
+        // One byte more than a segment holds: the line starts the next one.
+        let store = InMemory::new();
+        append(&store, &user, "0123456789", 21).await.unwrap_or_else(|e| panic!("{e}"));
+        append(&store, &user, "0123456789", 21).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(log_of(&store).await.len(), 2, "a line that does not fit closed the log");
+        assert_eq!(log_of(&store).await.get("drizzle/ann/logs/generation.log").map(String::len), Some(11));
+        // A line longer than a segment goes in alone.
+        append(&store, &user, &"x".repeat(40), 21).await.unwrap_or_else(|e| panic!("{e}"));
+        let log = log_of(&store).await;
+        assert_eq!(log.get("drizzle/ann/logs/generation.log").map(String::len), Some(41));
+        assert_eq!(log.get("drizzle/ann/logs/generation.000002.log").map(String::len), Some(11));
+    }
+
+    #[tokio::test]
+    async fn segments_are_numbered_on_the_file_system_too() {
+        let dir = std::env::temp_dir().join(format!("schemaforge-segments-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let store = object_store::local::LocalFileSystem::new_with_prefix(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let user = user();
+        for n in 0..7 {
+            append(&store, &user, &format!("line-{n:03}"), 27).await.unwrap_or_else(|e| panic!("{e}"));
+        }
+        let mut names: Vec<String> = std::fs::read_dir(dir.join("drizzle/ann/logs"))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect();
+        names.sort();
+        let text: Vec<String> =
+            names.iter().map(|n| std::fs::read_to_string(dir.join("drizzle/ann/logs").join(n)).unwrap_or_default()).collect();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(names, ["generation.000001.log", "generation.000002.log", "generation.log"]);
+        assert_eq!(text.concat(), (0..7).map(|n| format!("line-{n:03}\n")).collect::<String>());
+    }
+
+    #[tokio::test]
+    async fn a_new_segment_takes_the_number_after_the_largest() {
+        let store = InMemory::new();
+        let user = user();
+        put(&store, &path(&user, &log_segment(7)), "old\n").await.unwrap_or_else(|e| panic!("{e}"));
+        put(&store, &path(&user, "logs/notes.txt"), "not a segment\n").await.unwrap_or_else(|e| panic!("{e}"));
+        append(&store, &user, "first", 8).await.unwrap_or_else(|e| panic!("{e}"));
+        append(&store, &user, "second", 8).await.unwrap_or_else(|e| panic!("{e}"));
+        let log = log_of(&store).await;
+        assert_eq!(log.get("drizzle/ann/logs/generation.000008.log").map(String::as_str), Some("first\n"));
+        assert_eq!(log.get("drizzle/ann/logs/generation.log").map(String::as_str), Some("second\n"));
     }
 }
