@@ -84,14 +84,29 @@ fn summed(row: &VersionRow) -> [(String, String); 3] {
 }
 
 /// Writes a version's own files: its migration, down script, snapshot and
-/// folder definition, and its definition and changelog as sent.
+/// folder definition, and its definition and changelog as sent. At once:
+/// no file names another, and each is a round trip to the store (a blocking
+/// task on the file system, a request to S3); only the index files, written
+/// after all of them, make them part of the folder.
 async fn put_version(store: &dyn ObjectStore, user: &UserId, row: &VersionRow) -> Result<(), ApiError> {
-    put(store, &path(user, &format!("migrations/{}.sql", row.tag)), &row.up_sql).await?;
-    put(store, &path(user, &format!("migrations/{}.down.sql", row.tag)), &row.down_sql).await?;
-    put(store, &path(user, &format!("migrations/{}", snapshot_path(row.idx))), &row.snapshot).await?;
-    put(store, &path(user, &format!("migrations/{}", definition_path(&row.tag))), &row.folder_definition).await?;
-    put(store, &path(user, &format!("versions/{}/definition.json", row.version)), &row.definition).await?;
-    put(store, &path(user, &format!("versions/{}/changelog.md", row.version)), &row.changelog).await
+    let [up, down, snapshot, folder_definition, definition, changelog] = [
+        format!("migrations/{}.sql", row.tag),
+        format!("migrations/{}.down.sql", row.tag),
+        format!("migrations/{}", snapshot_path(row.idx)),
+        format!("migrations/{}", definition_path(&row.tag)),
+        format!("versions/{}/definition.json", row.version),
+        format!("versions/{}/changelog.md", row.version),
+    ]
+    .map(|rest| path(user, &rest));
+    tokio::try_join!(
+        put(store, &up, &row.up_sql),
+        put(store, &down, &row.down_sql),
+        put(store, &snapshot, &row.snapshot),
+        put(store, &folder_definition, &row.folder_definition),
+        put(store, &definition, &row.definition),
+        put(store, &changelog, &row.changelog),
+    )?;
+    Ok(())
 }
 
 /// What `extend` did.
@@ -138,7 +153,8 @@ pub async fn extend(
     if added.iter().zip(new).any(|(entry, row)| *entry != row.entry()) {
         return Ok(Extended::Repair);
     }
-    let stored_journal = read(store, user, JOURNAL).await?;
+    let sum_at = format!("migrations/{}", sum::SUM_FILE);
+    let (stored_journal, stored_sum) = tokio::try_join!(read(store, user, JOURNAL), read(store, user, &sum_at))?;
     let expected = (!previous.is_empty()).then(|| journal(dialect, previous).to_json_text());
     if stored_journal != expected {
         return Ok(Extended::Repair);
@@ -147,7 +163,7 @@ pub async fn extend(
     let sum_text = if previous.is_empty() {
         sum::compute(&files)
     } else {
-        let Some(stored) = read(store, user, &format!("migrations/{}", sum::SUM_FILE)).await? else { return Ok(Extended::Repair) };
+        let Some(stored) = stored_sum else { return Ok(Extended::Repair) };
         let paths: Vec<String> = previous.iter().flat_map(|e| summed_paths(&e.tag)).collect();
         if sum::listed(&stored) != Some(paths.iter().map(String::as_str).collect()) {
             return Ok(Extended::Repair);
@@ -162,9 +178,9 @@ pub async fn extend(
     for row in new {
         put_version(store, user, row).await?;
     }
-    put(store, &path(user, &format!("migrations/{}", sum::SUM_FILE)), &sum_text).await?;
-    put(store, &path(user, "schema.ts"), schema_ts).await?;
-    // The journal last: it is the folder's index.
+    let (sum_path, schema_ts_path) = (path(user, &sum_at), path(user, "schema.ts"));
+    tokio::try_join!(put(store, &sum_path, &sum_text), put(store, &schema_ts_path, schema_ts))?;
+    // The journal last, once the rest is written: it is the folder's index.
     put(store, &path(user, JOURNAL), &journal(dialect, entries).to_json_text()).await?;
     Ok(Extended::Done)
 }
