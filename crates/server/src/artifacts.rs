@@ -241,7 +241,10 @@ pub async fn append(store: &dyn ObjectStore, user: &UserId, line: &str, segment_
         return put(store, &path(user, LOG), &text).await;
     }
     // Moved, not copied: a failure after the move leaves no current log
-    // (the next line starts one), never a line in two places or in none.
+    // (the next line starts one), not the closed lines in two places. On
+    // the file system the move is one rename; on S3 it is a copy and a
+    // delete, and a failed delete leaves them in both (this line is then
+    // not logged: the log is a record, best effort).
     let segment = next_segment(store, user).await?;
     store.rename(&path(user, LOG), &path(user, &log_segment(segment))).await?;
     put(store, &path(user, LOG), &format!("{line}\n")).await
