@@ -155,8 +155,10 @@ pub async fn extend(
     }
     let sum_at = format!("migrations/{}", sum::SUM_FILE);
     let (stored_journal, stored_sum) = tokio::try_join!(read(store, user, JOURNAL), read(store, user, &sum_at))?;
-    let expected = (!previous.is_empty()).then(|| journal(dialect, previous).to_json_text());
-    if stored_journal != expected {
+    // Before the first version there is nothing to trust or keep: whatever
+    // the store holds (nothing, or what a tenant of the same name left), the
+    // folder is written from the new versions alone, as `sync` would.
+    if !previous.is_empty() && stored_journal != Some(journal(dialect, previous).to_json_text()) {
         return Ok(Extended::Repair);
     }
     let files: Vec<(String, String)> = new.iter().flat_map(summed).collect();
@@ -433,6 +435,21 @@ mod tests {
         whole(&store, &rows).await;
         rows.push(row(1, "add", 3001));
         assert_eq!(change(&store, &rows, 1).await, Extended::Done);
+        assert_eq!(contents(&store).await.get(SUM), Some(&sum_of(&rows)));
+    }
+
+    #[tokio::test]
+    async fn a_sum_listing_more_than_the_journal_is_not_extended() {
+        let (store, user) = (InMemory::new(), user());
+        let mut rows = vec![row(0, "init", 1000), row(1, "add", 1001)];
+        change(&store, &rows, 2).await;
+        // Version 2's write stopped after the sum, and version 2 was rolled
+        // back with the rollback's write lost: the journal is the one of
+        // the versions before the next change, the sum lists one more.
+        let with_two: Vec<VersionRow> = rows.iter().cloned().chain([row(2, "gone", 1002)]).collect();
+        put(&store, &path(&user, &format!("migrations/{}", sum::SUM_FILE)), &sum_of(&with_two)).await.unwrap_or_else(|e| panic!("{e}"));
+        rows.push(row(2, "other", 2002));
+        assert_eq!(change(&store, &rows, 1).await, Extended::Repair);
         assert_eq!(contents(&store).await.get(SUM), Some(&sum_of(&rows)));
     }
 
