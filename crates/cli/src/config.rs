@@ -47,6 +47,7 @@ pub struct Serve {
     pub body_limit: Option<usize>,
     pub request_timeout_seconds: Option<u64>,
     pub tenant_connections: Option<usize>,
+    pub log_segment_bytes: Option<u64>,
 }
 
 /// The file: `SCHEMAFORGE_CONFIG`, else `./schemaforge.toml` when it exists.

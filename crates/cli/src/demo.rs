@@ -46,6 +46,7 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         body_limit: Config::DEFAULT_BODY_LIMIT,
         request_timeout: Config::DEFAULT_TIMEOUT,
         tenant_connections: Config::DEFAULT_TENANT_CONNECTIONS,
+        log_segment_bytes: Config::DEFAULT_LOG_SEGMENT_BYTES,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     let (status, response) = runtime.block_on(async {

@@ -86,6 +86,9 @@ pub fn serve(flags: Flags) -> anyhow::Result<ExitCode> {
             None => file.tenant_connections.unwrap_or(Config::DEFAULT_TENANT_CONNECTIONS),
         },
     };
+    let log_segment_bytes =
+        number("SCHEMAFORGE_LOG_SEGMENT_BYTES")?.or(file.log_segment_bytes).unwrap_or(Config::DEFAULT_LOG_SEGMENT_BYTES);
+    anyhow::ensure!(log_segment_bytes > 0, "the generation log's segment size must be at least 1 byte");
     let tenancy = match database_url {
         Some(url) => Tenancy::Postgres { url, secret: secret(&data_dir)? },
         None => {
@@ -102,6 +105,7 @@ pub fn serve(flags: Flags) -> anyhow::Result<ExitCode> {
         body_limit,
         request_timeout: timeout,
         tenant_connections,
+        log_segment_bytes,
     };
     if config.admin_token.is_none() {
         eprintln!("note: SCHEMAFORGE_ADMIN_TOKEN is not set: no token can be issued and only existing user tokens work");

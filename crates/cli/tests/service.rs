@@ -1308,6 +1308,88 @@ async fn waiting_tenant(db: Db) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn changes_extend_the_folder_lost_writes_are_repaired_and_the_log_is_segmented() {
+    folder_and_log(Db::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changes_extend_the_folder_lost_writes_are_repaired_and_the_log_is_segmented_on_the_sqlite_default() {
+    folder_and_log(Db::Sqlite).await;
+}
+
+/// A change writes its own version and the index files; the folder it
+/// leaves is the one a whole rewrite from the versions gives, byte for
+/// byte, also after a write lost after its commit; the log moves to
+/// numbered segments past its size and loses no line.
+async fn folder_and_log(db: Db) {
+    let world = World::new(db, Artifacts::Local, "service-folder").await;
+    let kim = world.user("kim");
+    let store = &world.store;
+    let service = world.start_with(&[("SCHEMAFORGE_LOG_SEGMENT_BYTES", "300".to_string())]);
+    let folder = || {
+        let mut files = store.files(&format!("drizzle/{kim}/"));
+        files.retain(|path, _| !path.contains("/logs/"));
+        files
+    };
+    // Everything but the log gone: the next request rewrites it from the versions.
+    let wipe = || {
+        for dir in ["migrations", "versions"] {
+            std::fs::remove_dir_all(store.data.join(format!("drizzle/{kim}/{dir}"))).expect("wiped");
+        }
+        std::fs::remove_file(store.data.join(format!("drizzle/{kim}/schema.ts"))).expect("wiped");
+    };
+    let mut definition = world.fixture("seed-basic");
+    let mut requests = 0;
+    // `Some(n)` adds a column (none to the first), `None` sends the same definition again.
+    let mut change = |n: Option<usize>| {
+        if let Some(n) = n.filter(|n| *n > 0) {
+            definition["tables"][0]["columns"].as_array_mut().expect("columns").push(json!({"name": format!("extra_{n}"), "type": "text"}));
+        }
+        requests += 1;
+        let response = service.generate(&kim, &definition, json!({}));
+        assert_eq!(response.status, 200, "change {n:?}: {}", response.body);
+        response.json()
+    };
+    for n in 0..4 {
+        assert_eq!(change(Some(n))["changed"], true);
+    }
+    let extended = folder();
+    assert_eq!(extended.keys().filter(|p| p.ends_with(".down.sql")).count(), 4, "{:?}", extended.keys());
+    wipe();
+    assert_eq!(change(None)["changed"], false);
+    assert_eq!(folder(), extended, "a whole rewrite differs from the folder the changes extended");
+
+    // Change 4 committed, but its journal was never written (the write
+    // stopped before it): change 5 rewrites the folder.
+    change(Some(4));
+    std::fs::remove_file(store.data.join(format!("drizzle/{kim}/migrations/meta/_journal.json"))).expect("lost");
+    let last = change(Some(5));
+    let repaired = folder();
+    let journal: Value = serde_json::from_str(&repaired[&format!("drizzle/{kim}/migrations/meta/_journal.json")]).expect("journal");
+    assert_eq!(journal["entries"].as_array().map(Vec::len), Some(6), "{journal}");
+    wipe();
+    assert_eq!(change(None)["changed"], false);
+    assert_eq!(folder(), repaired, "the repaired folder differs from a whole rewrite");
+
+    let log_at = last["artifacts"]["log"].as_str().expect("log location").to_string();
+    let logs = store.files(&format!("drizzle/{kim}/logs/"));
+    assert!(logs.contains_key(&log_at), "the answered log location is not the current log: {:?}", logs.keys());
+    let segments: Vec<&String> = logs.keys().filter(|p| **p != log_at).collect();
+    let expected: Vec<String> = (1..=segments.len()).map(|n| format!("drizzle/{kim}/logs/generation.{n:06}.log")).collect();
+    assert_eq!(segments, expected.iter().collect::<Vec<_>>(), "segments are numbered from 1, oldest first");
+    assert!(segments.len() >= 3, "300-byte segments hold two lines each: {:?}", logs.keys());
+    let mut lines = Vec::new();
+    for path in segments.iter().copied().chain([&log_at]) {
+        let text = &logs[path];
+        assert!(text.len() <= 300 || text.lines().count() == 1, "{path} holds {} bytes", text.len());
+        lines.extend(text.lines().map(|l| serde_json::from_str::<Value>(l).expect("a JSON line")));
+    }
+    assert_eq!(lines.len(), requests, "a line was lost or written twice");
+    let times: Vec<u64> = lines.iter().filter_map(|l| l["at"].as_u64()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "the segments are not in order: {times:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_dry_run_returns_the_plan_and_changes_nothing() {
     dry_run(Db::Postgres).await;
 }

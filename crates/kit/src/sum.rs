@@ -45,6 +45,21 @@ pub fn extend(text: &str, files: &[(String, String)]) -> String {
     chained(text.lines().skip(1).filter(|l| !l.is_empty()).map(String::from).collect(), files)
 }
 
+/// The paths a sum file lists, in order, when its first line is the hash
+/// of the others (`None`: edited by hand or cut short). It says nothing of
+/// the files' contents: a caller that trusts the sum file to cover these
+/// paths with their current contents (a projection that only ever writes
+/// sum files it computed) can then `extend` it without hashing them again.
+pub fn listed(text: &str) -> Option<Vec<&str>> {
+    let mut lines = text.lines();
+    let header = lines.next()?;
+    let listed: Vec<&str> = lines.filter(|l| !l.is_empty()).collect();
+    if header != format!("h1:{}", hex(&Sha256::digest(listed.join("\n").as_bytes()))) {
+        return None;
+    }
+    listed.iter().map(|line| line.split_once(' ').map(|(path, _)| path)).collect()
+}
+
 /// `lines` (a verified chain) followed by one line per file, under the header that hashes them all.
 fn chained(mut lines: Vec<String>, files: &[(String, String)]) -> String {
     let mut previous = lines.last().and_then(|line| line.rsplit(' ').next()).unwrap_or_default().to_string();
@@ -122,6 +137,15 @@ mod tests {
         assert_eq!(extend(&compute(&first), &more), compute(&all));
         assert_eq!(extend(&compute(&[]), &first), compute(&first));
         assert_eq!(verify(&extend(&compute(&first), &more), &all), Ok(()));
+    }
+
+    #[test]
+    fn listed_names_the_paths_of_an_untouched_sum_file_only() {
+        let sum = compute(&files(&[("0000_a.sql", "A"), ("0000_a.down.sql", "a")]));
+        assert_eq!(listed(&sum), Some(vec!["0000_a.sql", "0000_a.down.sql"]));
+        assert_eq!(listed(&compute(&[])), Some(vec![]));
+        assert_eq!(listed(&sum.replace("0000_a.down.sql", "0000_b.down.sql")), None);
+        assert_eq!(listed(""), None);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::backend::{Backend, CommitFailed, Failed, Session};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::tenant::{self, UserId};
-use crate::versions::VersionRow;
+use crate::versions::{Recent, VersionRow};
 use crate::{artifacts, deadline};
 
 #[derive(Debug, Deserialize)]
@@ -200,7 +200,7 @@ enum Prepared {
 struct Pending {
     row: VersionRow,
     /// The current versions before it.
-    rows: Vec<VersionRow>,
+    recent: Recent,
     next: Schema,
     plan: Value,
     timings: Timings,
@@ -235,8 +235,9 @@ async fn prepare(input: &Input<'_>, tenant: &mut Session, (started, validate_ms)
     let Input { state, caller, user, request, definition, allowance } = *input;
     let backend = &state.backend;
     tenant.lock().await?;
-    let rows = tenant.versions().await?;
-    let previous = match rows.last() {
+    let recent = tenant.recent().await?;
+    let latest = recent.latest.as_ref();
+    let previous = match latest {
         Some(row) => schema_of(backend, user, row)?,
         None => backend.baseline(user),
     };
@@ -244,12 +245,12 @@ async fn prepare(input: &Input<'_>, tenant: &mut Session, (started, validate_ms)
     let plan_started = Instant::now();
     let plan = schemaforge_plan::plan(&previous, &next).map_err(|e| ApiError::Internal(e.to_string()))?;
     if plan.is_empty() {
-        let latest = rows.last().map(|r| r.version.to_string());
-        if let Some(latest_row) = rows.last() {
+        if let Some(latest_row) = latest {
             let schema_ts = schemaforge_codegen::drizzle::generate(&schema_of(backend, user, latest_row)?).contents;
-            artifacts::sync(state.store.as_ref(), backend.dialect(), user, &rows, &schema_ts).await?;
+            write_artifacts(state, tenant, user, &recent, None, &schema_ts).await?;
         }
-        return Ok(Prepared::Answer(Json(json!({"userID": user.as_str(), "changed": false, "version": latest}))));
+        let version = latest.map(|r| r.version.to_string());
+        return Ok(Prepared::Answer(Json(json!({"userID": user.as_str(), "changed": false, "version": version}))));
     }
     let steps: Vec<schemaforge_diff::Step> = plan.steps().into_iter().cloned().collect();
     let facts = tenant.measure(&previous, &next, &steps).await;
@@ -273,10 +274,10 @@ async fn prepare(input: &Input<'_>, tenant: &mut Session, (started, validate_ms)
             plan: plan.to_json(&facts),
         });
     }
-    let version = rows.last().map_or(Version::FIRST, |r| r.version.bumped(schemaforge_plan::bump_of(&plan, &previous, &next)));
+    let version = latest.map_or(Version::FIRST, |r| r.version.bumped(schemaforge_plan::bump_of(&plan, &previous, &next)));
     // Described in the tenant's own terms, without its namespace.
     let described =
-        schemaforge_plan::plan(&unmapped(backend.dialect(), rows.last())?, definition).map_err(|e| ApiError::Internal(e.to_string()))?;
+        schemaforge_plan::plan(&unmapped(backend.dialect(), latest)?, definition).map_err(|e| ApiError::Internal(e.to_string()))?;
     let changelog = schemaforge_plan::changelog(version, request.options.message.as_deref(), &described);
     if request.options.dry_run {
         return Ok(Prepared::Answer(Json(json!({
@@ -284,13 +285,13 @@ async fn prepare(input: &Input<'_>, tenant: &mut Session, (started, validate_ms)
             "changed": true,
             "dryRun": true,
             "version": version.to_string(),
-            "previousVersion": rows.last().map(|r| r.version.to_string()),
+            "previousVersion": latest.map(|r| r.version.to_string()),
             "changelog": changelog,
             "migration": plan.to_json(&facts),
         }))));
     }
 
-    let row = new_version(&previous, &next, (&plan, &described), &rows, version, request, caller, changelog)?;
+    let row = new_version(&previous, &next, (&plan, &described), &recent, version, request, caller, changelog)?;
     let apply_started = Instant::now();
     let file = row.migration_file();
     if !tenant.begin_apply(&[file.statements()]).await? {
@@ -305,7 +306,7 @@ async fn prepare(input: &Input<'_>, tenant: &mut Session, (started, validate_ms)
         return Err(error);
     }
     let timings = Timings { started, validate_ms, plan_ms, apply_started };
-    Ok(Prepared::Commit(Box::new(Pending { row, rows, next, plan: plan.to_json(&facts), timings })))
+    Ok(Prepared::Commit(Box::new(Pending { row, recent, next, plan: plan.to_json(&facts), timings })))
 }
 
 /// Rolls back a migration the database refused or failed on, records the
@@ -344,7 +345,7 @@ async fn apply_failed(input: &Input<'_>, tenant: &mut Session, file: &MigrationF
 async fn finish(input: &Input<'_>, tenant: &mut Session, pending: Pending) -> Result<Json<Value>, ApiError> {
     let Input { state, user, caller, .. } = *input;
     let backend = &state.backend;
-    let Pending { row, mut rows, next, plan, timings } = pending;
+    let Pending { row, recent, next, plan, timings } = pending;
     match tenant.commit().await {
         Ok(()) => {}
         Err(CommitFailed::ForeignKeys(violations)) => {
@@ -374,8 +375,7 @@ async fn finish(input: &Input<'_>, tenant: &mut Session, pending: Pending) -> Re
     let version = row.version;
     let artifacts_started = Instant::now();
     let schema_ts = schemaforge_codegen::drizzle::generate(&next).contents;
-    rows.push(row.clone());
-    artifacts::sync(state.store.as_ref(), backend.dialect(), user, &rows, &schema_ts).await.map_err(|e| {
+    write_artifacts(state, tenant, user, &recent, Some(&row), &schema_ts).await.map_err(|e| {
         ApiError::Internal(format!(
             "version {version} was applied and recorded, but writing its artifacts failed ({e}); the next request rewrites them"
         ))
@@ -384,7 +384,7 @@ async fn finish(input: &Input<'_>, tenant: &mut Session, pending: Pending) -> Re
         "userID": user.as_str(),
         "changed": true,
         "version": version.to_string(),
-        "previousVersion": rows.len().checked_sub(2).and_then(|i| rows.get(i)).map(|r| r.version.to_string()),
+        "previousVersion": recent.latest.as_ref().map(|r| r.version.to_string()),
         "bump": row.bump,
         "changelog": row.changelog,
         "migration": {"name": row.tag, "plan": plan},
@@ -400,6 +400,33 @@ async fn finish(input: &Input<'_>, tenant: &mut Session, pending: Pending) -> Re
     })))
 }
 
+/// Brings the tenant's folder up to its current versions: `recent` and, when
+/// this request made one, `new` after them. The folder is extended by the
+/// new version alone when the store holds the folder of the versions
+/// before (`artifacts::extend`); otherwise every version is read back whole
+/// and the folder rewritten from them (`artifacts::sync`), which repairs
+/// what an earlier request failed to write after its commit.
+async fn write_artifacts(
+    state: &AppState,
+    tenant: &mut Session,
+    user: &UserId,
+    recent: &Recent,
+    new: Option<&VersionRow>,
+    schema_ts: &str,
+) -> Result<(), ApiError> {
+    let (store, dialect) = (state.store.as_ref(), state.backend.dialect());
+    let mut entries = recent.entries.clone();
+    entries.extend(new.map(VersionRow::entry));
+    let new: &[VersionRow] = new.map_or(&[], std::slice::from_ref);
+    match artifacts::extend(store, dialect, user, &entries, new, schema_ts).await? {
+        artifacts::Extended::Done => Ok(()),
+        artifacts::Extended::Repair => {
+            let rows = tenant.versions().await?;
+            artifacts::sync(store, dialect, user, &rows, schema_ts).await
+        }
+    }
+}
+
 /// The record of a new version: its migration files, made by the same code
 /// as `schemaforge generate`, chained to the versions before it.
 #[allow(clippy::too_many_arguments)]
@@ -407,27 +434,28 @@ fn new_version(
     previous: &Schema,
     next: &Schema,
     (plan, described): (&Plan, &Plan),
-    rows: &[VersionRow],
+    recent: &Recent,
     version: Version,
     request: &GenerateRequest,
     caller: &Caller,
     changelog: String,
 ) -> Result<VersionRow, ApiError> {
+    let latest = recent.latest.as_ref();
     let internal = |e: &dyn std::fmt::Display| ApiError::Internal(e.to_string());
     let down = schemaforge_plan::plan_down(previous, next).map_err(|e| internal(&e))?;
-    let name = match (&request.options.name, rows.is_empty()) {
+    let name = match (&request.options.name, latest.is_none()) {
         (Some(name), _) => name.clone(),
         (None, true) => "init".to_string(),
         (None, false) => schemaforge_plan::migration_name(&described.steps().into_iter().cloned().collect::<Vec<_>>()),
     };
     let folder_definition = schemaforge_spec::emit::to_json(next);
-    let journal = artifacts::journal(next.dialect, rows);
-    let previous_folder = rows.last().map(|r| schemaforge_kit::Previous { journal: &journal, snapshot_id: &r.snapshot_id });
+    let journal = artifacts::journal(next.dialect, &recent.entries);
+    let previous_folder = latest.map(|r| schemaforge_kit::Previous { journal: &journal, snapshot_id: &r.snapshot_id });
     let (up_statements, down_statements) = (plan.file_statements(), down.file_statements());
     let new = schemaforge_kit::NewMigration { schema: next, up: &up_statements, down: &down_statements, definition: &folder_definition };
     let migration = schemaforge_kit::Migration { name: &name, when_millis: now_millis(), breakpoints: true };
     let files = schemaforge_kit::next_migration(previous_folder, &new, &migration).map_err(|e| internal(&e))?;
-    let idx = rows.last().map_or(0, |r| r.idx + 1);
+    let idx = latest.map_or(0, |r| r.idx + 1);
     let tag = format!("{idx:04}_{name}");
     let file = |path: &str| {
         files.iter().find(|f| f.path == path).map(|f| f.contents.clone()).ok_or_else(|| internal(&format!("{path} was not generated")))
@@ -440,7 +468,7 @@ fn new_version(
     Ok(VersionRow {
         version,
         created_at: String::new(),
-        bump: if rows.is_empty() { "initial".into() } else { schemaforge_plan::bump_of(plan, previous, next).as_str().into() },
+        bump: if latest.is_none() { "initial".into() } else { schemaforge_plan::bump_of(plan, previous, next).as_str().into() },
         message: request.options.message.clone(),
         definition: request.schema.to_string(),
         changelog,

@@ -65,6 +65,11 @@ pub struct Config {
     /// The service holds up to this many connections besides its own pool
     /// (8) and one per request in flight.
     pub tenant_connections: usize,
+    /// The size in bytes past which a tenant's `logs/generation.log` is
+    /// closed into a numbered segment (`logs/generation.000001.log`, …) and
+    /// begun anew: an object store cannot append, so each request reads and
+    /// writes the current log back whole, and this bounds what that costs.
+    pub log_segment_bytes: u64,
 }
 
 /// Where tenants live.
@@ -84,6 +89,10 @@ impl Config {
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
     /// A third of PostgreSQL's default `max_connections` (100).
     pub const DEFAULT_TENANT_CONNECTIONS: usize = 32;
+    /// 1 MiB: about 7,000 requests' lines (some 140 bytes each), so a
+    /// request copies at most a megabyte, and a busy tenant's log is closed
+    /// every few thousand requests.
+    pub const DEFAULT_LOG_SEGMENT_BYTES: u64 = 1024 * 1024;
 }
 
 #[derive(Debug, thiserror::Error)]

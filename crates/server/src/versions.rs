@@ -38,7 +38,33 @@ pub struct VersionRow {
     pub applied_by: String,
 }
 
+/// A version's place in the tenant's folder: what the journal and the sum
+/// file's order need of every version, without its files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub version: Version,
+    pub tag: String,
+    pub idx: u32,
+    pub when_millis: u64,
+}
+
+/// A tenant's current versions as a change reads them: every version's
+/// place in the folder, and the latest one whole. A change plans from the
+/// latest version and extends the folder after it, so it never needs the
+/// files of the versions before (which are most of a tenant's bytes, and
+/// grow with its history); repairing the folder reads them (`versions`).
+#[derive(Debug, Clone, Default)]
+pub struct Recent {
+    /// Oldest first.
+    pub entries: Vec<Entry>,
+    pub latest: Option<VersionRow>,
+}
+
 impl VersionRow {
+    pub fn entry(&self) -> Entry {
+        Entry { version: self.version, tag: self.tag.clone(), idx: self.idx, when_millis: self.when_millis }
+    }
+
     /// The migration of this version, as the tenant's folder holds it.
     pub fn migration_file(&self) -> MigrationFile {
         MigrationFile {
@@ -106,6 +132,11 @@ impl Table {
 
     /// Every version still current, oldest first (read with `decode`).
     pub fn select_current(&self) -> String {
+        format!("{} ORDER BY idx", self.select_whole("status = 'current'"))
+    }
+
+    /// Whole versions (read with `decode`) where `condition` holds.
+    fn select_whole(&self, condition: &str) -> String {
         let (created_at, hazards) = match self.dialect {
             Dialect::Postgresql => {
                 ("to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')", "array_to_json(hazards)::text")
@@ -116,9 +147,21 @@ impl Table {
             "SELECT version, {created_at} AS created_at, bump, message, definition, changelog, tag, CAST(idx AS bigint) AS idx,
                     when_millis, snapshot, snapshot_id, folder_definition, up_sql, down_sql, {hazards} AS hazards,
                     CAST(statements AS bigint) AS statements, applied_by
-             FROM {} WHERE status = 'current' ORDER BY idx",
+             FROM {} WHERE {condition}",
             self.name
         )
+    }
+
+    /// Every current version's place in the folder, oldest first (read with `decode_entry`).
+    pub fn select_entries(&self) -> String {
+        format!("SELECT version, tag, CAST(idx AS bigint) AS idx, when_millis FROM {} WHERE status = 'current' ORDER BY idx", self.name)
+    }
+
+    /// The latest current version whole (read with `decode`): the one row
+    /// whose `idx` is the largest, found without reading the others' files
+    /// (an `ORDER BY … LIMIT 1` would read and sort every row's columns).
+    pub fn select_latest(&self) -> String {
+        self.select_whole(&format!("status = 'current' AND idx = (SELECT max(idx) FROM {} WHERE status = 'current')", self.name))
     }
 
     /// Records a version (`$1`…`$19`, bound by `bind`); a version number
@@ -230,6 +273,24 @@ where
         statements,
         applied_by: row.try_get("applied_by")?,
     }))
+}
+
+/// A row of `Table::select_entries`; `None` for one whose number or
+/// counters do not read (as `decode` skips it).
+pub fn decode_entry<R>(row: &R) -> Result<Option<Entry>, sqlx::Error>
+where
+    R: Row,
+    for<'a> &'a str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let version: String = row.try_get("version")?;
+    let idx: i64 = row.try_get("idx")?;
+    let when_millis: i64 = row.try_get("when_millis")?;
+    let (Some(version), Ok(idx), Ok(when_millis)) = (Version::parse(&version), u32::try_from(idx), u64::try_from(when_millis)) else {
+        return Ok(None);
+    };
+    Ok(Some(Entry { version, tag: row.try_get("tag")?, idx, when_millis }))
 }
 
 /// One entry of a tenant's migration history, for `GET /migrations`.

@@ -32,7 +32,7 @@ use schemaforge_plan::Fact;
 
 use crate::error::ApiError;
 use crate::tenant::UserId;
-use crate::versions::{MigrationRecord, VersionRow};
+use crate::versions::{MigrationRecord, Recent, VersionRow};
 use crate::{Config, ServeError, Tenancy};
 
 /// The database tenants live in.
@@ -192,10 +192,20 @@ impl Session {
         }
     }
 
+    /// Every current version whole, oldest first.
     pub async fn versions(&mut self) -> Result<Vec<VersionRow>, ApiError> {
         match self {
             Session::Postgres(session) => session.versions().await,
             Session::Sqlite(session) => session.versions().await,
+        }
+    }
+
+    /// Every current version's place in the folder and the latest whole:
+    /// what a change reads (`versions` is what repairing the folder reads).
+    pub async fn recent(&mut self) -> Result<Recent, ApiError> {
+        match self {
+            Session::Postgres(session) => session.recent().await,
+            Session::Sqlite(session) => session.recent().await,
         }
     }
 

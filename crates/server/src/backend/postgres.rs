@@ -38,7 +38,7 @@ use super::{CommitFailed, Failed};
 use crate::ServeError;
 use crate::error::ApiError;
 use crate::tenant::UserId;
-use crate::versions::{self, MigrationRecord, VersionRow};
+use crate::versions::{self, MigrationRecord, Recent, VersionRow};
 
 pub struct Postgres {
     /// Use through `admin()`, which sets the service's tables up first.
@@ -343,6 +343,23 @@ async fn current(tenant: &mut TenantConnection, table: &versions::Table) -> Resu
     Ok(versions)
 }
 
+async fn recent(tenant: &mut TenantConnection, table: &versions::Table) -> Result<Recent, ApiError> {
+    if !tenant.versions_ready {
+        tenant.conn.execute(sqlx::AssertSqlSafe(table.ddl())).await?;
+        tenant.versions_ready = true;
+    }
+    let rows = sqlx::query(sqlx::AssertSqlSafe(table.select_entries())).fetch_all(&mut tenant.conn).await?;
+    let mut entries = Vec::with_capacity(rows.len());
+    for row in &rows {
+        entries.extend(versions::decode_entry(row)?);
+    }
+    let mut latest = None;
+    for row in sqlx::query(sqlx::AssertSqlSafe(table.select_latest())).fetch_all(&mut tenant.conn).await? {
+        latest = versions::decode(&row)?.or(latest);
+    }
+    Ok(Recent { entries, latest })
+}
+
 /// Notes that a step failed: the connection is not reused after it.
 fn noted<T, E>(failed: &mut bool, result: Result<T, E>) -> Result<T, E> {
     if result.is_err() {
@@ -400,6 +417,14 @@ impl Session {
     pub async fn versions(&mut self) -> Result<Vec<VersionRow>, ApiError> {
         let result = match live(&mut self.tenant) {
             Ok(tenant) => current(tenant, &self.table).await,
+            Err(error) => Err(error.into()),
+        };
+        noted(&mut self.failed, result)
+    }
+
+    pub async fn recent(&mut self) -> Result<Recent, ApiError> {
+        let result = match live(&mut self.tenant) {
+            Ok(tenant) => recent(tenant, &self.table).await,
             Err(error) => Err(error.into()),
         };
         noted(&mut self.failed, result)

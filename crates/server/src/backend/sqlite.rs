@@ -52,7 +52,7 @@ use super::{CommitFailed, Failed};
 use crate::ServeError;
 use crate::error::ApiError;
 use crate::tenant::UserId;
-use crate::versions::{self, MigrationRecord, VersionRow};
+use crate::versions::{self, MigrationRecord, Recent, VersionRow};
 
 pub struct Sqlite {
     tenants: PathBuf,
@@ -243,6 +243,19 @@ async fn current(conn: &mut SqliteConnection) -> Result<Vec<VersionRow>, ApiErro
     Ok(versions)
 }
 
+async fn recent(conn: &mut SqliteConnection) -> Result<Recent, ApiError> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(table().select_entries())).fetch_all(&mut *conn).await?;
+    let mut entries = Vec::with_capacity(rows.len());
+    for row in &rows {
+        entries.extend(versions::decode_entry(row)?);
+    }
+    let mut latest = None;
+    for row in sqlx::query(sqlx::AssertSqlSafe(table().select_latest())).fetch_all(&mut *conn).await? {
+        latest = versions::decode(&row)?.or(latest);
+    }
+    Ok(Recent { entries, latest })
+}
+
 /// A request's hold on a tenant's file, for a change.
 pub struct Session {
     conn: SqliteConnection,
@@ -285,6 +298,11 @@ impl Session {
 
     pub async fn versions(&mut self) -> Result<Vec<VersionRow>, ApiError> {
         let result = current(&mut self.conn).await;
+        noted(&mut self.failed, result)
+    }
+
+    pub async fn recent(&mut self) -> Result<Recent, ApiError> {
+        let result = recent(&mut self.conn).await;
         noted(&mut self.failed, result)
     }
 
