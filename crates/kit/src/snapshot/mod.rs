@@ -16,7 +16,9 @@ mod text;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use schemaforge_model::{Dialect, Schema};
+use schemaforge_model::{Dialect, ForeignKey, Schema, Table};
+
+use text::JsonText;
 
 use crate::names::DrizzleNames;
 
@@ -56,6 +58,38 @@ pub fn snapshot_text(schema: &Schema, names: &DrizzleNames, prev_id: &str) -> St
     // The body's own text without its opening `{` line: its fields follow `prevId`.
     text.push_str(body.strip_prefix("{\n").unwrap_or(&body));
     text
+}
+
+/// A foreign key's entry under `foreignKeys` (both dialects write the same
+/// fields; only PostgreSQL has a `schemaTo` to write).
+fn foreign_key(w: &mut JsonText, table: &Table, fk: &ForeignKey) {
+    w.key(&fk.name);
+    w.begin_object();
+    w.str_field("name", &fk.name);
+    w.str_field("tableFrom", &table.name.name);
+    w.str_field("tableTo", &fk.referenced_table.name);
+    if let Some(schema) = &fk.referenced_table.schema {
+        w.str_field("schemaTo", schema);
+    }
+    w.strings_field("columnsFrom", &fk.columns);
+    w.strings_field("columnsTo", &fk.referenced_columns);
+    w.str_field("onDelete", fk.on_delete.as_sql());
+    w.str_field("onUpdate", fk.on_update.as_sql());
+    w.end_object();
+}
+
+/// A table's `checkConstraints`, the same in both dialects.
+fn check_constraints(w: &mut JsonText, table: &Table) {
+    w.key("checkConstraints");
+    w.begin_object();
+    for check in &table.checks {
+        w.key(&check.name);
+        w.begin_object();
+        w.str_field("name", &check.name);
+        w.str_field("value", &check.expression);
+        w.end_object();
+    }
+    w.end_object();
 }
 
 /// The snapshot format version drizzle-kit writes for `dialect` (also each journal entry's `version`).

@@ -3,7 +3,7 @@
 use schemaforge_model::{ColumnType, IdentityKind, IndexKey, NullsOrder, ScalarType, Schema, SortOrder, Table};
 
 use super::text::JsonText;
-use super::{Body, by_export};
+use super::{Body, by_export, check_constraints, foreign_key};
 use crate::defaults::drizzle_default;
 use crate::halves::in_halves;
 use crate::names::DrizzleNames;
@@ -170,19 +170,7 @@ fn table(table: &Table) -> (String, String) {
     w.key("foreignKeys");
     w.begin_object();
     for fk in &table.foreign_keys {
-        w.key(&fk.name);
-        w.begin_object();
-        w.str_field("name", &fk.name);
-        w.str_field("tableFrom", &table.name.name);
-        w.str_field("tableTo", &fk.referenced_table.name);
-        if let Some(schema) = &fk.referenced_table.schema {
-            w.str_field("schemaTo", schema);
-        }
-        w.strings_field("columnsFrom", &fk.columns);
-        w.strings_field("columnsTo", &fk.referenced_columns);
-        w.str_field("onDelete", fk.on_delete.as_sql());
-        w.str_field("onUpdate", fk.on_update.as_sql());
-        w.end_object();
+        foreign_key(&mut w, table, fk);
     }
     w.end_object();
 
@@ -228,16 +216,7 @@ fn table(table: &Table) -> (String, String) {
     }
     w.end_object();
 
-    w.key("checkConstraints");
-    w.begin_object();
-    for check in &table.checks {
-        w.key(&check.name);
-        w.begin_object();
-        w.str_field("name", &check.name);
-        w.str_field("value", &check.expression);
-        w.end_object();
-    }
-    w.end_object();
+    check_constraints(&mut w, table);
     w.bool_field("isRLSEnabled", table.rls);
     w.end_object();
     w.finish()

@@ -11,7 +11,7 @@ use schemaforge_model::{ForeignKey, Index, IndexKey, Schema, SortOrder, Table, n
 
 use super::postgres::unique_is_column_style;
 use super::text::JsonText;
-use super::{Body, by_export};
+use super::{Body, by_export, check_constraints, foreign_key};
 use crate::defaults::drizzle_default;
 use crate::names::DrizzleNames;
 
@@ -131,16 +131,7 @@ fn table<'a>(w: &mut JsonText, table: &'a Table, internal: &mut Vec<(&'a str, Ve
         .iter()
         .filter_map(|c| table.foreign_keys.iter().find(|fk| foreign_key_is_column_style(table, fk) && fk.columns[0] == c.name));
     for fk in column_style.chain(table.foreign_keys.iter().filter(|fk| !foreign_key_is_column_style(table, fk))) {
-        w.key(&fk.name);
-        w.begin_object();
-        w.str_field("name", &fk.name);
-        w.str_field("tableFrom", &table.name.name);
-        w.str_field("tableTo", &fk.referenced_table.name);
-        w.strings_field("columnsFrom", &fk.columns);
-        w.strings_field("columnsTo", &fk.referenced_columns);
-        w.str_field("onDelete", fk.on_delete.as_sql());
-        w.str_field("onUpdate", fk.on_update.as_sql());
-        w.end_object();
+        foreign_key(w, table, fk);
     }
     w.end_object();
 
@@ -155,16 +146,7 @@ fn table<'a>(w: &mut JsonText, table: &'a Table, internal: &mut Vec<(&'a str, Ve
     }
     w.end_object();
     w.empty_object_field("uniqueConstraints");
-    w.key("checkConstraints");
-    w.begin_object();
-    for check in &table.checks {
-        w.key(&check.name);
-        w.begin_object();
-        w.str_field("name", &check.name);
-        w.str_field("value", &check.expression);
-        w.end_object();
-    }
-    w.end_object();
+    check_constraints(w, table);
     w.end_object();
 }
 
