@@ -77,11 +77,11 @@ pub(crate) fn fact(step: Step, probe: &Measured, count: Result<i64, sqlx::Error>
 
 /// The old table and column a step on the new schema's names reads.
 fn old_table<'a>(pairing: &Pairing<'a>, table: &QualifiedName) -> Option<&'a Table> {
-    pairing.tables.iter().find(|p| &p.tables.to.name == table).map(|p| p.tables.from)
+    pairing.pair_of_new(table).map(|p| p.tables.from)
 }
 
 fn old_column<'a>(pairing: &Pairing<'a>, table: &QualifiedName, column: &str) -> Option<(&'a Table, &'a Column, &'a Column)> {
-    let pair = pairing.tables.iter().find(|p| &p.tables.to.name == table)?;
+    let pair = pairing.pair_of_new(table)?;
     let columns = pair.columns.iter().find(|c| c.to.name == column)?;
     Some((pair.tables.from, columns.from, columns.to))
 }
@@ -188,7 +188,7 @@ fn probe(pairing: &Pairing<'_>, step: &Step) -> Option<Measured> {
 /// the old ones: it is evaluated over the old table with every column it
 /// keeps under its new name, in a subquery named like the new table.
 fn violations(pairing: &Pairing<'_>, table: &QualifiedName, name: &str, expression: &str) -> Option<Measured> {
-    let pair = pairing.tables.iter().find(|p| &p.tables.to.name == table)?;
+    let pair = pairing.pair_of_new(table)?;
     // A check on a column the plan adds reads values that do not exist yet.
     if let Ok(facts) =
         schemaforge_fragment::check_expression(pairing.schemas.to.dialect, schemaforge_fragment::ExpressionSlot::Check, expression)
@@ -216,7 +216,7 @@ fn violations(pairing: &Pairing<'_>, table: &QualifiedName, name: &str, expressi
 
 /// The old names of columns of `table` given by their new names.
 fn renamed_columns(pairing: &Pairing<'_>, table: &QualifiedName, columns: &[String]) -> Option<Vec<String>> {
-    let pair = pairing.tables.iter().find(|p| &p.tables.to.name == table)?;
+    let pair = pairing.pair_of_new(table)?;
     columns.iter().map(|c| pair.columns.iter().find(|p| &p.to.name == c).map(|p| p.from.name.clone())).collect()
 }
 

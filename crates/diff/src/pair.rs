@@ -39,6 +39,13 @@ pub struct Pairing<'a> {
     pub dropped: Vec<&'a Table>,
     /// Old table name → new table name, for every matched table.
     renamed: BTreeMap<QualifiedName, QualifiedName>,
+    /// Each schema's tables by name, and the index in `tables` of each
+    /// matched table by its old and by its new name: steps look tables up by
+    /// name, and scanning for them made a large diff quadratic.
+    old_tables: BTreeMap<&'a QualifiedName, &'a Table>,
+    new_tables: BTreeMap<&'a QualifiedName, &'a Table>,
+    by_old_name: BTreeMap<&'a QualifiedName, usize>,
+    by_new_name: BTreeMap<&'a QualifiedName, usize>,
 }
 
 /// One table in both schemas.
@@ -77,7 +84,10 @@ impl<'a> Pairing<'a> {
         }
         let dropped = from.tables.iter().filter(|t| !used.contains(&t.name)).collect();
         let renamed = tables.iter().map(|p| (p.tables.from.name.clone(), p.tables.to.name.clone())).collect();
-        Pairing { schemas: Pair::new(from, to), tables, created, dropped, renamed }
+        let by_old_name = tables.iter().enumerate().map(|(i, p)| (&p.tables.from.name, i)).collect();
+        let by_new_name = tables.iter().enumerate().map(|(i, p)| (&p.tables.to.name, i)).collect();
+        let new_tables = to.tables.iter().map(|t| (&t.name, t)).collect();
+        Pairing { schemas: Pair::new(from, to), tables, created, dropped, renamed, old_tables: old, new_tables, by_old_name, by_new_name }
     }
 
     /// The new name of an old table, if it survives.
@@ -87,7 +97,22 @@ impl<'a> Pairing<'a> {
 
     /// The pair an old table belongs to.
     pub fn pair_of_old(&self, old: &QualifiedName) -> Option<&TablePair<'a>> {
-        self.tables.iter().find(|p| &p.tables.from.name == old)
+        self.by_old_name.get(old).and_then(|&i| self.tables.get(i))
+    }
+
+    /// The pair a new table belongs to.
+    pub fn pair_of_new(&self, new: &QualifiedName) -> Option<&TablePair<'a>> {
+        self.by_new_name.get(new).and_then(|&i| self.tables.get(i))
+    }
+
+    /// The old schema's table of that name.
+    pub fn old_table(&self, name: &QualifiedName) -> Option<&'a Table> {
+        self.old_tables.get(name).copied()
+    }
+
+    /// The new schema's table of that name.
+    pub fn new_table(&self, name: &QualifiedName) -> Option<&'a Table> {
+        self.new_tables.get(name).copied()
     }
 }
 

@@ -162,7 +162,7 @@ fn table_of<'p, 'a>(pairing: &'p Pairing<'a>, step: &Step) -> Option<&'p TablePa
         | Step::DisableRowLevelSecurity { table }
         | Step::DropForeignKey { table, .. }
         | Step::DropIndex { table, .. }
-        | Step::DropConstraint { table, .. } => pairing.tables.iter().find(|p| &p.tables.from.name == table),
+        | Step::DropConstraint { table, .. } => pairing.pair_of_old(table),
         Step::RenameTable { to, .. } => table_of_new(pairing, to),
         Step::RenameColumn { table, .. }
         | Step::RenameConstraint { table, .. }
@@ -205,7 +205,7 @@ fn table_of<'p, 'a>(pairing: &'p Pairing<'a>, step: &Step) -> Option<&'p TablePa
 }
 
 fn table_of_new<'p, 'a>(pairing: &'p Pairing<'a>, name: &QualifiedName) -> Option<&'p TablePair<'a>> {
-    pairing.tables.iter().find(|p| &p.tables.to.name == name)
+    pairing.pair_of_new(name)
 }
 
 /// Whether `step`, a change to the table of `pair`, is beyond SQLite's `ALTER TABLE`.

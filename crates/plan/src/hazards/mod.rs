@@ -48,15 +48,15 @@ impl<'a> Context<'a> {
     }
 
     pub fn pair(&self, table: &QualifiedName) -> Option<&TablePair<'a>> {
-        self.pairing.tables.iter().find(|p| &p.tables.to.name == table)
+        self.pairing.pair_of_new(table)
     }
 
     pub fn new_table(&self, table: &QualifiedName) -> Option<&'a Table> {
-        self.pairing.schemas.to.tables.iter().find(|t| &t.name == table)
+        self.pairing.new_table(table)
     }
 
     pub fn old_table(&self, table: &QualifiedName) -> Option<&'a Table> {
-        self.pairing.schemas.from.tables.iter().find(|t| &t.name == table)
+        self.pairing.old_table(table)
     }
 
     pub fn new_column(&self, table: &QualifiedName, column: &str) -> Option<&'a Column> {

@@ -13,8 +13,6 @@
 mod ddl;
 mod values;
 
-use std::collections::BTreeMap;
-
 use schemaforge_diff::{ColumnChange, Pairing, Step, TypeChange, classify_type_change};
 use schemaforge_model::{Column, QualifiedName, ScalarType, Schema, Table};
 
@@ -26,28 +24,20 @@ use crate::{RenderError, Statement};
 /// The objects the steps of one migration refer to.
 struct Lookup<'p, 'a> {
     to: &'a Schema,
-    old_tables: BTreeMap<&'a QualifiedName, &'a Table>,
-    new_tables: BTreeMap<&'a QualifiedName, &'a Table>,
     pairing: &'p Pairing<'a>,
 }
 
 impl<'p, 'a> Lookup<'p, 'a> {
     fn new(pairing: &'p Pairing<'a>) -> Self {
-        let (from, to) = (pairing.schemas.from, pairing.schemas.to);
-        Lookup {
-            to,
-            old_tables: from.tables.iter().map(|t| (&t.name, t)).collect(),
-            new_tables: to.tables.iter().map(|t| (&t.name, t)).collect(),
-            pairing,
-        }
+        Lookup { to: pairing.schemas.to, pairing }
     }
 
     fn new_table(&self, name: &QualifiedName) -> Result<&'a Table, RenderError> {
-        self.new_tables.get(name).copied().ok_or_else(|| missing("table", &name.to_string()))
+        self.pairing.new_table(name).ok_or_else(|| missing("table", &name.to_string()))
     }
 
     fn old_table(&self, name: &QualifiedName) -> Result<&'a Table, RenderError> {
-        self.old_tables.get(name).copied().ok_or_else(|| missing("table", &name.to_string()))
+        self.pairing.old_table(name).ok_or_else(|| missing("table", &name.to_string()))
     }
 
     fn new_column(&self, table: &QualifiedName, column: &str) -> Result<(&'a Table, &'a Column), RenderError> {
@@ -57,7 +47,7 @@ impl<'p, 'a> Lookup<'p, 'a> {
 
     /// The old version of a column that exists in both schemas.
     fn old_column(&self, table: &QualifiedName, column: &str) -> Option<&'a Column> {
-        let pair = self.pairing.tables.iter().find(|p| &p.tables.to.name == table)?;
+        let pair = self.pairing.pair_of_new(table)?;
         pair.columns.iter().find(|c| c.to.name == column).map(|c| c.from)
     }
 }

@@ -51,11 +51,11 @@ struct Lookup<'p, 'a> {
 
 impl<'a> Lookup<'_, 'a> {
     fn new_table(&self, name: &QualifiedName) -> Result<&'a Table, RenderError> {
-        self.to.tables.iter().find(|t| &t.name == name).ok_or_else(|| missing("table", &name.to_string()))
+        self.pairing.new_table(name).ok_or_else(|| missing("table", &name.to_string()))
     }
 
     fn old_table(&self, name: &QualifiedName) -> Result<&'a Table, RenderError> {
-        self.pairing.schemas.from.tables.iter().find(|t| &t.name == name).ok_or_else(|| missing("table", &name.to_string()))
+        self.pairing.old_table(name).ok_or_else(|| missing("table", &name.to_string()))
     }
 }
 
