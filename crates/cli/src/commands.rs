@@ -184,8 +184,14 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     };
     let empty = Schema::empty(schema.dialect);
     let previous_schema = folder.as_ref().map_or(&empty, |f| &f.schema);
-    let up = schemaforge_plan::plan_with(previous_schema, &schema, args.options)?;
-    if up.is_empty() {
+    // Against a folder the change may be none, which nothing else need be
+    // built for: the up plan comes first. A first migration has something to
+    // create unless the definition is empty, so its up plan is built beside the rest.
+    let planned_first = match folder {
+        Some(_) => Some(schemaforge_plan::plan_with(previous_schema, &schema, args.options)?),
+        None => None,
+    };
+    if planned_first.as_ref().is_some_and(|up| up.is_empty()) {
         println!("No schema changes, nothing to migrate");
         return Ok(ExitCode::SUCCESS);
     }
@@ -194,15 +200,31 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     // independent of each other: built side by side.
     // The snapshot stays on this thread: it allocates the most, and here it
     // reuses the memory validation freed instead of adding to the peak.
-    // Both name every table and column the same way: the names are assigned once.
-    let names = schemaforge_kit::DrizzleNames::assign(&schema);
-    let (snapshot, down, schema_ts) = std::thread::scope(|scope| {
-        let schema_ts = scope.spawn(|| schemaforge_codegen::drizzle::generate_named(&schema, &names));
+    let (up, snapshot, down, schema_ts) = std::thread::scope(|scope| {
+        let planning = if planned_first.is_none() {
+            Some(scope.spawn(|| schemaforge_plan::plan_with(previous_schema, &schema, args.options)))
+        } else {
+            None
+        };
         let down = scope.spawn(|| schemaforge_plan::plan_down_with(previous_schema, &schema, args.options));
-        let snapshot = schemaforge_kit::next_snapshot(previous.as_ref(), &schema, &names);
-        (snapshot, joined(down), joined(schema_ts))
+        // Both name every table and column the same way: the names are assigned once.
+        let names = schemaforge_kit::DrizzleNames::assign(&schema);
+        let (snapshot, schema_ts) = std::thread::scope(|inner| {
+            let schema_ts = inner.spawn(|| schemaforge_codegen::drizzle::generate_named(&schema, &names));
+            (schemaforge_kit::next_snapshot(previous.as_ref(), &schema, &names), joined(schema_ts))
+        });
+        let up = match (planned_first, planning) {
+            (Some(up), _) => Ok(Ok(up)),
+            (None, Some(handle)) => joined(handle),
+            (None, None) => Err(anyhow::anyhow!("an internal error stopped the run: no up plan; nothing was written")),
+        };
+        (up, snapshot, joined(down), schema_ts)
     });
-    let (down, schema_ts) = (down??, schema_ts?);
+    let (up, down, schema_ts) = (up??, down??, schema_ts?);
+    if up.is_empty() {
+        println!("No schema changes, nothing to migrate");
+        return Ok(ExitCode::SUCCESS);
+    }
     let name = match (&args.name, &folder) {
         (Some(name), _) => name.clone(),
         (None, None) => "init".to_string(),

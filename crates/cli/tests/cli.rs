@@ -70,6 +70,19 @@ fn generate_writes_nothing_for_an_invalid_definition() {
 }
 
 #[test]
+fn generate_of_an_empty_definition_into_a_new_folder_writes_nothing() {
+    // A first migration's up plan is built beside its other files: an empty
+    // definition must still end in "no changes" with nothing written.
+    let dir = scratch_dir("cli-gen-empty");
+    let file = write(&dir, "schema.json", r#"{"tables": []}"#);
+    let out = dir.join("drizzle");
+    let output = schemaforge(&["generate", "--schema", &file, "--out", &out.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("No schema changes"), "{}", text(&output.stdout));
+    assert!(!out.exists(), "generate created {} for an empty definition", out.display());
+}
+
+#[test]
 fn generate_on_an_unchanged_definition_writes_nothing() {
     let dir = scratch_dir("cli-gen-twice");
     let seed = repo_root().join("fixtures/examples/seed-basic.json");
