@@ -163,6 +163,7 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         (verified.map(joined), schemaforge_spec::parse_definitions_for(&texts))
     });
     verified.transpose()?.transpose()?;
+    let same_text = folder.as_ref().is_some_and(|f| f.definition == text);
     let folder = match folder {
         Some(FolderText { journal, snapshot_id, definition_path, sum, .. }) => {
             let schema = parsed.pop().context("the folder's definition was not validated")?.map_err(|diagnostics| {
@@ -184,13 +185,12 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     };
     let empty = Schema::empty(schema.dialect);
     let previous_schema = folder.as_ref().map_or(&empty, |f| &f.schema);
-    // Against a folder the change may be none, which nothing else need be
-    // built for: the up plan comes first. A first migration has something to
-    // create unless the definition is empty, so its up plan is built beside the rest.
-    let planned_first = match folder {
-        Some(_) => Some(schemaforge_plan::plan_with(previous_schema, &schema, args.options)?),
-        None => None,
-    };
+    // A definition the folder already holds byte for byte is the one case
+    // likely to change nothing, and then nothing else need be built: its up
+    // plan comes first. Any other (a first migration, an edited definition)
+    // almost always changes something, so its up plan is built beside the
+    // rest; when it turns out empty, that work is dropped unwritten.
+    let planned_first = if same_text { Some(schemaforge_plan::plan_with(previous_schema, &schema, args.options)?) } else { None };
     if planned_first.as_ref().is_some_and(|up| up.is_empty()) {
         println!("No schema changes, nothing to migrate");
         return Ok(ExitCode::SUCCESS);

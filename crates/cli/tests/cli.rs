@@ -83,6 +83,25 @@ fn generate_of_an_empty_definition_into_a_new_folder_writes_nothing() {
 }
 
 #[test]
+fn generate_on_a_reformatted_but_unchanged_definition_writes_nothing() {
+    // Only a byte-identical definition plans before building anything else;
+    // a reformatted one is built in full, then found to change nothing.
+    let dir = scratch_dir("cli-gen-reformatted");
+    let seed = repo_root().join("fixtures/examples/seed-basic.json");
+    let out = dir.join("drizzle");
+    common::generate(&seed, &out);
+    let journal = std::fs::read(out.join("meta/_journal.json")).expect("first run wrote");
+    let value: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&seed).expect("readable")).expect("JSON");
+    let compact = write(&dir, "compact.json", &serde_json::to_string(&value).expect("serializes"));
+    let output = schemaforge(&["generate", "--schema", &compact, "--out", &out.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("No schema changes"), "{}", text(&output.stdout));
+    assert_eq!(std::fs::read(out.join("meta/_journal.json")).expect("still there"), journal);
+    let written: Vec<_> = std::fs::read_dir(&out).expect("the folder").map(|e| e.expect("an entry").file_name()).collect();
+    assert!(!written.iter().any(|name| name.to_string_lossy().starts_with("0001")), "{written:?}");
+}
+
+#[test]
 fn generate_on_an_unchanged_definition_writes_nothing() {
     let dir = scratch_dir("cli-gen-twice");
     let seed = repo_root().join("fixtures/examples/seed-basic.json");
