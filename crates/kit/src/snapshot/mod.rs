@@ -16,10 +16,11 @@ mod text;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use schemaforge_model::{Dialect, ForeignKey, Schema, Table};
+use schemaforge_model::{Column, Dialect, ForeignKey, Schema, Table};
 
 use text::JsonText;
 
+use crate::defaults::drizzle_default;
 use crate::names::DrizzleNames;
 
 pub use postgres::{drizzle_type, unique_is_column_style};
@@ -58,6 +59,23 @@ pub fn snapshot_text(schema: &Schema, names: &DrizzleNames, prev_id: &str) -> St
     // The body's own text without its opening `{` line: its fields follow `prevId`.
     text.push_str(body.strip_prefix("{\n").unwrap_or(&body));
     text
+}
+
+/// A generated column's `generated` (stored, the only kind drizzle-kit records).
+fn generated_field(w: &mut JsonText, expression: &str) {
+    w.key("generated");
+    w.begin_object();
+    w.str_field("as", expression);
+    w.str_field("type", "stored");
+    w.end_object();
+}
+
+/// A column's `default`, when `schema.ts` declares one.
+fn default_field(w: &mut JsonText, dialect: Dialect, column: &Column) {
+    if let Some(default) = drizzle_default(dialect, column) {
+        w.key("default");
+        w.value(&default.snapshot_value());
+    }
 }
 
 /// A foreign key's entry under `foreignKeys` (both dialects write the same

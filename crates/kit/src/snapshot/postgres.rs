@@ -3,8 +3,7 @@
 use schemaforge_model::{ColumnType, IdentityKind, IndexKey, NullsOrder, ScalarType, Schema, SortOrder, Table};
 
 use super::text::JsonText;
-use super::{Body, by_export, check_constraints, foreign_key};
-use crate::defaults::drizzle_default;
+use super::{Body, by_export, check_constraints, default_field, foreign_key, generated_field};
 use crate::halves::in_halves;
 use crate::names::DrizzleNames;
 
@@ -89,11 +88,7 @@ fn table(table: &Table) -> (String, String) {
         w.bool_field("primaryKey", is_pk);
         w.bool_field("notNull", column.not_null);
         if let Some(generated) = &column.generated {
-            w.key("generated");
-            w.begin_object();
-            w.str_field("as", &generated.sql);
-            w.str_field("type", "stored");
-            w.end_object();
+            generated_field(&mut w, &generated.sql);
         }
         if let Some(identity) = &column.identity {
             w.key("identity");
@@ -115,10 +110,7 @@ fn table(table: &Table) -> (String, String) {
             w.bool_field("cycle", identity.cycle);
             w.end_object();
         }
-        if let Some(default) = drizzle_default(schemaforge_model::Dialect::Postgresql, column) {
-            w.key("default");
-            w.value(&default.snapshot_value());
-        }
+        default_field(&mut w, schemaforge_model::Dialect::Postgresql, column);
         w.end_object();
     }
     w.end_object();

@@ -11,8 +11,7 @@ use schemaforge_model::{ForeignKey, Index, IndexKey, Schema, SortOrder, Table, n
 
 use super::postgres::unique_is_column_style;
 use super::text::JsonText;
-use super::{Body, by_export, check_constraints, foreign_key};
-use crate::defaults::drizzle_default;
+use super::{Body, by_export, check_constraints, default_field, foreign_key, generated_field};
 use crate::names::DrizzleNames;
 
 /// The SQLite snapshot of `schema`: its `version` and `dialect` come before its `id`.
@@ -92,16 +91,9 @@ fn table<'a>(w: &mut JsonText, table: &'a Table, internal: &mut Vec<(&'a str, Ve
         w.bool_field("notNull", column.not_null);
         w.bool_field("autoincrement", autoincrement(table, column));
         if let Some(generated) = &column.generated {
-            w.key("generated");
-            w.begin_object();
-            w.str_field("as", &format!("({})", generated.sql));
-            w.str_field("type", "stored");
-            w.end_object();
+            generated_field(w, &format!("({})", generated.sql));
         }
-        if let Some(default) = drizzle_default(schemaforge_model::Dialect::Sqlite, column) {
-            w.key("default");
-            w.value(&default.snapshot_value());
-        }
+        default_field(w, schemaforge_model::Dialect::Sqlite, column);
         w.end_object();
     }
     w.end_object();
