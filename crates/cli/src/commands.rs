@@ -104,7 +104,6 @@ fn read_journal(out: &Path) -> anyhow::Result<Option<schemaforge_kit::Journal>> 
 /// and its sum file checked.
 struct FolderText {
     journal: schemaforge_kit::Journal,
-    snapshot_id: String,
     definition_path: PathBuf,
     definition: String,
     sum: Option<String>,
@@ -121,20 +120,22 @@ fn read_folder(out: &Path, journal: schemaforge_kit::Journal) -> anyhow::Result<
         )
     })?;
     let sum = fs::read_to_string(out.join(schemaforge_kit::sum::SUM_FILE)).ok();
-    let snapshot_path = out.join(schemaforge_kit::folder::snapshot_path(last.idx));
-    let snapshot = fs::read_to_string(&snapshot_path).with_context(|| format!("cannot read {}", snapshot_path.display()))?;
-    let snapshot_id = schemaforge_kit::folder::snapshot_id(&snapshot)?;
-    Ok(FolderText { journal, snapshot_id, definition_path, definition, sum })
+    Ok(FolderText { journal, definition_path, definition, sum })
 }
 
-/// Checks the folder against its sum file, when it has one.
-fn verify_folder(out: &Path, folder: &FolderText) -> anyhow::Result<()> {
+/// Checks the folder against its sum file, when it has one, and reads the id
+/// of its last snapshot (the new one's parent). Both read megabytes on a
+/// large schema, so they run beside validation rather than before it.
+fn check_folder(out: &Path, folder: &FolderText) -> anyhow::Result<String> {
     if let Some(sum) = &folder.sum {
         schemaforge_kit::sum::verify(sum, &crate::folder_io::summed_files(out, &folder.journal, &[])).with_context(|| {
             format!("{} does not match the folder; nothing was generated", out.join(schemaforge_kit::sum::SUM_FILE).display())
         })?;
     }
-    Ok(())
+    let Some(last) = folder.journal.entries.last() else { bail!("the journal lists no migrations") };
+    let snapshot_path = out.join(schemaforge_kit::folder::snapshot_path(last.idx));
+    let snapshot = fs::read_to_string(&snapshot_path).with_context(|| format!("cannot read {}", snapshot_path.display()))?;
+    Ok(schemaforge_kit::folder::snapshot_id(&snapshot)?)
 }
 
 /// The result of work run on a thread of its own; a panic there is an error here.
@@ -153,19 +154,20 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     // Validating is most of a run on a large schema, and an incremental run
     // validates two definitions (the folder's and the new one), which share
     // most of their SQL: both at once, the folder checked against its sum
-    // file meanwhile.
-    let (verified, mut parsed) = std::thread::scope(|scope| {
-        let verified = folder.as_ref().map(|folder| scope.spawn(|| verify_folder(&args.out, folder)));
+    // file and its last snapshot's id read meanwhile.
+    let (checked, mut parsed) = std::thread::scope(|scope| {
+        let checked = folder.as_ref().map(|folder| scope.spawn(|| check_folder(&args.out, folder)));
         let mut texts = vec![(text.as_str(), target)];
         if let Some(folder) = &folder {
             texts.push((folder.definition.as_str(), Dialect::from_name(&folder.journal.dialect)));
         }
-        (verified.map(joined), schemaforge_spec::parse_definitions_for(&texts))
+        (checked.map(joined), schemaforge_spec::parse_definitions_for(&texts))
     });
-    verified.transpose()?.transpose()?;
+    let snapshot_id = checked.transpose()?.transpose()?;
     let same_text = folder.as_ref().is_some_and(|f| f.definition == text);
     let folder = match folder {
-        Some(FolderText { journal, snapshot_id, definition_path, sum, .. }) => {
+        Some(FolderText { journal, definition_path, sum, .. }) => {
+            let snapshot_id = snapshot_id.context("the folder's snapshot was not read")?;
             let schema = parsed.pop().context("the folder's definition was not validated")?.map_err(|diagnostics| {
                 anyhow::anyhow!("the stored definition {} no longer validates: {}", definition_path.display(), diagnostics[0])
             })?;

@@ -2,6 +2,7 @@
 //! each migration's files, and the checks that the folder is whole (the sum
 //! file, no two migrations branching from one parent).
 
+use std::borrow::Cow;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -92,15 +93,15 @@ fn check_branches(dir: &Path, journal: &Journal) -> anyhow::Result<()> {
 }
 
 /// The files `schemaforge.sum` covers, read from `dir` unless given in `fresh`
-/// (files about to be written).
-pub fn summed_files(dir: &Path, journal: &Journal, fresh: &[(PathBuf, &str)]) -> Vec<(String, String)> {
+/// (files about to be written, borrowed: a large definition is megabytes).
+pub fn summed_files<'a>(dir: &Path, journal: &Journal, fresh: &[(PathBuf, &'a str)]) -> Vec<(String, Cow<'a, str>)> {
     summed_paths(journal)
         .into_iter()
         .filter_map(|path| {
             let full = dir.join(&path);
             let contents = match fresh.iter().find(|(p, _)| *p == full) {
-                Some((_, contents)) => Some(contents.to_string()),
-                None => fs::read_to_string(&full).ok(),
+                Some((_, contents)) => Some(Cow::Borrowed(*contents)),
+                None => fs::read_to_string(&full).ok().map(Cow::Owned),
             }?;
             Some((path, contents))
         })
