@@ -20,10 +20,66 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// `mi_option_purge_delay` in `mi_option_e` of mimalloc 3 (and 2; libmimalloc-sys
-/// does not name it): how long freed memory stays committed before it is
-/// returned to the system.
+/// `mi_option_purge_delay` and `mi_option_allow_thp` in `mi_option_e` of
+/// mimalloc 3 (libmimalloc-sys does not name them): how long freed memory
+/// stays committed before it is returned to the system, and whether
+/// mimalloc asks for transparent huge pages.
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+const MI_OPTION_ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
+
+/// Sets mimalloc's options for `command`, each unless the environment sets it
+/// (`MIMALLOC_PURGE_DELAY`, `MIMALLOC_ALLOW_THP`), so they stay tunable.
+///
+/// A one-shot command (generate above all) frees tens of megabytes between
+/// its phases and allocates as much again in the next. With huge pages and
+/// memory purged at once (what `serve` keeps), each phase faults memory in
+/// anew and the kernel zeroes 2 MiB pages it had just taken back: a third
+/// of a 1,000-table generate's CPU was `clear_page`. Without huge pages and
+/// with freed memory kept for a moment, the next phase reuses it
+/// (BENCHMARKS.md, "generate: what limits us").
+fn tune_allocator(command: &Command) {
+    let (purge_delay, allow_thp) = match command {
+        Command::Serve { .. } => (0, 1),
+        Command::Validate { .. }
+        | Command::Generate { .. }
+        | Command::Plan { .. }
+        | Command::Diff { .. }
+        | Command::Pull { .. }
+        | Command::Push { .. }
+        | Command::Migrate { .. }
+        | Command::Status { .. }
+        | Command::Hash { .. }
+        | Command::Check { .. }
+        | Command::Rollback { .. }
+        | Command::Demo { .. }
+        | Command::SchemaJson
+        | Command::Explain { .. } => (ONE_SHOT_PURGE_DELAY_MS, 0),
+    };
+    // mimalloc reads its options when the process starts, before `main`,
+    // and has reserved memory advised for huge pages by now: the kernel is
+    // told directly that this process wants none.
+    #[cfg(target_os = "linux")]
+    if allow_thp == 0 && std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+        // SAFETY: PR_SET_THP_DISABLE takes plain integers and changes only
+        // how the kernel backs this process's memory; a failure leaves it as it was.
+        unsafe {
+            libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+        }
+    }
+    for (option, variable, value) in
+        [(MI_OPTION_PURGE_DELAY, "MIMALLOC_PURGE_DELAY", purge_delay), (MI_OPTION_ALLOW_THP, "MIMALLOC_ALLOW_THP", allow_thp)]
+    {
+        if std::env::var_os(variable).is_none() {
+            // SAFETY: sets one of mimalloc's numeric options while no other
+            // thread exists (the call is not thread-safe); both values are in
+            // range for their option.
+            unsafe { libmimalloc_sys::mi_option_set(option, value) };
+        }
+    }
+}
+
+/// How long a one-shot command keeps freed memory before returning it.
+const ONE_SHOT_PURGE_DELAY_MS: std::ffi::c_long = 10;
 
 /// Declarative schemas in, validated models, Drizzle code and drizzle-kit migrations out.
 #[derive(Debug, Parser)]
@@ -289,18 +345,8 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    // Freed memory goes back to the system at once rather than after 10 ms:
-    // a run's phases free tens of megabytes each, and kept they would add up
-    // to the peak (about 103 instead of 76 MiB generating 1,000 tables, over
-    // the 100 MB target). The price is page faults on memory touched anew
-    // (about 12,000 at 1,000 tables): kept, that run is about a quarter
-    // faster (BENCHMARKS.md, "generate: what limits us").
-    // SAFETY: sets one of mimalloc's numeric options before any other thread
-    // exists (the call is not thread-safe); the value is in range (0 = purge at once).
-    unsafe {
-        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
-    }
     let cli = Cli::parse();
+    tune_allocator(&cli.command);
     let result = match cli.command {
         Command::Validate { file, format, target } => commands::validate(&file, format, target.dialect()),
         Command::Generate { schema, out, name, ts, breakpoints, online, format, target } => commands::generate(&commands::GenerateArgs {
