@@ -352,6 +352,9 @@ pub fn reverse_renames(from: &Schema, to: &Schema) -> Schema {
         if pair.tables.to.name != table.name {
             table.renamed_from = Some(pair.tables.to.name.name.clone());
         }
+        if !pair.renames_columns() {
+            continue;
+        }
         for column in &mut table.columns {
             if let Some(new) = pair.new_column_name(&column.name).filter(|new| *new != column.name) {
                 column.renamed_from = Some(new.to_string());

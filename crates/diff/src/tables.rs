@@ -101,7 +101,7 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
         let generated_changed = match (&old.generated, &new.generated) {
             (None, None) => false,
             (Some(a), Some(b)) => {
-                !same_expression(dialect, &a.sql, &b.sql, &pair.column_names)
+                !same_expression(dialect, &a.sql, &b.sql, || pair.column_names())
                     || uses_any(
                         dialect,
                         ExpressionSlot::GeneratedColumn,
@@ -120,7 +120,7 @@ fn diff_table(pairing: &Pairing<'_>, pair: &TablePair<'_>, swapped: &BTreeSet<Qu
         let converts_enum = enum_of(&new.ty).is_some_and(|e| swapped.contains(e)) && old.ty == new.ty;
         let relabelled = relabel_default(pairing, old, new);
         let changes = match dialect {
-            Dialect::Postgresql => column_changes(&relabelled, new, converts_enum, &pair.column_names),
+            Dialect::Postgresql => column_changes(&relabelled, new, converts_enum, || pair.column_names()),
             Dialect::Sqlite => sqlite_column_changes(pair, old, new),
         };
         // Sequences keep their names when their table or column is renamed;
@@ -258,7 +258,12 @@ fn enum_of(ty: &ColumnType) -> Option<&QualifiedName> {
 }
 
 /// The changes turning column `old` into `new` (same name by now).
-fn column_changes(old: &Column, new: &Column, converts_enum: bool, renames: &BTreeMap<String, String>) -> Vec<ColumnChange> {
+fn column_changes<'r>(
+    old: &Column,
+    new: &Column,
+    converts_enum: bool,
+    renames: impl FnOnce() -> &'r BTreeMap<String, String>,
+) -> Vec<ColumnChange> {
     let mut changes = Vec::new();
     let type_changes = old.ty != new.ty || converts_enum;
     let default_changes = !same_default(Dialect::Postgresql, old, new, renames);
@@ -302,7 +307,7 @@ fn sqlite_column_changes(pair: &TablePair<'_>, old: &Column, new: &Column) -> Ve
     let mut changes = Vec::new();
     let type_changes =
         SqliteType::of(&old.ty) != SqliteType::of(&new.ty) || autoincrement(pair.tables.from, old) != autoincrement(pair.tables.to, new);
-    if !same_default(Dialect::Sqlite, old, new, &pair.column_names) {
+    if !same_default(Dialect::Sqlite, old, new, || pair.column_names()) {
         changes.push(if new.default.is_some() { ColumnChange::SetDefault } else { ColumnChange::DropDefault });
     }
     if type_changes {
@@ -344,7 +349,7 @@ impl Context<'_, '_> {
     }
 
     fn same_check(&self, a: &Check, b: &Check) -> bool {
-        self.recreated.is_empty() && same_expression(self.dialect(), &a.expression, &b.expression, &self.pair.column_names)
+        self.recreated.is_empty() && same_expression(self.dialect(), &a.expression, &b.expression, || self.pair.column_names())
     }
 
     fn same_foreign_key(&self, a: &ForeignKey, b: &ForeignKey) -> bool {
@@ -376,7 +381,7 @@ impl Context<'_, '_> {
             && a.elements.iter().zip(&b.elements).all(|(x, y)| self.same_element(x, y))
             && match (&a.predicate, &b.predicate) {
                 (None, None) => true,
-                (Some(x), Some(y)) => self.recreated.is_empty() && same_expression(self.dialect(), x, y, &self.pair.column_names),
+                (Some(x), Some(y)) => self.recreated.is_empty() && same_expression(self.dialect(), x, y, || self.pair.column_names()),
                 _ => false,
             }
     }
@@ -388,7 +393,7 @@ impl Context<'_, '_> {
             && match (&a.key, &b.key) {
                 (IndexKey::Column(x), IndexKey::Column(y)) => self.column(x) == Some(y.as_str()),
                 (IndexKey::Expression(x), IndexKey::Expression(y)) => {
-                    self.recreated.is_empty() && same_expression(self.dialect(), x, y, &self.pair.column_names)
+                    self.recreated.is_empty() && same_expression(self.dialect(), x, y, || self.pair.column_names())
                 }
                 _ => false,
             }
@@ -444,7 +449,7 @@ fn diff_policies(context: &Context<'_, '_>, rebuild_all: bool, steps: &mut Vec<S
 fn same_clause(context: &Context<'_, '_>, a: &Option<String>, b: &Option<String>) -> bool {
     match (a, b) {
         (None, None) => true,
-        (Some(x), Some(y)) => same_expression(context.dialect(), x, y, &context.pair.column_names),
+        (Some(x), Some(y)) => same_expression(context.dialect(), x, y, || context.pair.column_names()),
         _ => false,
     }
 }

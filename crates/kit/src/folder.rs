@@ -132,14 +132,37 @@ pub fn definition_path(tag: &str) -> String {
 
 /// The `id` of a snapshot file's contents.
 pub fn snapshot_id(text: &str) -> Result<String, FolderError> {
-    // Only the id is read: the rest of the snapshot (megabytes for a large
-    // schema) is skipped by the parser instead of built into a `Value`.
-    #[derive(serde::Deserialize)]
-    struct Header {
-        id: Option<Value>,
+    // The id comes first in every snapshot drizzle-kit or we write: the
+    // top-level members are read one at a time and the search stops at
+    // `id`, so the rest of the snapshot (megabytes for a large schema) is
+    // not even scanned. A member before it is skipped by serde_json whole.
+    let bad = |why: &str| FolderError::Snapshot(why.to_string());
+    let mut rest = text.trim_start().strip_prefix('{').ok_or_else(|| bad("not a JSON object"))?;
+    loop {
+        let (key, after) = next_json::<String>(rest).map_err(|e| bad(&e))?;
+        rest = after.trim_start().strip_prefix(':').ok_or_else(|| bad("a member without `:`"))?;
+        if key == "id" {
+            return match next_json::<Value>(rest).map_err(|e| bad(&e))?.0 {
+                Value::String(id) => Ok(id),
+                _ => Err(bad("`id` is not a string")),
+            };
+        }
+        rest = next_json::<serde::de::IgnoredAny>(rest).map_err(|e| bad(&e))?.1.trim_start();
+        rest = match rest.as_bytes().first() {
+            Some(b',') => &rest[1..],
+            _ => return Err(bad("no `id`")),
+        };
     }
-    let header: Header = serde_json::from_str(text).map_err(|e| FolderError::Snapshot(e.to_string()))?;
-    header.id.as_ref().and_then(Value::as_str).map(String::from).ok_or_else(|| FolderError::Snapshot("no `id`".into()))
+}
+
+/// The JSON value at the start of `text` (after white space), and the text after it.
+fn next_json<'t, T: serde::de::DeserializeOwned>(text: &'t str) -> Result<(T, &'t str), String> {
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<T>();
+    match values.next() {
+        Some(Ok(value)) => Ok((value, &text[values.byte_offset()..])),
+        Some(Err(error)) => Err(error.to_string()),
+        None => Err("the text ends early".to_string()),
+    }
 }
 
 /// Where the folder stands before a new migration: its journal and the id of
@@ -299,4 +322,32 @@ fn split_statements(sql: &str) -> Vec<String> {
 /// and down script and the definition it was generated from.
 pub fn summed_paths(journal: &Journal) -> Vec<String> {
     journal.entries.iter().flat_map(|e| [format!("{}.sql", e.tag), format!("{}.down.sql", e.tag), definition_path(&e.tag)]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_id_is_read_wherever_it_is_and_refused_when_missing_or_malformed() {
+        assert_eq!(snapshot_id(r#"{"id": "a", "tables": {"x": [1, {"id": "inner"}]}}"#).ok(), Some("a".to_string()));
+        assert_eq!(
+            snapshot_id(r#" { "version": "6", "dialect": "sqlite", "tables": {"t": {"id": "inner"}}, "i\u0064": "b" }"#).ok(),
+            Some("b".to_string())
+        );
+        assert_eq!(snapshot_id(r#"{"version": 7, "id": "c", "rest": "#).ok(), Some("c".to_string()));
+        for bad in [
+            "",
+            "[]",
+            r#"{"version": "7"}"#,
+            r#"{}"#,
+            r#"{"id": 7}"#,
+            r#"{"id" "x"}"#,
+            r#"{"version": "7" "id": "x"}"#,
+            r#"{"tables": {"id": "x"}"#,
+            r#"{"version": tru, "id": "x"}"#,
+        ] {
+            assert!(matches!(snapshot_id(bad), Err(FolderError::Snapshot(_))), "{bad:?} was accepted");
+        }
+    }
 }
