@@ -243,6 +243,7 @@ impl Postgres {
             table: table(user),
             locked: false,
             in_transaction: false,
+            recorded: false,
             failed: false,
         })
     }
@@ -277,6 +278,11 @@ pub struct TenantConnection {
     /// The tenant's versions table is known to exist (made sure of on this
     /// connection): the check is one round trip a request need not make again.
     versions_ready: bool,
+    /// The migration history's two tables are known to exist: a migration
+    /// was committed on this connection, which records into both. Saves
+    /// their `CREATE TABLE IF NOT EXISTS` (two round trips) in every later
+    /// apply; `Session::apply` recovers when they are gone after all.
+    history_ready: bool,
     /// It came from the cache: it may have died while idle (a server
     /// restart, a terminated backend), so its first statement may be retried
     /// on a new one (`Session::lock`, `Reader::first`).
@@ -287,7 +293,7 @@ impl TenantConnection {
     async fn open(options: &PgConnectOptions) -> Result<TenantConnection, sqlx::Error> {
         let mut conn = PgConnection::connect_with(options).await?;
         let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut conn).await?;
-        Ok(TenantConnection { conn, pid, versions_ready: false, reused: false })
+        Ok(TenantConnection { conn, pid, versions_ready: false, history_ready: false, reused: false })
     }
 
     /// Puts the connection back the way a new one starts, so nothing a
@@ -381,6 +387,9 @@ pub struct Session {
     table: versions::Table,
     locked: bool,
     in_transaction: bool,
+    /// A migration was recorded in the open transaction (`apply`): once it
+    /// commits, the history tables are known to exist on the connection.
+    recorded: bool,
     /// Something failed on the connection: it is closed at the end, never reused.
     failed: bool,
 }
@@ -444,9 +453,41 @@ impl Session {
         Ok(())
     }
 
+    /// Runs the migration and records it, in the transaction `begin_apply`
+    /// opened (nothing else has run in it yet). The history tables are made
+    /// sure of once per connection: when they turn out to be gone after
+    /// all (dropped by hand since), the transaction is begun again and the
+    /// migration applied again with them made sure of, so the outcome is
+    /// the one a new connection would give.
     pub async fn apply(&mut self, file: &MigrationFile, by: &str) -> Result<(), MigrateError> {
-        let result = migrate::apply_within(&mut live(&mut self.tenant)?.conn, &self.history, file, by).await;
+        let result = self.apply_once(file, by).await;
+        let result = match result {
+            Err(MigrateError::HistoryMissing { .. }) => match self.begin_again().await {
+                Ok(()) => self.apply_once(file, by).await,
+                Err(error) => Err(error.into()),
+            },
+            other => other,
+        };
         noted(&mut self.failed, result)
+    }
+
+    async fn apply_once(&mut self, file: &MigrationFile, by: &str) -> Result<(), MigrateError> {
+        let tenant = live(&mut self.tenant)?;
+        let tables = if tenant.history_ready { migrate::Tables::Known } else { migrate::Tables::Ensure };
+        let result = migrate::apply_within_tables(&mut tenant.conn, &self.history, file, by, tables).await;
+        match &result {
+            Ok(()) => self.recorded = true,
+            Err(MigrateError::HistoryMissing { .. }) => tenant.history_ready = false,
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// Rolls back the transaction `begin_apply` opened and begins another.
+    async fn begin_again(&mut self) -> Result<(), sqlx::Error> {
+        sqlx::raw_sql("ROLLBACK").execute(self.conn()?).await?;
+        sqlx::raw_sql("BEGIN").execute(self.conn()?).await?;
+        Ok(())
     }
 
     pub async fn undo(&mut self, file: &MigrationFile, down: &[String], by: &str) -> Result<(), MigrateError> {
@@ -470,6 +511,7 @@ impl Session {
 
     pub async fn roll_back(&mut self) -> bool {
         self.in_transaction = false;
+        self.recorded = false;
         let rolled_back = match self.conn() {
             Ok(conn) => sqlx::raw_sql("ROLLBACK").execute(conn).await.is_ok(),
             Err(_) => false,
@@ -498,7 +540,15 @@ impl Session {
             Ok(conn) => sqlx::raw_sql("COMMIT").execute(conn).await.map(|_| ()),
             Err(error) => Err(error),
         };
-        noted(&mut self.failed, result).map_err(|e| CommitFailed::Database(e.to_string()))
+        noted(&mut self.failed, result).map_err(|e| CommitFailed::Database(e.to_string()))?;
+        // A migration committed was recorded in both history tables, so
+        // they exist: later requests on this connection need not make sure.
+        if self.recorded
+            && let Ok(tenant) = live(&mut self.tenant)
+        {
+            tenant.history_ready = true;
+        }
+        Ok(())
     }
 
     /// Ends the session: an open transaction is rolled back and the
