@@ -13,10 +13,11 @@
 //!
 //! Logging in is most of what a small request costs the database (a new
 //! backend, its authentication, catalog caches that start cold), so a tenant
-//! connection that ended its request cleanly is reset (`DISCARD ALL`: nothing
-//! a request or a tenant's expression did to the session, its lock included,
-//! reaches the next one) and kept idle for the same tenant's next request
-//! (`idle`). One that failed, or was given up at a deadline, is closed.
+//! connection that ended its request cleanly is reset (`DISCARD ALL` but for
+//! the statements sqlx prepared: nothing a request or a tenant's expression
+//! did to the session, its lock included, reaches the next one; see
+//! `TenantConnection::reset`) and kept idle for the same tenant's next
+//! request (`idle`). One that failed, or was given up at a deadline, is closed.
 
 use std::collections::HashSet;
 use std::str::FromStr;
@@ -30,7 +31,7 @@ use schemaforge_kit::folder::MigrationFile;
 use schemaforge_model::{ColumnType, QualifiedName, ScalarType, Schema};
 use schemaforge_plan::Fact;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres as Pg, Transaction};
+use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres as Pg, Row, Transaction};
 use tokio::sync::OnceCell;
 
 use super::idle::{self, Idle};
@@ -298,18 +299,48 @@ impl TenantConnection {
 
     /// Puts the connection back the way a new one starts, so nothing a
     /// request (or a tenant's expression: `set_config`, an advisory lock)
-    /// did to the session reaches the next request: `DISCARD ALL` resets
-    /// settings, drops temporary tables, prepared statements and cursors,
-    /// stops listening and releases advisory locks (the tenant's migration
-    /// lock included). It deallocates the statements sqlx prepared too, so
-    /// sqlx forgets them first. It refuses to run inside a transaction,
-    /// which catches one left open.
-    async fn reset(&mut self) -> Result<(), sqlx::Error> {
-        self.conn.clear_cached_statements().await?;
-        self.conn.execute("DISCARD ALL").await?;
-        Ok(())
+    /// did to the session reaches the next request, and says whether it may
+    /// be kept: `RESET` below, one round trip, is `DISCARD ALL` less its
+    /// `DEALLOCATE ALL`. It closes cursors, goes back to the login role,
+    /// resets settings, stops listening, releases advisory locks (the
+    /// tenant's migration lock included), drops cached plans, temporary
+    /// tables and sequence state.
+    ///
+    /// What it keeps is the statements sqlx prepared over the protocol, so
+    /// the next request does not prepare them again (a round trip and a
+    /// parse each). Why that is safe:
+    /// - a connection only ever serves the tenant whose role it logged in
+    ///   as (`idle` keys it by userID and hands it to no one else), so a
+    ///   statement kept runs again for the same role, with that role's
+    ///   rights, and reaches nothing that role could not reach anyway;
+    /// - the statements are the service's own texts, every name in them
+    ///   qualified, so the `search_path` a request leaves (reset anyway)
+    ///   cannot change what they mean; PostgreSQL re-plans them when the
+    ///   tables they read change;
+    /// - a tenant's SQL can only make SQL-level ones (`PREPARE`, which an
+    ///   expression cannot run and tenants have no custom SQL): should one
+    ///   exist all the same, it could shadow a statement of sqlx's (the
+    ///   names are predictable), so the connection is not kept but closed;
+    /// - a transaction left open would leave this batch inside it (where
+    ///   `DISCARD ALL` refused to run): `transaction_timestamp()` is then
+    ///   that transaction's start, not this message's, and the connection
+    ///   is closed, which rolls it back.
+    async fn reset(&mut self) -> Result<bool, sqlx::Error> {
+        let rows = sqlx::raw_sql(RESET).fetch_all(&mut self.conn).await?;
+        match rows.last() {
+            Some(row) => row.try_get::<bool, _>(0),
+            None => Ok(false),
+        }
     }
 }
+
+/// `DISCARD ALL` as PostgreSQL documents it, less `DEALLOCATE ALL` (see
+/// `TenantConnection::reset`), then whether the session is clean: outside
+/// any transaction of its own and without SQL-level prepared statements.
+/// Sent as one query: its statements run in one implicit transaction.
+const RESET: &str = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all(); \
+    DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES; \
+    SELECT transaction_timestamp() = statement_timestamp() AND NOT EXISTS (SELECT FROM pg_prepared_statements WHERE from_sql)";
 
 impl idle::Close for TenantConnection {
     async fn close(self) {
@@ -328,7 +359,7 @@ fn connection_lost(error: &sqlx::Error) -> bool {
 /// Hands a connection back after its request: reset and kept for the
 /// tenant's next one when nothing went wrong on it, else closed.
 async fn give_back(idle: &Arc<Idle<TenantConnection>>, user: &UserId, mut tenant: TenantConnection, usable: bool) {
-    if usable && tenant.reset().await.is_ok() {
+    if usable && tenant.reset().await.unwrap_or(false) {
         tenant.reused = true;
         idle.put(user, tenant);
     } else {
@@ -706,4 +737,108 @@ pub fn into_namespace(schema: &Schema, namespace: &str) -> Schema {
         }
     }
     moved
+}
+
+#[cfg(test)]
+mod tests {
+    use schemaforge_testkit::postgres::TestDatabase;
+
+    use super::*;
+
+    async fn connection(db: &TestDatabase) -> TenantConnection {
+        let mut conn = db.connect().await;
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut conn).await.expect("pid");
+        TenantConnection { conn, pid, versions_ready: false, history_ready: false, reused: false }
+    }
+
+    async fn text(conn: &mut PgConnection, sql: &'static str) -> Option<String> {
+        sqlx::query_scalar(sql).fetch_one(conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// What a migration (or an expression in it) can leave on its session
+    /// does not reach the next request; the statements sqlx prepared do.
+    #[tokio::test]
+    async fn a_reset_leaves_nothing_of_a_request_but_the_statements_sqlx_prepared() {
+        let db = TestDatabase::create("reset-clean").await;
+        let mut tenant = connection(&db).await;
+        let sum: i32 = sqlx::query_scalar("SELECT $1::int4 + 1").bind(41).fetch_one(&mut tenant.conn).await.expect("prepared");
+        assert_eq!(sum, 42);
+        sqlx::raw_sql(
+            "CREATE SEQUENCE counter; SELECT nextval('counter');
+             SET application_name = 'leaked'; SET search_path = pg_catalog; SET statement_timeout = '1s';
+             CREATE TEMP TABLE scratch (x int); SELECT pg_advisory_lock(4242); LISTEN somewhere;
+             BEGIN; DECLARE kept CURSOR WITH HOLD FOR SELECT 1; COMMIT; SET ROLE pg_monitor",
+        )
+        .execute(&mut tenant.conn)
+        .await
+        .expect("a session made dirty");
+        assert!(tenant.reset().await.expect("reset"), "a clean session was not kept");
+
+        let conn = &mut tenant.conn;
+        assert_eq!(text(conn, "SELECT current_setting('application_name')").await.as_deref(), Some(""));
+        assert_eq!(text(conn, "SELECT current_setting('search_path')").await.as_deref(), Some("\"$user\", public"));
+        assert_eq!(text(conn, "SELECT current_setting('statement_timeout')").await.as_deref(), Some("0"));
+        assert_eq!(text(conn, "SELECT CAST(current_user = session_user AS text)").await.as_deref(), Some("true"));
+        assert_eq!(text(conn, "SELECT CAST(to_regclass('pg_temp.scratch') AS text)").await, None, "the temporary table outlived the reset");
+        assert_eq!(text(conn, "SELECT string_agg(c, ',') FROM pg_listening_channels() c").await, None);
+        assert_eq!(text(conn, "SELECT string_agg(name, ',') FROM pg_cursors WHERE name <> ''").await, None);
+        assert_eq!(
+            text(conn, "SELECT CAST(count(*) AS text) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+                .await
+                .as_deref(),
+            Some("0")
+        );
+        let currval = sqlx::raw_sql("SELECT currval('public.counter')").execute(&mut *conn).await;
+        assert!(currval.is_err(), "the sequence's session state outlived the reset");
+        // sqlx's statement is still prepared, and runs again without a new prepare.
+        assert_eq!(
+            text(
+                conn,
+                "SELECT CAST(count(*) AS text) FROM pg_prepared_statements WHERE NOT from_sql AND statement = 'SELECT $1::int4 + 1'"
+            )
+            .await
+            .as_deref(),
+            Some("1")
+        );
+        let again: i32 = sqlx::query_scalar("SELECT $1::int4 + 1").bind(1).fetch_one(&mut *conn).await.expect("prepared");
+        assert_eq!(again, 2);
+    }
+
+    /// An SQL-level prepared statement (which could stand in for one of
+    /// sqlx's under its name) makes the connection one that is not kept.
+    #[tokio::test]
+    async fn a_session_with_an_sql_level_prepared_statement_is_not_kept() {
+        let db = TestDatabase::create("reset-prepared").await;
+        let mut tenant = connection(&db).await;
+        sqlx::raw_sql("PREPARE planted AS SELECT 1").execute(&mut tenant.conn).await.expect("prepared");
+        assert!(!tenant.reset().await.expect("reset"));
+
+        let idle = Idle::new(4, IDLE_TIMEOUT);
+        let user = UserId::parse("ada").expect("valid");
+        let mut tenant = connection(&db).await;
+        sqlx::raw_sql("PREPARE planted AS SELECT 1").execute(&mut tenant.conn).await.expect("prepared");
+        give_back(&idle, &user, tenant, true).await;
+        assert!(idle.take(&user).is_none(), "a connection with a planted statement was kept");
+        let mut clean = connection(&db).await;
+        let _: i32 = sqlx::query_scalar("SELECT $1::int4").bind(1).fetch_one(&mut clean.conn).await.expect("prepared");
+        give_back(&idle, &user, clean, true).await;
+        assert!(idle.take(&user).is_some(), "a clean connection was not kept");
+    }
+
+    /// A transaction left open is not reset into (which would leave it
+    /// open): the connection is not kept, and what it did is rolled back.
+    #[tokio::test]
+    async fn a_session_left_in_a_transaction_is_not_kept() {
+        let db = TestDatabase::create("reset-open").await;
+        let mut tenant = connection(&db).await;
+        sqlx::raw_sql("BEGIN; CREATE TABLE half (x int)").execute(&mut tenant.conn).await.expect("begun");
+        assert!(!tenant.reset().await.expect("reset"));
+        let idle = Idle::new(4, IDLE_TIMEOUT);
+        let user = UserId::parse("ada").expect("valid");
+        give_back(&idle, &user, tenant, true).await;
+        assert!(idle.take(&user).is_none(), "a connection inside a transaction was kept");
+        let mut other = db.connect().await;
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass('public.half') IS NOT NULL").fetch_one(&mut other).await.expect("asked");
+        assert!(!exists, "the open transaction was committed");
+    }
 }
