@@ -237,16 +237,18 @@ async fn prepare(input: &Input<'_>, tenant: &mut Session, (started, validate_ms)
     tenant.lock().await?;
     let recent = tenant.recent().await?;
     let latest = recent.latest.as_ref();
+    // The stored definition is validated once, for both plans below.
+    let stored = unmapped(backend.dialect(), latest)?;
     let previous = match latest {
-        Some(row) => schema_of(backend, user, row)?,
+        Some(_) => backend.place(user, &stored),
         None => backend.baseline(user),
     };
     let next = backend.place(user, definition);
     let plan_started = Instant::now();
     let plan = schemaforge_plan::plan(&previous, &next).map_err(|e| ApiError::Internal(e.to_string()))?;
     if plan.is_empty() {
-        if let Some(latest_row) = latest {
-            let schema_ts = schemaforge_codegen::drizzle::generate(&schema_of(backend, user, latest_row)?).contents;
+        if latest.is_some() {
+            let schema_ts = schemaforge_codegen::drizzle::generate(&previous).contents;
             write_artifacts(state, tenant, user, &recent, None, &schema_ts).await?;
         }
         let version = latest.map(|r| r.version.to_string());
@@ -276,8 +278,7 @@ async fn prepare(input: &Input<'_>, tenant: &mut Session, (started, validate_ms)
     }
     let version = latest.map_or(Version::FIRST, |r| r.version.bumped(schemaforge_plan::bump_of(&plan, &previous, &next)));
     // Described in the tenant's own terms, without its namespace.
-    let described =
-        schemaforge_plan::plan(&unmapped(backend.dialect(), latest)?, definition).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let described = schemaforge_plan::plan(&stored, definition).map_err(|e| ApiError::Internal(e.to_string()))?;
     let changelog = schemaforge_plan::changelog(version, request.options.message.as_deref(), &described);
     if request.options.dry_run {
         return Ok(Prepared::Answer(Json(json!({
