@@ -2,6 +2,7 @@
 //! version → hazard gate → apply with the new version's record in one
 //! transaction → artifacts → response.
 
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Json;
@@ -152,7 +153,8 @@ async fn validated(
     deadline: tokio::time::Instant,
 ) -> Result<Json<Value>, ApiError> {
     tenant::check_definition(&request.schema)?;
-    let definition = schemaforge_spec::validate_value_for(&request.schema, Some(state.backend.dialect())).map_err(|d| invalid(&d))?;
+    let definition =
+        Arc::new(schemaforge_spec::validate_value_for(&request.schema, Some(state.backend.dialect())).map_err(|d| invalid(&d))?);
     if let Some(name) = &request.options.name {
         schemaforge_kit::folder::check_name(name).map_err(|e| ApiError::bad_request("invalid-request", e.to_string()))?;
     }
@@ -181,7 +183,7 @@ struct Input<'a> {
     caller: &'a Caller,
     user: &'a UserId,
     request: &'a GenerateRequest,
-    definition: &'a Schema,
+    definition: &'a Arc<Schema>,
     allowance: &'a [Hazard],
 }
 
@@ -237,8 +239,15 @@ async fn prepare(input: &Input<'_>, tenant: &mut Session, (started, validate_ms)
     tenant.lock().await?;
     let recent = tenant.recent().await?;
     let latest = recent.latest.as_ref();
-    // The stored definition is validated once, for both plans below.
-    let stored = unmapped(backend.dialect(), latest)?;
+    // The stored definition is validated once, for both plans below, and
+    // not at all when this replica made the latest version (`lowered`).
+    let stored = match latest {
+        Some(row) => match state.lowered.get(user, &row.tag, &row.definition) {
+            Some(schema) => schema,
+            None => Arc::new(unmapped(backend.dialect(), Some(row))?),
+        },
+        None => Arc::new(unmapped(backend.dialect(), None)?),
+    };
     let previous = match latest {
         Some(_) => backend.place(user, &stored),
         None => backend.baseline(user),
@@ -372,6 +381,7 @@ async fn finish(input: &Input<'_>, tenant: &mut Session, pending: Pending) -> Re
         Err(CommitFailed::Database(_)) => {}
     }
     state.metrics.migration_applied();
+    state.lowered.put(user, &row.tag, &row.definition, Arc::clone(input.definition));
     let apply_ms = millis(timings.apply_started);
     let version = row.version;
     let artifacts_started = Instant::now();
