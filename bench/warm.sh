@@ -127,6 +127,7 @@ fi
 if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; fi
 SERVICE_AFTER=$(ticks "/proc/$SERVE_PID/stat")
 SERVICE_STAT_AFTER=$(cat "/proc/$SERVE_PID/stat")
+PEAK_KIB=$(awk '/^VmHWM:/ { print $2 }' "/proc/$SERVE_PID/status")
 PG_AFTER=$(backend_ticks "$PIDS_BEFORE")
 PIDS_AFTER=$(backends)
 N=$((TENANTS * REQUESTS))
@@ -138,6 +139,7 @@ errors=$(jq '.incremental.errors' "$WORK/load.json")
   # Fields 10, 14 and 15 of /proc/<pid>/stat: minor page faults, user and system ticks.
   printf '%s\n%s\n' "$SERVICE_STAT_BEFORE" "$SERVICE_STAT_AFTER" | awk -v n="$N" -v hz="$hz" \
     'NR == 1 { f = $10; u = $14; s = $15 } NR == 2 { printf "service: user %.2f ms, system %.2f ms, %.0f page faults per request\n", ($14 - u) * 1000 / hz / n, ($15 - s) * 1000 / hz / n, ($10 - f) / n }'
+  echo "service peak RSS: $((PEAK_KIB / 1024)) MiB"
   [ "$PIDS_BEFORE" = "$PIDS_AFTER" ] && echo "backends: the same $(echo "$PIDS_BEFORE" | wc -l) before and after (every request warm)" \
     || echo "backends changed during the run (some requests logged in anew): before $(echo $PIDS_BEFORE), after $(echo $PIDS_AFTER)"
   jq -r '.incremental | "latency p50 \(.p50Ms) ms, p99 \(.p99Ms) ms; service mean ms: validate \(.serverMeanMs.validate), plan \(.serverMeanMs.plan), apply \(.serverMeanMs.apply), artifacts \(.serverMeanMs.artifacts), total \(.serverMeanMs.total)"' "$WORK/load.json"
