@@ -153,15 +153,16 @@ async fn validated(
     deadline: tokio::time::Instant,
 ) -> Result<Json<Value>, ApiError> {
     tenant::check_definition(&request.schema)?;
-    let definition =
-        Arc::new(schemaforge_spec::validate_value_for(&request.schema, Some(state.backend.dialect())).map_err(|d| invalid(&d))?);
+    let known = state.lowered.fragments(user);
+    let (validated, fragments) = schemaforge_spec::validate_value_known(&request.schema, Some(state.backend.dialect()), known);
+    let definition = Arc::new(validated.map_err(|d| invalid(&d))?);
     if let Some(name) = &request.options.name {
         schemaforge_kit::folder::check_name(name).map_err(|e| ApiError::bad_request("invalid-request", e.to_string()))?;
     }
     let allowance = allowed(&request.options.allow_hazards)?;
     let validate_ms = millis(started);
     let deadline::Session { mut tenant, turn: _turn } = deadline::connect(state, user, deadline).await?;
-    let input = Input { state, caller, user, request, definition: &definition, allowance: &allowance };
+    let input = Input { state, caller, user, request, definition: &definition, fragments: &fragments, allowance: &allowance };
     // Up to the commit under the deadline; after it, to the end.
     let result = match tokio::time::timeout_at(deadline, prepare_until_ready(&input, &mut tenant, (started, validate_ms))).await {
         Err(_) => {
@@ -184,6 +185,8 @@ struct Input<'a> {
     user: &'a UserId,
     request: &'a GenerateRequest,
     definition: &'a Arc<Schema>,
+    /// The SQL fragments checked validating it (kept with it in `lowered`).
+    fragments: &'a schemaforge_spec::Fragments,
     allowance: &'a [Hazard],
 }
 
@@ -234,7 +237,7 @@ async fn prepare_until_ready(input: &Input<'_>, tenant: &mut Session, times: (In
 /// commit point, so everything the deadline may cut off. On every error the
 /// transaction is rolled back (by `Session::release` at the latest).
 async fn prepare(input: &Input<'_>, tenant: &mut Session, (started, validate_ms): (Instant, u64)) -> Result<Prepared, ApiError> {
-    let Input { state, caller, user, request, definition, allowance } = *input;
+    let Input { state, caller, user, request, definition, allowance, .. } = *input;
     let backend = &state.backend;
     tenant.lock().await?;
     let recent = tenant.recent().await?;
@@ -381,7 +384,7 @@ async fn finish(input: &Input<'_>, tenant: &mut Session, pending: Pending) -> Re
         Err(CommitFailed::Database(_)) => {}
     }
     state.metrics.migration_applied();
-    state.lowered.put(user, &row.tag, &row.definition, Arc::clone(input.definition));
+    state.lowered.put(user, &row.tag, &row.definition, Arc::clone(input.definition), input.fragments.clone());
     let apply_ms = millis(timings.apply_started);
     let version = row.version;
     let artifacts_started = Instant::now();

@@ -16,6 +16,10 @@
 //! one-pass reader accepts and lowers what the layered path does), so what
 //! is taken from here is what validating the text would give.
 //!
+//! With it are kept the SQL fragments checked validating it: the tenant's
+//! next definition repeats nearly all of them, and only those it adds are
+//! run through the server's grammar (`schemaforge_spec::validate_value_known`).
+//!
 //! Bounded: the tenants changed last, as many as the service keeps tenant
 //! connections for (the same tenants are warm in both).
 
@@ -23,6 +27,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use schemaforge_model::Schema;
+use schemaforge_spec::Fragments;
 
 use crate::tenant::UserId;
 
@@ -31,6 +36,8 @@ struct Entry {
     tag: String,
     text: String,
     schema: Arc<Schema>,
+    /// The SQL fragments checked validating it, for the tenant's next definition.
+    fragments: Fragments,
 }
 
 pub struct Lowered {
@@ -57,9 +64,18 @@ impl Lowered {
         found
     }
 
+    /// The SQL fragments checked validating what is kept for `user`, whatever
+    /// its version (a fragment's check depends on its text alone), so its
+    /// next definition checks only those it adds.
+    pub fn fragments(&self, user: &UserId) -> Fragments {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.iter().find(|e| &e.user == user).map(|e| e.fragments.clone()).unwrap_or_default()
+    }
+
     /// Keeps `schema`, the lowered `text` of `user`'s committed version `tag`,
-    /// in place of whatever was kept for `user`.
-    pub fn put(&self, user: &UserId, tag: &str, text: &str, schema: Arc<Schema>) {
+    /// and the `fragments` checked making it, in place of whatever was kept
+    /// for `user`.
+    pub fn put(&self, user: &UserId, tag: &str, text: &str, schema: Arc<Schema>, fragments: Fragments) {
         if self.capacity == 0 {
             return;
         }
@@ -68,7 +84,7 @@ impl Lowered {
         while entries.len() >= self.capacity {
             entries.pop_front();
         }
-        entries.push_back(Entry { user: user.clone(), tag: tag.to_string(), text: text.to_string(), schema });
+        entries.push_back(Entry { user: user.clone(), tag: tag.to_string(), text: text.to_string(), schema, fragments });
     }
 }
 
@@ -89,14 +105,14 @@ mod tests {
     #[test]
     fn a_definition_is_taken_only_for_its_tenant_tag_and_exact_text() {
         let lowered = Lowered::new(4);
-        lowered.put(&user("ada"), "0001_a", "{\"tables\":[]}", schema());
+        lowered.put(&user("ada"), "0001_a", "{\"tables\":[]}", schema(), Fragments::default());
         assert!(lowered.get(&user("bo"), "0001_a", "{\"tables\":[]}").is_none());
         assert!(lowered.get(&user("ada"), "0001_b", "{\"tables\":[]}").is_none());
         // A miss forgets it: the tenant has moved on.
         assert!(lowered.get(&user("ada"), "0001_a", "{\"tables\":[]}").is_none());
-        lowered.put(&user("ada"), "0001_a", "{\"tables\":[]}", schema());
+        lowered.put(&user("ada"), "0001_a", "{\"tables\":[]}", schema(), Fragments::default());
         assert!(lowered.get(&user("ada"), "0001_a", "{\"tables\": []}").is_none(), "another text under the same tag");
-        lowered.put(&user("ada"), "0001_a", "{\"tables\":[]}", schema());
+        lowered.put(&user("ada"), "0001_a", "{\"tables\":[]}", schema(), Fragments::default());
         assert!(lowered.get(&user("ada"), "0001_a", "{\"tables\":[]}").is_some());
         assert!(lowered.get(&user("ada"), "0001_a", "{\"tables\":[]}").is_some(), "a hit keeps it");
     }
@@ -105,15 +121,15 @@ mod tests {
     fn the_tenants_changed_last_are_kept() {
         let lowered = Lowered::new(2);
         for name in ["a", "b", "c"] {
-            lowered.put(&user(name), "0000_init", name, schema());
+            lowered.put(&user(name), "0000_init", name, schema(), Fragments::default());
         }
         assert!(lowered.get(&user("a"), "0000_init", "a").is_none());
         assert!(lowered.get(&user("b"), "0000_init", "b").is_some());
         assert!(lowered.get(&user("c"), "0000_init", "c").is_some());
-        lowered.put(&user("c"), "0001_next", "c2", schema());
+        lowered.put(&user("c"), "0001_next", "c2", schema(), Fragments::default());
         assert!(lowered.get(&user("b"), "0000_init", "b").is_some(), "a tenant's new version replaced another's");
         let none = Lowered::new(0);
-        none.put(&user("a"), "0000_init", "a", schema());
+        none.put(&user("a"), "0000_init", "a", schema(), Fragments::default());
         assert!(none.get(&user("a"), "0000_init", "a").is_none());
     }
 }
