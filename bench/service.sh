@@ -53,14 +53,18 @@ RUN_ID="sfl$(date +%s)_$$"
 TOKEN="bench-admin-$RUN_ID"
 
 ensure_tool jq jq
-log "building schemaforge ($PROFILE)"
-if [ "$PROFILE" = release ]; then
-  cargo build --release --locked -p schemaforge -p schemaforge-bench
-else
-  cargo build --locked -p schemaforge -p schemaforge-bench
+# SCHEMAFORGE_BIN and SCHEMAFORGE_BENCH_BIN run binaries built elsewhere
+# (another commit's, for a before/after pair) instead of building.
+if [ -z "${SCHEMAFORGE_BIN:-}" ]; then
+  log "building schemaforge ($PROFILE)"
+  if [ "$PROFILE" = release ]; then
+    cargo build --release --locked -p schemaforge -p schemaforge-bench
+  else
+    cargo build --locked -p schemaforge -p schemaforge-bench
+  fi
 fi
-SF="$TARGET_DIR/$PROFILE/schemaforge"
-LOAD="$TARGET_DIR/$PROFILE/schemaforge-bench"
+SF="${SCHEMAFORGE_BIN:-$TARGET_DIR/$PROFILE/schemaforge}"
+LOAD="${SCHEMAFORGE_BENCH_BIN:-$TARGET_DIR/$PROFILE/schemaforge-bench}"
 
 rm -rf "$WORK"
 mkdir -p "$WORK/data"

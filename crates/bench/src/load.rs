@@ -35,6 +35,15 @@ pub struct LoadOptions {
     pub seed: u64,
     /// The database the service keeps tenants in (their definitions must fit it).
     pub target: synth::Target,
+    /// Changes per tenant in the measured phase instead of `duration`: a
+    /// fixed amount of work, for measures that count (CPU per request).
+    pub requests: Option<usize>,
+    /// The tenants exist already (an earlier run with the same prefix):
+    /// no set-up phase.
+    pub skip_setup: bool,
+    /// The number of each tenant's first change (1 after a set-up alone):
+    /// a run continuing an earlier one sends the changes that follow it.
+    pub first_change: usize,
 }
 
 /// Latencies and outcomes of one phase.
@@ -157,18 +166,22 @@ fn on_workers(options: &LoadOptions, work: impl Fn(usize, Vec<usize>) -> Phase +
 
 /// The set-up phase (every tenant created) and the measured phase.
 pub fn run(options: &LoadOptions) -> (Phase, Phase) {
-    let setup = on_workers(options, |_, tenants| {
-        let mut connection = Connection::new(&options.addr);
-        let mut phase = Phase::default();
-        for tenant in tenants {
-            send(&mut connection, options, tenant, 0, &mut phase);
-        }
-        phase
-    });
+    let setup = if options.skip_setup {
+        Phase::default()
+    } else {
+        on_workers(options, |_, tenants| {
+            let mut connection = Connection::new(&options.addr);
+            let mut phase = Phase::default();
+            for tenant in tenants {
+                send(&mut connection, options, tenant, 0, &mut phase);
+            }
+            phase
+        })
+    };
     let stop = Arc::new(AtomicBool::new(false));
     let timer = {
         let stop = Arc::clone(&stop);
-        let duration = options.duration;
+        let duration = if options.requests.is_some() { Duration::ZERO } else { options.duration };
         thread::spawn(move || {
             thread::sleep(duration);
             stop.store(true, Ordering::Relaxed);
@@ -177,10 +190,15 @@ pub fn run(options: &LoadOptions) -> (Phase, Phase) {
     let measured = on_workers(options, |_, tenants| {
         let mut connection = Connection::new(&options.addr);
         let mut phase = Phase::default();
-        let mut changes = vec![0usize; tenants.len()];
+        let mut changes = vec![options.first_change.saturating_sub(1); tenants.len()];
+        let mut sent = 0usize;
         'run: loop {
+            if options.requests.is_some_and(|n| sent >= n) {
+                break;
+            }
+            sent += 1;
             for (slot, &tenant) in tenants.iter().enumerate() {
-                if stop.load(Ordering::Relaxed) {
+                if options.requests.is_none() && stop.load(Ordering::Relaxed) {
                     break 'run;
                 }
                 changes[slot] += 1;

@@ -50,6 +50,15 @@ enum Command {
         /// The service's database: tenant definitions are made to fit it.
         #[arg(long, value_enum, default_value_t = Backend::Postgres)]
         backend: Backend,
+        /// Changes per tenant in the measured phase, instead of `--seconds`.
+        #[arg(long)]
+        requests: Option<usize>,
+        /// The tenants exist (an earlier run with this prefix): no set-up phase.
+        #[arg(long)]
+        skip_setup: bool,
+        /// The number of each tenant's first change (to continue an earlier run).
+        #[arg(long, default_value_t = 1)]
+        first_change: usize,
     },
 }
 
@@ -73,7 +82,7 @@ fn run(cli: Cli) -> Result<(), String> {
             write(out.join("edited.json"), &synth::edited(&base, seed))?;
             Ok(())
         }
-        Command::Load { addr, token, tenants, concurrency, seconds, prefix, seed, backend } => {
+        Command::Load { addr, token, tenants, concurrency, seconds, prefix, seed, backend, requests, skip_setup, first_change } => {
             let options = load::LoadOptions {
                 addr,
                 token,
@@ -86,6 +95,9 @@ fn run(cli: Cli) -> Result<(), String> {
                     Backend::Postgres => synth::Target::Postgresql,
                     Backend::Sqlite => synth::Target::Sqlite,
                 },
+                requests,
+                skip_setup,
+                first_change,
             };
             let (setup, measured) = load::run(&options);
             let report = serde_json::json!({

@@ -1744,6 +1744,38 @@ async fn tenant_connections_are_kept_for_their_own_tenant_reset_and_bounded() {
     assert!(total <= 2, "more than the 2 idle connections asked for: {total}");
 }
 
+/// A kept connection makes sure of the history tables once: dropped by hand
+/// while it waits idle, each comes back with the tenant's next change, which
+/// it records as a new connection would, on the same connection.
+#[tokio::test(flavor = "multi_thread")]
+async fn history_tables_dropped_under_a_kept_connection_come_back_with_the_next_change() {
+    let world = World::new(Db::Postgres, Artifacts::Local, "service-history-gone").await;
+    let ada = world.user("ada");
+    let db = world.pg();
+    let service = world.start();
+    let mut definition = fixture("seed-basic");
+    assert_eq!(service.generate(&ada, &definition, json!({})).status, 200);
+    definition["tables"][0]["columns"].as_array_mut().expect("columns").push(json!({"name": "nickname", "type": "text"}));
+    assert_eq!(service.generate(&ada, &definition, json!({})).status, 200);
+    let kept = pids(&until_backends(db, &ada, 1).await);
+    let ours = "__schemaforge_migrations";
+    let drizzles = "__drizzle_migrations";
+    assert_eq!((world.count(&ada, ours).await, world.count(&ada, drizzles).await), (2, 2));
+
+    for (dropped, column, expected) in [(drizzles, "motto", (3, 1)), (ours, "pronouns", (1, 2))] {
+        world.execute(&ada, &format!("DROP TABLE \"{dropped}\"")).await;
+        definition["tables"][0]["columns"].as_array_mut().expect("columns").push(json!({"name": column, "type": "text"}));
+        let response = service.generate(&ada, &definition, json!({}));
+        assert_eq!((response.status, response.json()["changed"].clone()), (200, json!(true)), "{}", response.body);
+        assert_eq!((world.count(&ada, ours).await, world.count(&ada, drizzles).await), expected, "after dropping {dropped}");
+        let tag = response.json()["migration"]["name"].as_str().expect("a tag").to_string();
+        let status = world.query(&ada, &format!("SELECT status FROM \"{ours}\" WHERE name = '{tag}'")).await;
+        assert_eq!(status, vec!["applied".to_string()], "{tag} after dropping {dropped}");
+        assert!(world.columns(&ada, "users").await.contains(&column.to_string()));
+        assert_eq!(pids(&until_backends(db, &ada, 1).await), kept, "the connection was not kept after dropping {dropped}");
+    }
+}
+
 /// The descriptors the process `pid` holds on `file` (not its `-wal` or `-shm`).
 #[cfg(target_os = "linux")]
 fn descriptors_on(pid: u32, file: &Path) -> Vec<String> {

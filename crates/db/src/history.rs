@@ -90,6 +90,10 @@ pub enum MigrateError {
         "{tag} rebuilds tables and must run with foreign keys off, which SQLite only allows before its transaction begins: begin the write transaction with foreign keys off"
     )]
     ForeignKeysEnforced { tag: String },
+    #[error(
+        "{tag} could not be recorded: the migration history's tables were expected on this connection and are gone; nothing of it was kept, apply it again"
+    )]
+    HistoryMissing { tag: String },
     #[error("the migration history cannot be read or written: {0}")]
     Database(#[from] sqlx::Error),
 }

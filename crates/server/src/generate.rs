@@ -2,6 +2,7 @@
 //! version → hazard gate → apply with the new version's record in one
 //! transaction → artifacts → response.
 
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Json;
@@ -152,14 +153,16 @@ async fn validated(
     deadline: tokio::time::Instant,
 ) -> Result<Json<Value>, ApiError> {
     tenant::check_definition(&request.schema)?;
-    let definition = schemaforge_spec::validate_value_for(&request.schema, Some(state.backend.dialect())).map_err(|d| invalid(&d))?;
+    let known = state.lowered.fragments(user);
+    let (validated, fragments) = schemaforge_spec::validate_value_known(&request.schema, Some(state.backend.dialect()), known);
+    let definition = Arc::new(validated.map_err(|d| invalid(&d))?);
     if let Some(name) = &request.options.name {
         schemaforge_kit::folder::check_name(name).map_err(|e| ApiError::bad_request("invalid-request", e.to_string()))?;
     }
     let allowance = allowed(&request.options.allow_hazards)?;
     let validate_ms = millis(started);
     let deadline::Session { mut tenant, turn: _turn } = deadline::connect(state, user, deadline).await?;
-    let input = Input { state, caller, user, request, definition: &definition, allowance: &allowance };
+    let input = Input { state, caller, user, request, definition: &definition, fragments: &fragments, allowance: &allowance };
     // Up to the commit under the deadline; after it, to the end.
     let result = match tokio::time::timeout_at(deadline, prepare_until_ready(&input, &mut tenant, (started, validate_ms))).await {
         Err(_) => {
@@ -181,7 +184,9 @@ struct Input<'a> {
     caller: &'a Caller,
     user: &'a UserId,
     request: &'a GenerateRequest,
-    definition: &'a Schema,
+    definition: &'a Arc<Schema>,
+    /// The SQL fragments checked validating it (kept with it in `lowered`).
+    fragments: &'a schemaforge_spec::Fragments,
     allowance: &'a [Hazard],
 }
 
@@ -232,21 +237,30 @@ async fn prepare_until_ready(input: &Input<'_>, tenant: &mut Session, times: (In
 /// commit point, so everything the deadline may cut off. On every error the
 /// transaction is rolled back (by `Session::release` at the latest).
 async fn prepare(input: &Input<'_>, tenant: &mut Session, (started, validate_ms): (Instant, u64)) -> Result<Prepared, ApiError> {
-    let Input { state, caller, user, request, definition, allowance } = *input;
+    let Input { state, caller, user, request, definition, allowance, .. } = *input;
     let backend = &state.backend;
     tenant.lock().await?;
     let recent = tenant.recent().await?;
     let latest = recent.latest.as_ref();
+    // The stored definition is validated once, for both plans below, and
+    // not at all when this replica made the latest version (`lowered`).
+    let stored = match latest {
+        Some(row) => match state.lowered.get(user, &row.tag, &row.definition) {
+            Some(schema) => schema,
+            None => Arc::new(unmapped(backend.dialect(), Some(row))?),
+        },
+        None => Arc::new(unmapped(backend.dialect(), None)?),
+    };
     let previous = match latest {
-        Some(row) => schema_of(backend, user, row)?,
+        Some(_) => backend.place(user, &stored),
         None => backend.baseline(user),
     };
     let next = backend.place(user, definition);
     let plan_started = Instant::now();
     let plan = schemaforge_plan::plan(&previous, &next).map_err(|e| ApiError::Internal(e.to_string()))?;
     if plan.is_empty() {
-        if let Some(latest_row) = latest {
-            let schema_ts = schemaforge_codegen::drizzle::generate(&schema_of(backend, user, latest_row)?).contents;
+        if latest.is_some() {
+            let schema_ts = schemaforge_codegen::drizzle::generate(&previous).contents;
             write_artifacts(state, tenant, user, &recent, None, &schema_ts).await?;
         }
         let version = latest.map(|r| r.version.to_string());
@@ -276,8 +290,7 @@ async fn prepare(input: &Input<'_>, tenant: &mut Session, (started, validate_ms)
     }
     let version = latest.map_or(Version::FIRST, |r| r.version.bumped(schemaforge_plan::bump_of(&plan, &previous, &next)));
     // Described in the tenant's own terms, without its namespace.
-    let described =
-        schemaforge_plan::plan(&unmapped(backend.dialect(), latest)?, definition).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let described = schemaforge_plan::plan(&stored, definition).map_err(|e| ApiError::Internal(e.to_string()))?;
     let changelog = schemaforge_plan::changelog(version, request.options.message.as_deref(), &described);
     if request.options.dry_run {
         return Ok(Prepared::Answer(Json(json!({
@@ -371,6 +384,7 @@ async fn finish(input: &Input<'_>, tenant: &mut Session, pending: Pending) -> Re
         Err(CommitFailed::Database(_)) => {}
     }
     state.metrics.migration_applied();
+    state.lowered.put(user, &row.tag, &row.definition, Arc::clone(input.definition), input.fragments.clone());
     let apply_ms = millis(timings.apply_started);
     let version = row.version;
     let artifacts_started = Instant::now();

@@ -21,6 +21,7 @@ mod deadline;
 mod error;
 mod generate;
 mod history;
+mod lowered;
 mod metrics;
 mod openapi;
 mod package;

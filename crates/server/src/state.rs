@@ -1,5 +1,6 @@
 //! What every request shares: configuration, the backend tenants live in,
-//! the artifact store, this replica's queue per tenant, and the counters
+//! the artifact store, this replica's queue per tenant, the latest
+//! definitions of recently changed tenants (lowered), and the counters
 //! `/metrics` reports.
 //!
 //! The service starts without its database: the backend connects on first
@@ -14,6 +15,7 @@ use object_store::local::LocalFileSystem;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::backend::Backend;
+use crate::lowered::Lowered;
 use crate::metrics::Metrics;
 use crate::tenant::UserId;
 use crate::{Config, ServeError};
@@ -25,6 +27,8 @@ pub struct Shared {
     queues: std::sync::Mutex<HashMap<String, Weak<Mutex<()>>>>,
     pub store: Arc<dyn ObjectStore>,
     pub metrics: Metrics,
+    /// The latest definitions of the tenants changed last, lowered.
+    pub lowered: Lowered,
 }
 
 pub type AppState = Arc<Shared>;
@@ -50,7 +54,8 @@ impl Shared {
         std::fs::create_dir_all(&config.data_dir).map_err(|source| ServeError::DataDir { dir: config.data_dir.clone(), source })?;
         let store = open_store(&config)?;
         let backend = Backend::open(&config)?;
-        Ok(Arc::new(Shared { config, backend, queues: std::sync::Mutex::default(), store, metrics: Metrics::default() }))
+        let lowered = Lowered::new(config.tenant_connections);
+        Ok(Arc::new(Shared { config, backend, queues: std::sync::Mutex::default(), store, metrics: Metrics::default(), lowered }))
     }
 
     /// Waits for the tenant's turn on this replica. Requests that change a

@@ -159,6 +159,38 @@ pub fn validate_value_for(value: &Value, target: Option<Dialect>) -> Result<Sche
     Err(diagnostics)
 }
 
+/// SQL fragments checked by earlier validations (see `validate_value_known`).
+#[derive(Debug, Clone, Default)]
+pub struct Fragments(lower::CheckedFragments);
+
+impl Fragments {
+    /// Past this many, `validate_value_known` starts afresh rather than keep
+    /// every fragment a long run of definitions ever held.
+    const MAX: usize = 4096;
+}
+
+/// `validate_value_for`, with the fragments `known` from earlier validations
+/// not checked again; gives back `known` with this definition's added. A
+/// fragment's check depends on its dialect, slot and text alone, so the
+/// answer is `validate_value_for`'s; a service validating a tenant's next
+/// definition, which repeats nearly every default and check of the last,
+/// saves running the server's grammar over them again.
+pub fn validate_value_known(value: &Value, target: Option<Dialect>, known: Fragments) -> (Result<Schema, Vec<Diagnostic>>, Fragments) {
+    let tables = value.get("tables").and_then(Value::as_array).map_or(0, Vec::len);
+    // Large or misshapen definitions take the usual path (side by side, or
+    // with error recovery); they are not what repeats.
+    if tables >= TABLES_WORTH_A_THREAD || !shape::check(json_schema(), value).is_empty() {
+        return (validate_value_for(value, target), known);
+    }
+    let definition = match deserialize(value) {
+        Ok(definition) => definition,
+        Err(diagnostics) => return (Err(diagnostics), known),
+    };
+    let start = if known.0.len() > Fragments::MAX { lower::CheckedFragments::new() } else { known.0 };
+    let (result, checked) = lower::lower_keeping(&definition, &BTreeSet::new(), target, start);
+    (result, Fragments(checked))
+}
+
 fn deserialize(value: &Value) -> Result<Definition, Vec<Diagnostic>> {
     // The shape check accepts exactly what serde accepts; this fallback keeps a
     // disagreement between the two a reported error rather than a panic.

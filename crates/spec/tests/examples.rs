@@ -40,3 +40,34 @@ fn collections_are_reported_as_not_supported_yet() {
     assert_eq!(diagnostics[0].code, schemaforge_spec::Code::NotSupported);
     assert_eq!(diagnostics[0].path, "/collections");
 }
+
+/// Validating with the fragments of earlier validations known gives the
+/// answer validating afresh gives, for every fixture, valid or not, whatever
+/// was validated before it.
+#[test]
+fn known_fragments_never_change_an_answer() {
+    let mut files = Vec::new();
+    for dir in ["examples", "features", "invalid", "sqlite"] {
+        for entry in std::fs::read_dir(examples_dir().join("..").join(dir)).expect("fixtures exist") {
+            let path = entry.expect("readable directory entry").path();
+            if path.extension().is_some_and(|e| e == "json") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let values: Vec<serde_json::Value> =
+        files.iter().filter_map(|path| serde_json::from_str(&std::fs::read_to_string(path).expect("readable fixture")).ok()).collect();
+    assert!(values.len() > 20, "only {} fixtures read", values.len());
+    for order in [values.iter().collect::<Vec<_>>(), values.iter().rev().collect()] {
+        for target in [None, Some(schemaforge_model::Dialect::Postgresql), Some(schemaforge_model::Dialect::Sqlite)] {
+            let mut known = schemaforge_spec::Fragments::default();
+            for value in &order {
+                let fresh = schemaforge_spec::validate_value_for(value, target);
+                let (answer, more) = schemaforge_spec::validate_value_known(value, target, known);
+                assert_eq!(format!("{answer:?}"), format!("{fresh:?}"));
+                known = more;
+            }
+        }
+    }
+}

@@ -355,10 +355,35 @@ async fn apply_in_transaction(
     }
 }
 
+/// Whether the history tables are made sure of (`CREATE TABLE IF NOT
+/// EXISTS`, one round trip each) where a migration is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tables {
+    /// Made sure of: the first migration recorded on a connection.
+    Ensure,
+    /// Known to exist: a caller that made sure of them on this connection
+    /// earlier, and committed since. Should they be gone after all (dropped
+    /// by hand since), recording fails with `MigrateError::HistoryMissing`
+    /// and nothing is recorded: the caller rolls back and applies again
+    /// with `Ensure`, so the result is the same either way.
+    Known,
+}
+
 /// Runs a transactional migration and its bookkeeping inside a transaction
 /// the caller owns (and commits, or rolls back on error): the service commits
 /// a tenant's new version in the same transaction.
 pub async fn apply_within(conn: &mut PgConnection, history: &History, file: &MigrationFile, applied_by: &str) -> Result<(), MigrateError> {
+    apply_within_tables(conn, history, file, applied_by, Tables::Ensure).await
+}
+
+/// `apply_within`, with the history tables made sure of or not (`Tables`).
+pub async fn apply_within_tables(
+    conn: &mut PgConnection,
+    history: &History,
+    file: &MigrationFile,
+    applied_by: &str,
+    tables: Tables,
+) -> Result<(), MigrateError> {
     let started = Instant::now();
     let statements = statements(file);
     let total = statements.len();
@@ -378,10 +403,31 @@ pub async fn apply_within(conn: &mut PgConnection, history: &History, file: &Mig
     // The bookkeeping commits with the migration, or neither does: a
     // migration is never applied twice (sqlx's migrator does the same, see
     // https://github.com/launchbadge/sqlx/issues/1966).
-    ensure_history(conn, history).await?;
-    record_drizzle(conn, history, file).await?;
-    record(conn, history, file, &Progress { status: "applied", applied_by, started, done: total, total, error: None }).await?;
-    Ok(())
+    // The tables are made sure of after the migration's statements, as
+    // they were before `Tables` existed.
+    let known = match tables {
+        Tables::Ensure => {
+            ensure_history(conn, history).await?;
+            false
+        }
+        Tables::Known => true,
+    };
+    let progress = Progress { status: "applied", applied_by, started, done: total, total, error: None };
+    let recorded = match record_drizzle(conn, history, file).await {
+        Ok(()) => record(conn, history, file, &progress).await,
+        Err(error) => Err(error),
+    };
+    match recorded {
+        Ok(()) => Ok(()),
+        Err(error) if known && undefined_table(&error) => Err(MigrateError::HistoryMissing { tag: file.tag.clone() }),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Whether PostgreSQL refused a statement for naming a table that does not
+/// exist (`42P01`, undefined_table).
+fn undefined_table(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.code().is_some_and(|c| c == "42P01"))
 }
 
 async fn apply_statement_by_statement(

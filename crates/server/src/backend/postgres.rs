@@ -13,10 +13,11 @@
 //!
 //! Logging in is most of what a small request costs the database (a new
 //! backend, its authentication, catalog caches that start cold), so a tenant
-//! connection that ended its request cleanly is reset (`DISCARD ALL`: nothing
-//! a request or a tenant's expression did to the session, its lock included,
-//! reaches the next one) and kept idle for the same tenant's next request
-//! (`idle`). One that failed, or was given up at a deadline, is closed.
+//! connection that ended its request cleanly is reset (`DISCARD ALL` but for
+//! the statements sqlx prepared: nothing a request or a tenant's expression
+//! did to the session, its lock included, reaches the next one; see
+//! `TenantConnection::reset`) and kept idle for the same tenant's next
+//! request (`idle`). One that failed, or was given up at a deadline, is closed.
 
 use std::collections::HashSet;
 use std::str::FromStr;
@@ -30,7 +31,7 @@ use schemaforge_kit::folder::MigrationFile;
 use schemaforge_model::{ColumnType, QualifiedName, ScalarType, Schema};
 use schemaforge_plan::Fact;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres as Pg, Transaction};
+use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres as Pg, Row, Transaction};
 use tokio::sync::OnceCell;
 
 use super::idle::{self, Idle};
@@ -243,6 +244,7 @@ impl Postgres {
             table: table(user),
             locked: false,
             in_transaction: false,
+            recorded: false,
             failed: false,
         })
     }
@@ -277,6 +279,11 @@ pub struct TenantConnection {
     /// The tenant's versions table is known to exist (made sure of on this
     /// connection): the check is one round trip a request need not make again.
     versions_ready: bool,
+    /// The migration history's two tables are known to exist: a migration
+    /// was committed on this connection, which records into both. Saves
+    /// their `CREATE TABLE IF NOT EXISTS` (two round trips) in every later
+    /// apply; `Session::apply` recovers when they are gone after all.
+    history_ready: bool,
     /// It came from the cache: it may have died while idle (a server
     /// restart, a terminated backend), so its first statement may be retried
     /// on a new one (`Session::lock`, `Reader::first`).
@@ -287,23 +294,53 @@ impl TenantConnection {
     async fn open(options: &PgConnectOptions) -> Result<TenantConnection, sqlx::Error> {
         let mut conn = PgConnection::connect_with(options).await?;
         let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut conn).await?;
-        Ok(TenantConnection { conn, pid, versions_ready: false, reused: false })
+        Ok(TenantConnection { conn, pid, versions_ready: false, history_ready: false, reused: false })
     }
 
     /// Puts the connection back the way a new one starts, so nothing a
     /// request (or a tenant's expression: `set_config`, an advisory lock)
-    /// did to the session reaches the next request: `DISCARD ALL` resets
-    /// settings, drops temporary tables, prepared statements and cursors,
-    /// stops listening and releases advisory locks (the tenant's migration
-    /// lock included). It deallocates the statements sqlx prepared too, so
-    /// sqlx forgets them first. It refuses to run inside a transaction,
-    /// which catches one left open.
-    async fn reset(&mut self) -> Result<(), sqlx::Error> {
-        self.conn.clear_cached_statements().await?;
-        self.conn.execute("DISCARD ALL").await?;
-        Ok(())
+    /// did to the session reaches the next request, and says whether it may
+    /// be kept: `RESET` below, one round trip, is `DISCARD ALL` less its
+    /// `DEALLOCATE ALL`. It closes cursors, goes back to the login role,
+    /// resets settings, stops listening, releases advisory locks (the
+    /// tenant's migration lock included), drops cached plans, temporary
+    /// tables and sequence state.
+    ///
+    /// What it keeps is the statements sqlx prepared over the protocol, so
+    /// the next request does not prepare them again (a round trip and a
+    /// parse each). Why that is safe:
+    /// - a connection only ever serves the tenant whose role it logged in
+    ///   as (`idle` keys it by userID and hands it to no one else), so a
+    ///   statement kept runs again for the same role, with that role's
+    ///   rights, and reaches nothing that role could not reach anyway;
+    /// - the statements are the service's own texts, every name in them
+    ///   qualified, so the `search_path` a request leaves (reset anyway)
+    ///   cannot change what they mean; PostgreSQL re-plans them when the
+    ///   tables they read change;
+    /// - a tenant's SQL can only make SQL-level ones (`PREPARE`, which an
+    ///   expression cannot run and tenants have no custom SQL): should one
+    ///   exist all the same, it could shadow a statement of sqlx's (the
+    ///   names are predictable), so the connection is not kept but closed;
+    /// - a transaction left open would leave this batch inside it (where
+    ///   `DISCARD ALL` refused to run): `transaction_timestamp()` is then
+    ///   that transaction's start, not this message's, and the connection
+    ///   is closed, which rolls it back.
+    async fn reset(&mut self) -> Result<bool, sqlx::Error> {
+        let rows = sqlx::raw_sql(RESET).fetch_all(&mut self.conn).await?;
+        match rows.last() {
+            Some(row) => row.try_get::<bool, _>(0),
+            None => Ok(false),
+        }
     }
 }
+
+/// `DISCARD ALL` as PostgreSQL documents it, less `DEALLOCATE ALL` (see
+/// `TenantConnection::reset`), then whether the session is clean: outside
+/// any transaction of its own and without SQL-level prepared statements.
+/// Sent as one query: its statements run in one implicit transaction.
+const RESET: &str = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all(); \
+    DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES; \
+    SELECT transaction_timestamp() = statement_timestamp() AND NOT EXISTS (SELECT FROM pg_prepared_statements WHERE from_sql)";
 
 impl idle::Close for TenantConnection {
     async fn close(self) {
@@ -322,7 +359,7 @@ fn connection_lost(error: &sqlx::Error) -> bool {
 /// Hands a connection back after its request: reset and kept for the
 /// tenant's next one when nothing went wrong on it, else closed.
 async fn give_back(idle: &Arc<Idle<TenantConnection>>, user: &UserId, mut tenant: TenantConnection, usable: bool) {
-    if usable && tenant.reset().await.is_ok() {
+    if usable && tenant.reset().await.unwrap_or(false) {
         tenant.reused = true;
         idle.put(user, tenant);
     } else {
@@ -381,6 +418,9 @@ pub struct Session {
     table: versions::Table,
     locked: bool,
     in_transaction: bool,
+    /// A migration was recorded in the open transaction (`apply`): once it
+    /// commits, the history tables are known to exist on the connection.
+    recorded: bool,
     /// Something failed on the connection: it is closed at the end, never reused.
     failed: bool,
 }
@@ -444,9 +484,41 @@ impl Session {
         Ok(())
     }
 
+    /// Runs the migration and records it, in the transaction `begin_apply`
+    /// opened (nothing else has run in it yet). The history tables are made
+    /// sure of once per connection: when they turn out to be gone after
+    /// all (dropped by hand since), the transaction is begun again and the
+    /// migration applied again with them made sure of, so the outcome is
+    /// the one a new connection would give.
     pub async fn apply(&mut self, file: &MigrationFile, by: &str) -> Result<(), MigrateError> {
-        let result = migrate::apply_within(&mut live(&mut self.tenant)?.conn, &self.history, file, by).await;
+        let result = self.apply_once(file, by).await;
+        let result = match result {
+            Err(MigrateError::HistoryMissing { .. }) => match self.begin_again().await {
+                Ok(()) => self.apply_once(file, by).await,
+                Err(error) => Err(error.into()),
+            },
+            other => other,
+        };
         noted(&mut self.failed, result)
+    }
+
+    async fn apply_once(&mut self, file: &MigrationFile, by: &str) -> Result<(), MigrateError> {
+        let tenant = live(&mut self.tenant)?;
+        let tables = if tenant.history_ready { migrate::Tables::Known } else { migrate::Tables::Ensure };
+        let result = migrate::apply_within_tables(&mut tenant.conn, &self.history, file, by, tables).await;
+        match &result {
+            Ok(()) => self.recorded = true,
+            Err(MigrateError::HistoryMissing { .. }) => tenant.history_ready = false,
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// Rolls back the transaction `begin_apply` opened and begins another.
+    async fn begin_again(&mut self) -> Result<(), sqlx::Error> {
+        sqlx::raw_sql("ROLLBACK").execute(self.conn()?).await?;
+        sqlx::raw_sql("BEGIN").execute(self.conn()?).await?;
+        Ok(())
     }
 
     pub async fn undo(&mut self, file: &MigrationFile, down: &[String], by: &str) -> Result<(), MigrateError> {
@@ -470,6 +542,7 @@ impl Session {
 
     pub async fn roll_back(&mut self) -> bool {
         self.in_transaction = false;
+        self.recorded = false;
         let rolled_back = match self.conn() {
             Ok(conn) => sqlx::raw_sql("ROLLBACK").execute(conn).await.is_ok(),
             Err(_) => false,
@@ -498,7 +571,15 @@ impl Session {
             Ok(conn) => sqlx::raw_sql("COMMIT").execute(conn).await.map(|_| ()),
             Err(error) => Err(error),
         };
-        noted(&mut self.failed, result).map_err(|e| CommitFailed::Database(e.to_string()))
+        noted(&mut self.failed, result).map_err(|e| CommitFailed::Database(e.to_string()))?;
+        // A migration committed was recorded in both history tables, so
+        // they exist: later requests on this connection need not make sure.
+        if self.recorded
+            && let Ok(tenant) = live(&mut self.tenant)
+        {
+            tenant.history_ready = true;
+        }
+        Ok(())
     }
 
     /// Ends the session: an open transaction is rolled back and the
@@ -656,4 +737,108 @@ pub fn into_namespace(schema: &Schema, namespace: &str) -> Schema {
         }
     }
     moved
+}
+
+#[cfg(test)]
+mod tests {
+    use schemaforge_testkit::postgres::TestDatabase;
+
+    use super::*;
+
+    async fn connection(db: &TestDatabase) -> TenantConnection {
+        let mut conn = db.connect().await;
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut conn).await.expect("pid");
+        TenantConnection { conn, pid, versions_ready: false, history_ready: false, reused: false }
+    }
+
+    async fn text(conn: &mut PgConnection, sql: &'static str) -> Option<String> {
+        sqlx::query_scalar(sql).fetch_one(conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// What a migration (or an expression in it) can leave on its session
+    /// does not reach the next request; the statements sqlx prepared do.
+    #[tokio::test]
+    async fn a_reset_leaves_nothing_of_a_request_but_the_statements_sqlx_prepared() {
+        let db = TestDatabase::create("reset-clean").await;
+        let mut tenant = connection(&db).await;
+        let sum: i32 = sqlx::query_scalar("SELECT $1::int4 + 1").bind(41).fetch_one(&mut tenant.conn).await.expect("prepared");
+        assert_eq!(sum, 42);
+        sqlx::raw_sql(
+            "CREATE SEQUENCE counter; SELECT nextval('counter');
+             SET application_name = 'leaked'; SET search_path = pg_catalog; SET statement_timeout = '1s';
+             CREATE TEMP TABLE scratch (x int); SELECT pg_advisory_lock(4242); LISTEN somewhere;
+             BEGIN; DECLARE kept CURSOR WITH HOLD FOR SELECT 1; COMMIT; SET ROLE pg_monitor",
+        )
+        .execute(&mut tenant.conn)
+        .await
+        .expect("a session made dirty");
+        assert!(tenant.reset().await.expect("reset"), "a clean session was not kept");
+
+        let conn = &mut tenant.conn;
+        assert_eq!(text(conn, "SELECT current_setting('application_name')").await.as_deref(), Some(""));
+        assert_eq!(text(conn, "SELECT current_setting('search_path')").await.as_deref(), Some("\"$user\", public"));
+        assert_eq!(text(conn, "SELECT current_setting('statement_timeout')").await.as_deref(), Some("0"));
+        assert_eq!(text(conn, "SELECT CAST(current_user = session_user AS text)").await.as_deref(), Some("true"));
+        assert_eq!(text(conn, "SELECT CAST(to_regclass('pg_temp.scratch') AS text)").await, None, "the temporary table outlived the reset");
+        assert_eq!(text(conn, "SELECT string_agg(c, ',') FROM pg_listening_channels() c").await, None);
+        assert_eq!(text(conn, "SELECT string_agg(name, ',') FROM pg_cursors WHERE name <> ''").await, None);
+        assert_eq!(
+            text(conn, "SELECT CAST(count(*) AS text) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+                .await
+                .as_deref(),
+            Some("0")
+        );
+        let currval = sqlx::raw_sql("SELECT currval('public.counter')").execute(&mut *conn).await;
+        assert!(currval.is_err(), "the sequence's session state outlived the reset");
+        // sqlx's statement is still prepared, and runs again without a new prepare.
+        assert_eq!(
+            text(
+                conn,
+                "SELECT CAST(count(*) AS text) FROM pg_prepared_statements WHERE NOT from_sql AND statement = 'SELECT $1::int4 + 1'"
+            )
+            .await
+            .as_deref(),
+            Some("1")
+        );
+        let again: i32 = sqlx::query_scalar("SELECT $1::int4 + 1").bind(1).fetch_one(&mut *conn).await.expect("prepared");
+        assert_eq!(again, 2);
+    }
+
+    /// An SQL-level prepared statement (which could stand in for one of
+    /// sqlx's under its name) makes the connection one that is not kept.
+    #[tokio::test]
+    async fn a_session_with_an_sql_level_prepared_statement_is_not_kept() {
+        let db = TestDatabase::create("reset-prepared").await;
+        let mut tenant = connection(&db).await;
+        sqlx::raw_sql("PREPARE planted AS SELECT 1").execute(&mut tenant.conn).await.expect("prepared");
+        assert!(!tenant.reset().await.expect("reset"));
+
+        let idle = Idle::new(4, IDLE_TIMEOUT);
+        let user = UserId::parse("ada").expect("valid");
+        let mut tenant = connection(&db).await;
+        sqlx::raw_sql("PREPARE planted AS SELECT 1").execute(&mut tenant.conn).await.expect("prepared");
+        give_back(&idle, &user, tenant, true).await;
+        assert!(idle.take(&user).is_none(), "a connection with a planted statement was kept");
+        let mut clean = connection(&db).await;
+        let _: i32 = sqlx::query_scalar("SELECT $1::int4").bind(1).fetch_one(&mut clean.conn).await.expect("prepared");
+        give_back(&idle, &user, clean, true).await;
+        assert!(idle.take(&user).is_some(), "a clean connection was not kept");
+    }
+
+    /// A transaction left open is not reset into (which would leave it
+    /// open): the connection is not kept, and what it did is rolled back.
+    #[tokio::test]
+    async fn a_session_left_in_a_transaction_is_not_kept() {
+        let db = TestDatabase::create("reset-open").await;
+        let mut tenant = connection(&db).await;
+        sqlx::raw_sql("BEGIN; CREATE TABLE half (x int)").execute(&mut tenant.conn).await.expect("begun");
+        assert!(!tenant.reset().await.expect("reset"));
+        let idle = Idle::new(4, IDLE_TIMEOUT);
+        let user = UserId::parse("ada").expect("valid");
+        give_back(&idle, &user, tenant, true).await;
+        assert!(idle.take(&user).is_none(), "a connection inside a transaction was kept");
+        let mut other = db.connect().await;
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass('public.half') IS NOT NULL").fetch_one(&mut other).await.expect("asked");
+        assert!(!exists, "the open transaction was committed");
+    }
 }

@@ -62,6 +62,17 @@ pub(crate) fn lower_with(
     target: Option<Dialect>,
     checked: CheckedFragments,
 ) -> Result<Schema, Vec<Diagnostic>> {
+    lower_keeping(definition, skipped, target, checked).0
+}
+
+/// `lower_with`, giving back the fragments checked, those it started from
+/// included.
+pub(crate) fn lower_keeping(
+    definition: &Definition,
+    skipped: &BTreeSet<String>,
+    target: Option<Dialect>,
+    checked: CheckedFragments,
+) -> (Result<Schema, Vec<Diagnostic>>, CheckedFragments) {
     let mut lowerer = Lowerer {
         skipped: skipped.clone(),
         dialect: target.unwrap_or(Dialect::Postgresql),
@@ -70,7 +81,8 @@ pub(crate) fn lower_with(
         ..Lowerer::default()
     };
     let schema = lowerer.definition(definition);
-    if lowerer.diagnostics.is_empty() { Ok(schema) } else { Err(lowerer.diagnostics) }
+    let checked = std::mem::take(&mut lowerer.checked_fragments);
+    (if lowerer.diagnostics.is_empty() { Ok(schema) } else { Err(lowerer.diagnostics) }, checked)
 }
 
 pub(crate) struct Lowerer {
