@@ -567,3 +567,43 @@ fn duplicates_point_at_their_own_declaration() {
         {"name": "b", "columns": [{"name": "x", "type": "text"}], "indexes": [{"name": "dup_idx", "columns": ["x"]}]}]}"#;
     expect(text, &[("/tables/0/name", "invalid-identifier"), ("/tables/2/indexes/0/name", "duplicate-index")]);
 }
+
+#[test]
+fn a_name_clash_names_what_holds_the_name_and_what_claims_it() {
+    let message = |text: &str| parse_definition(text).err().map(|d| d[0].message.clone()).unwrap_or_default();
+    assert_eq!(
+        message(
+            r#"{"tables": [{"name": "a", "columns": [{"name": "x", "type": "integer"}]},
+                          {"name": "b", "columns": [{"name": "x", "type": "integer"}], "indexes": [{"name": "a", "columns": ["x"]}]}]}"#
+        ),
+        "index `a` has the same name as table `a` in schema `public`"
+    );
+    assert_eq!(
+        message(
+            r#"{"tables": [{"name": "a", "columns": [{"name": "x", "type": "integer", "primaryKey": true}]},
+                          {"name": "b", "columns": [{"name": "x", "type": "integer"}], "indexes": [{"name": "a_pkey", "columns": ["x"]}]}]}"#
+        ),
+        "index `a_pkey` has the same name as the primary key `a_pkey` of `a` in schema `public`"
+    );
+    assert_eq!(
+        message(
+            r#"{"tables": [{"name": "a", "columns": [{"name": "x", "type": "integer", "unique": true}]},
+                          {"name": "a_x_unique", "columns": [{"name": "y", "type": "integer"}]}]}"#
+        ),
+        "unique constraint `a_x_unique` has the same name as table `a_x_unique` in schema `public`"
+    );
+    assert_eq!(
+        message(
+            r#"{"tables": [{"name": "users", "columns": [{"name": "id", "type": "serial", "primaryKey": true}]},
+                          {"name": "users_id_seq", "columns": [{"name": "x", "type": "text"}]}]}"#
+        ),
+        "the sequence `users_id_seq` of column `users.id` has the same name as table `users_id_seq` in schema `public`"
+    );
+    assert_eq!(
+        message(
+            r#"{"enums": [{"name": "users_id_seq", "values": ["a"]}],
+                "tables": [{"name": "users", "columns": [{"name": "id", "type": "serial", "primaryKey": true}]}]}"#
+        ),
+        "enum `users_id_seq` has the same name as the sequence `users_id_seq` of column `users.id` in schema `public`"
+    );
+}
