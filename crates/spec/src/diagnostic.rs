@@ -195,6 +195,10 @@ impl Pointer {
         let mut s = String::with_capacity(self.0.len() + key.len() + 1);
         s.push_str(&self.0);
         s.push('/');
+        if !key.contains(['~', '/']) {
+            s.push_str(key);
+            return Pointer(s);
+        }
         for c in key.chars() {
             match c {
                 '~' => s.push_str("~0"),
@@ -205,9 +209,25 @@ impl Pointer {
         Pointer(s)
     }
 
+    /// Lowering makes a pointer for every column it visits: written by hand
+    /// rather than through `format!`.
     #[must_use]
     pub fn index(&self, index: usize) -> Self {
-        Pointer(format!("{}/{index}", self.0))
+        let mut digits = [0u8; 20];
+        let (mut rest, mut start) = (index, digits.len());
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        let mut s = String::with_capacity(self.0.len() + 1 + digits.len() - start);
+        s.push_str(&self.0);
+        s.push('/');
+        s.extend(digits[start..].iter().map(|&d| char::from(d)));
+        Pointer(s)
     }
 
     pub fn as_str(&self) -> &str {
@@ -244,5 +264,8 @@ mod tests {
     #[test]
     fn pointers_escape_keys() {
         assert_eq!(Pointer::root().key("a/b").key("c~d").index(3).as_str(), "/a~1b/c~0d/3");
+        for index in [0, 9, 10, 99, 100, 12345, usize::MAX] {
+            assert_eq!(Pointer::root().key("columns").index(index).as_str(), format!("/columns/{index}"));
+        }
     }
 }

@@ -22,7 +22,7 @@ pub(super) enum Scope<'a> {
     /// A column default: no column at all.
     NoColumns,
     /// Columns of one table (`generated` ones only when `allow_generated`).
-    Table { table: &'a QualifiedName, columns: &'a BTreeSet<String>, generated: &'a BTreeSet<String>, allow_generated: bool },
+    Table { table: &'a QualifiedName, columns: &'a BTreeSet<&'a str>, generated: &'a BTreeSet<&'a str>, allow_generated: bool },
 }
 
 /// Below this many distinct fragments a second thread costs more than it saves.
@@ -195,9 +195,9 @@ impl Lowerer {
                         }
                         let hint = columns
                             .iter()
-                            .find(|c| c.to_lowercase() == column && c.as_str() != column)
+                            .find(|c| c.to_lowercase() == column && **c != column)
                             .map(|c| format!("PostgreSQL folds unquoted names to lower case: write \"{c}\" in double quotes"))
-                            .or_else(|| suggest::did_you_mean(column, columns.iter().map(String::as_str)));
+                            .or_else(|| suggest::did_you_mean(column, columns.iter().copied()));
                         self.push(
                             Diagnostic::new(
                                 path,
@@ -225,7 +225,7 @@ impl Lowerer {
     /// Whether `columns` has `name` as the dialect compares names: exactly on
     /// PostgreSQL (unquoted names were folded already), regardless of ASCII
     /// case on SQLite.
-    fn has_column(&self, columns: &BTreeSet<String>, name: &str) -> bool {
+    fn has_column(&self, columns: &BTreeSet<&str>, name: &str) -> bool {
         match self.dialect {
             schemaforge_model::Dialect::Postgresql => columns.contains(name),
             schemaforge_model::Dialect::Sqlite => columns.iter().any(|c| c.eq_ignore_ascii_case(name)),

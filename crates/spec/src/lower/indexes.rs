@@ -56,7 +56,7 @@ impl Lowerer {
                 ok = false;
                 self.push(Diagnostic::new(index_path.key("columns"), Code::InvalidIndex, "the index lists no columns"));
             }
-            let columns: BTreeSet<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+            let columns: BTreeSet<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
             let mut elements = Vec::new();
             for (j, column_def) in index_def.columns.iter().enumerate() {
                 let element_path = index_path.key("columns").index(j);
@@ -123,7 +123,7 @@ impl Lowerer {
         path: &Pointer,
         def: &IndexColumnDef,
         table: &Table,
-        columns: &BTreeSet<String>,
+        columns: &BTreeSet<&str>,
         method: &str,
     ) -> Option<IndexElement> {
         let spec = match def {
@@ -211,7 +211,7 @@ impl Lowerer {
 }
 
 /// Index expressions and predicates may name any column of their table.
-fn table_scope<'a>(table: &'a Table, columns: &'a BTreeSet<String>) -> Scope<'a> {
-    static NONE: BTreeSet<String> = BTreeSet::new();
+fn table_scope<'a>(table: &'a Table, columns: &'a BTreeSet<&'a str>) -> Scope<'a> {
+    static NONE: BTreeSet<&str> = BTreeSet::new();
     Scope::Table { table: &table.name, columns, generated: &NONE, allow_generated: true }
 }

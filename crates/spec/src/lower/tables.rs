@@ -201,8 +201,11 @@ impl Lowerer {
 
     /// A generated column may refer only to ordinary columns of its own table.
     fn generated_references(&mut self, path: &Pointer, def: &TableDef, table: &Table) {
-        let columns: BTreeSet<String> = table.columns.iter().map(|c| c.name.clone()).collect();
-        let generated: BTreeSet<String> = table.columns.iter().filter(|c| c.generated.is_some()).map(|c| c.name.clone()).collect();
+        if table.columns.iter().all(|c| c.generated.is_none()) {
+            return;
+        }
+        let columns: BTreeSet<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+        let generated: BTreeSet<&str> = table.columns.iter().filter(|c| c.generated.is_some()).map(|c| c.name.as_str()).collect();
         let scope = Scope::Table { table: &table.name, columns: &columns, generated: &generated, allow_generated: false };
         for (i, column_def) in def.columns.iter().enumerate() {
             let (Some(generated_def), Some(column)) = (&column_def.generated, table.column(&column_def.name)) else { continue };
@@ -345,7 +348,7 @@ impl Lowerer {
     }
 
     pub(super) fn checks(&mut self, path: &Pointer, def: &TableDef, table: &mut Table) {
-        let columns: BTreeSet<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+        let columns: BTreeSet<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
         let generated = BTreeSet::new();
         for (i, check) in def.checks.iter().enumerate() {
             let check_path = path.key("checks").index(i);
