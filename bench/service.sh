@@ -100,13 +100,7 @@ env -u DATABASE_URL -u SCHEMAFORGE_DATABASE_URL -u SCHEMAFORGE_STORE -u SCHEMAFO
   SCHEMAFORGE_ADMIN_TOKEN="$TOKEN" SCHEMAFORGE_SECRET="bench-secret-$RUN_ID" \
   "$SF" "${SERVE_ARGS[@]}" >"$WORK/serve.out" 2>"$WORK/serve.err" &
 SERVE_PID=$!
-ADDR=""
-for _ in $(seq 1 100); do
-  ADDR=$(sed -n 's|.*listening on http://||p' "$WORK/serve.out" | head -1)
-  [ -n "$ADDR" ] && break
-  kill -0 "$SERVE_PID" 2>/dev/null || break
-  sleep 0.1
-done
+ADDR=$(serve_address "$SERVE_PID" "$WORK/serve.out" 100)
 if [ -z "$ADDR" ]; then
   echo "schemaforge serve did not start ($BACKEND):" >&2
   cat "$WORK/serve.err" >&2

@@ -84,13 +84,7 @@ env -u DATABASE_URL -u SCHEMAFORGE_DATABASE_URL -u SCHEMAFORGE_STORE -u SCHEMAFO
   SCHEMAFORGE_ADMIN_TOKEN="$TOKEN" SCHEMAFORGE_SECRET="bench-secret-$RUN_ID" \
   ${VALGRIND[@]+"${VALGRIND[@]}"} "$SF" serve --listen 127.0.0.1:0 --data-dir "$WORK/data" --database-url "${PG_URL%/*}/$RUN_ID" >"$WORK/serve.out" 2>"$WORK/serve.err" &
 SERVE_PID=$!
-ADDR=""
-for _ in $(seq 1 600); do
-  ADDR=$(sed -n 's|.*listening on http://||p' "$WORK/serve.out" | head -1)
-  [ -n "$ADDR" ] && break
-  kill -0 "$SERVE_PID" 2>/dev/null || break
-  sleep 0.1
-done
+ADDR=$(serve_address "$SERVE_PID" "$WORK/serve.out" 600)
 [ -n "$ADDR" ] || { cat "$WORK/serve.err" >&2; exit 1; }
 
 load() {

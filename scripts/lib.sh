@@ -56,3 +56,17 @@ ensure_oracle() {
     npm ci --prefix oracle --no-audit --no-fund --loglevel=error
   fi
 }
+
+# The address `schemaforge serve` (process $1) printed into the file $2, once
+# it is listening; empty when it exited or did not print one within $3 tenths
+# of a second.
+serve_address() {
+  local pid=$1 out=$2 tries=$3 addr=""
+  for _ in $(seq 1 "$tries"); do
+    addr=$(sed -n 's|.*listening on http://||p' "$out" | head -1)
+    [ -n "$addr" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  printf '%s' "$addr"
+}
