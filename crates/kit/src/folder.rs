@@ -156,7 +156,7 @@ pub fn snapshot_id(text: &str) -> Result<String, FolderError> {
 }
 
 /// The JSON value at the start of `text` (after white space), and the text after it.
-fn next_json<'t, T: serde::de::DeserializeOwned>(text: &'t str) -> Result<(T, &'t str), String> {
+fn next_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<(T, &str), String> {
     let mut values = serde_json::Deserializer::from_str(text).into_iter::<T>();
     match values.next() {
         Some(Ok(value)) => Ok((value, &text[values.byte_offset()..])),
