@@ -9,7 +9,7 @@
 //! AUTOINCREMENT columns name nothing, and it has no types.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fmt;
 
 use schemaforge_model::{Dialect, QualifiedName, names};
@@ -45,7 +45,7 @@ impl fmt::Display for Owner<'_> {
 /// One namespace: schema → name → what owns the name, for messages.
 #[derive(Default)]
 struct Namespace<'a> {
-    owners: HashMap<&'a str, HashMap<Cow<'a, str>, Owner<'a>>>,
+    owners: BTreeMap<&'a str, BTreeMap<Cow<'a, str>, Owner<'a>>>,
     /// Names that differ only in ASCII case are one name (SQLite).
     fold_case: bool,
 }
@@ -55,8 +55,8 @@ impl<'a> Namespace<'a> {
     fn claim(&mut self, schema: &'a str, name: &'a str, owner: &Owner<'a>) -> Result<(), Owner<'a>> {
         let name = if self.fold_case { Cow::Owned(name.to_ascii_lowercase()) } else { Cow::Borrowed(name) };
         match self.owners.entry(schema).or_default().entry(name) {
-            std::collections::hash_map::Entry::Occupied(held) => Err(held.get().clone()),
-            std::collections::hash_map::Entry::Vacant(free) => {
+            std::collections::btree_map::Entry::Occupied(held) => Err(held.get().clone()),
+            std::collections::btree_map::Entry::Vacant(free) => {
                 free.insert(owner.clone());
                 Ok(())
             }
